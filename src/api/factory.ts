@@ -1,0 +1,67 @@
+/**
+ * The API's shared pieces: the OpenAPIHono factory whose validation hook turns zod failures into
+ * our one error shape, and the reusable OpenAPI response declarations.
+ */
+import { OpenAPIHono, z } from '@hono/zod-openapi'
+import type { AppEnv } from '../env'
+import { ApiError } from '../errors'
+
+/** Where a field came from, in the words of the HTTP request rather than the framework's. */
+const TARGET_NAMES: Record<string, string> = { json: 'body', form: 'body', param: 'path' }
+
+export function createApi() {
+  return new OpenAPIHono<AppEnv>({
+    defaultHook: (result) => {
+      if (result.success) return
+      const errors = result.error.issues.map((issue) => ({
+        path: [TARGET_NAMES[result.target] ?? result.target, ...issue.path].join('.'),
+        message: issue.message,
+      }))
+      const detail = errors.map((e) => `${e.path}: ${e.message}`).join('; ')
+      throw new ApiError(400, 'validation_failed', detail, errors)
+    },
+  })
+}
+
+export type Api = ReturnType<typeof createApi>
+
+export const ProblemSchema = z
+  .object({
+    type: z.string().openapi({ example: 'urn:qrcheckout:problem:validation_failed' }),
+    title: z.string(),
+    status: z.number().int(),
+    code: z.string().openapi({ description: 'Stable machine-readable error code.' }),
+    detail: z.string(),
+    instance: z.string().optional(),
+    errors: z.array(z.object({ path: z.string(), message: z.string() })).optional(),
+  })
+  .openapi('Problem')
+
+export const problem = (description: string) => ({
+  description,
+  content: { 'application/problem+json': { schema: ProblemSchema } },
+})
+
+/** Error responses every authenticated endpoint can give. */
+export const errorResponses = {
+  400: problem('The request is malformed or fails validation.'),
+  401: problem('Missing, malformed, unknown or revoked API key.'),
+  404: problem('No such resource for this merchant.'),
+  413: problem('The body is larger than the API accepts.'),
+  415: problem('The body is not JSON.'),
+} as const
+
+export const conflict = problem('The change conflicts with the resource state.')
+export const unprocessable = problem('The content cannot be turned into a QR symbol.')
+
+export const jsonBody = <T extends z.ZodType>(schema: T) => ({
+  required: true,
+  content: { 'application/json': { schema } },
+})
+
+export const json = <T extends z.ZodType>(schema: T, description: string) => ({
+  description,
+  content: { 'application/json': { schema } },
+})
+
+export const security = [{ bearer: [] }]

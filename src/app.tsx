@@ -1,0 +1,123 @@
+/**
+ * The app factory: one error path, one 404, and the feature sub-apps mounted in order. Routes with
+ * fixed prefixes come before the root-level slug route; route words are reserved slugs.
+ */
+import { Scalar } from '@scalar/hono-api-reference'
+import type { Context } from 'hono'
+import { bodyLimit } from 'hono/body-limit'
+import { secureHeaders } from 'hono/secure-headers'
+import { createApi } from './api/factory'
+import { requireApiKey } from './auth/middleware'
+import { registerApiKeyRoutes } from './auth/routes'
+import { registerCodeRoutes } from './codes/routes'
+import { createDb } from './db/client'
+import type { AppEnv } from './env'
+import { ApiError, toApiError, toProblem } from './errors'
+import { StatusPage } from './pages/layout'
+import { CSS, CSS_PATH } from './pages/styles'
+import { qrRoutes } from './qr/routes'
+import { scanRoutes } from './scan/routes'
+
+/** Bodies of API requests are small JSON documents. */
+export const MAX_BODY_BYTES = 16 * 1024
+
+/** Customer pages: no script, our stylesheet only, and forms may post to us or Stripe Checkout. */
+const pageHeaders = secureHeaders({
+  contentSecurityPolicy: {
+    defaultSrc: ["'none'"],
+    scriptSrc: ["'self'"],
+    styleSrc: ["'self'"],
+    imgSrc: ["'self'", 'data:'],
+    formAction: ["'self'", 'https://checkout.stripe.com'],
+    baseUri: ["'none'"],
+    frameAncestors: ["'none'"],
+  },
+  referrerPolicy: 'strict-origin-when-cross-origin',
+})
+
+export function createApp() {
+  const api = createApi()
+  api.use('*', async (c, next) => {
+    c.set('db', createDb(c.env.DB))
+    await next()
+  })
+  api.use(
+    '*',
+    bodyLimit({
+      maxSize: MAX_BODY_BYTES,
+      onError: () => {
+        throw new ApiError(413, 'payload_too_large', `Bodies are at most ${MAX_BODY_BYTES} bytes.`)
+      },
+    }),
+  )
+  api.use('*', requireApiKey)
+  registerCodeRoutes(api)
+  registerApiKeyRoutes(api)
+
+  const app = createApi()
+  app.openAPIRegistry.registerComponent('securitySchemes', 'bearer', {
+    type: 'http',
+    scheme: 'bearer',
+    description: 'An API key: `Authorization: Bearer qrk_…`.',
+  })
+  app.use('*', async (c, next) => {
+    // The API reference page loads its viewer from a CDN; every other HTML page is ours alone.
+    if (c.req.path === '/docs') return next()
+    return pageHeaders(c, next)
+  })
+  app.route('/api/v1', api)
+  app.route('/', qrRoutes)
+  app.doc31('/openapi.json', (c) => ({
+    openapi: '3.1.0',
+    info: {
+      title: 'qrcheckout API',
+      version: '1.0.0',
+      description:
+        'Dynamic QR codes that redirect or take payments. Amounts are integers in minor units; errors are application/problem+json with a stable `code`.',
+    },
+    servers: [{ url: new URL(c.req.url).origin }],
+  }))
+  app.get('/docs', Scalar({ url: '/openapi.json', pageTitle: 'qrcheckout API' }))
+  app.get(CSS_PATH, (c) =>
+    c.body(CSS, 200, {
+      'content-type': 'text/css; charset=utf-8',
+      'cache-control': 'public, max-age=31536000, immutable',
+    }),
+  )
+  app.get('/health', (c) => c.json({ ok: true }))
+  app.route('/', scanRoutes)
+
+  app.notFound((c) =>
+    renderError(c, new ApiError(404, 'not_found', 'There is nothing at this address.')),
+  )
+  app.onError((err, c) => {
+    const apiError = toApiError(err)
+    if (apiError.status >= 500) console.error('unhandled error', c.req.method, c.req.path, err)
+    return renderError(c, apiError)
+  })
+  return app
+}
+
+/** API-ish paths get problem+json; everything a person opens gets a page. */
+function wantsProblem(path: string): boolean {
+  return path.startsWith('/api/') || path.startsWith('/qr/') || path === '/openapi.json'
+}
+
+function renderError(c: Context<AppEnv>, err: ApiError): Response | Promise<Response> {
+  if (wantsProblem(c.req.path)) {
+    const headers: Record<string, string> = {
+      'content-type': 'application/problem+json',
+      'cache-control': 'no-store',
+    }
+    if (err.status === 401) headers['www-authenticate'] = 'Bearer realm="qrcheckout"'
+    return new Response(JSON.stringify(toProblem(err, c.req.path)), { status: err.status, headers })
+  }
+  c.header('cache-control', 'no-store')
+  const page =
+    err.status >= 500
+      ? { icon: '⚠️', title: 'Something went wrong', message: 'Please try again in a moment.' }
+      : err.status === 404
+        ? { icon: '🔍', title: 'Page not found', message: 'There is nothing at this address.' }
+        : { icon: '⚠️', title: err.title, message: err.message }
+  return c.html(<StatusPage {...page} />, err.status)
+}

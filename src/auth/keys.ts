@@ -1,0 +1,37 @@
+/**
+ * API key material. Pure Web Crypto, so the Worker and the command-line scripts share it.
+ * A key is `qrk_` + 32 base62 characters (~190 random bits); only its SHA-256 is stored.
+ */
+import { customAlphabet } from 'nanoid'
+
+export const API_KEY_PREFIX = 'qrk_'
+const secretPart = customAlphabet(
+  '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz',
+  32,
+)
+const KEY_SHAPE = /^qrk_[0-9A-Za-z]{32}$/
+
+export interface NewApiKey {
+  /** Shown to the merchant once, never stored. */
+  key: string
+  hash: string
+  last4: string
+}
+
+export async function generateApiKey(): Promise<NewApiKey> {
+  const key = API_KEY_PREFIX + secretPart()
+  return { key, hash: await hashApiKey(key), last4: key.slice(-4) }
+}
+
+export function looksLikeApiKey(candidate: string): boolean {
+  return KEY_SHAPE.test(candidate)
+}
+
+export async function hashApiKey(key: string): Promise<string> {
+  const digest = await crypto.subtle.digest('SHA-256', new TextEncoder().encode(key))
+  return toHex(digest)
+}
+
+export function toHex(buffer: ArrayBuffer): string {
+  return [...new Uint8Array(buffer)].map((b) => b.toString(16).padStart(2, '0')).join('')
+}

@@ -1,0 +1,73 @@
+import { and, desc, eq, isNull } from 'drizzle-orm'
+import type { Db } from '../db/client'
+import { apiKeys, merchants } from '../db/schema'
+import { newId } from '../lib/ids'
+import { generateApiKey } from './keys'
+
+export async function createMerchant(db: Db, input: { name: string; displayDomain?: string }) {
+  const id = newId('mer')
+  await db.insert(merchants).values({ id, name: input.name, displayDomain: input.displayDomain })
+  return id
+}
+
+/** Creates a key for a merchant; the returned `key` is the only time the secret exists in clear. */
+export async function createApiKey(db: Db, merchantId: string, name: string) {
+  const material = await generateApiKey()
+  const id = newId('key')
+  const createdAt = Date.now()
+  await db.insert(apiKeys).values({
+    id,
+    merchantId,
+    name,
+    hash: material.hash,
+    last4: material.last4,
+    createdAt,
+  })
+  return { id, name, key: material.key, last4: material.last4, createdAt }
+}
+
+/** The live key with this hash, if any. Lookup by hash: the secret itself is never compared. */
+export async function findActiveKeyByHash(db: Db, hash: string) {
+  const [row] = await db
+    .select({ id: apiKeys.id, merchantId: apiKeys.merchantId, lastUsedAt: apiKeys.lastUsedAt })
+    .from(apiKeys)
+    .where(and(eq(apiKeys.hash, hash), isNull(apiKeys.revokedAt)))
+    .limit(1)
+  return row
+}
+
+export async function touchApiKey(db: Db, id: string, at: number) {
+  await db.update(apiKeys).set({ lastUsedAt: at }).where(eq(apiKeys.id, id))
+}
+
+export async function listApiKeys(db: Db, merchantId: string) {
+  return db
+    .select({
+      id: apiKeys.id,
+      name: apiKeys.name,
+      last4: apiKeys.last4,
+      createdAt: apiKeys.createdAt,
+      lastUsedAt: apiKeys.lastUsedAt,
+      revokedAt: apiKeys.revokedAt,
+    })
+    .from(apiKeys)
+    .where(eq(apiKeys.merchantId, merchantId))
+    .orderBy(desc(apiKeys.createdAt), desc(apiKeys.id))
+}
+
+/** Revokes a merchant's key; returns false when the merchant has no such key. Idempotent. */
+export async function revokeApiKey(db: Db, merchantId: string, id: string, at: number) {
+  const [row] = await db
+    .select({ revokedAt: apiKeys.revokedAt })
+    .from(apiKeys)
+    .where(and(eq(apiKeys.id, id), eq(apiKeys.merchantId, merchantId)))
+  if (!row) return undefined
+  if (row.revokedAt === null) {
+    await db
+      .update(apiKeys)
+      .set({ revokedAt: at })
+      .where(and(eq(apiKeys.id, id), isNull(apiKeys.revokedAt)))
+  }
+  const [key] = (await listApiKeys(db, merchantId)).filter((k) => k.id === id)
+  return key
+}

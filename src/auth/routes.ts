@@ -1,0 +1,105 @@
+/** `/api/v1/api-keys`: a merchant's keys. A new key's secret is in the create response only. */
+import { createRoute, z } from '@hono/zod-openapi'
+import { type Api, errorResponses, json, jsonBody, security } from '../api/factory'
+import { notFound } from '../errors'
+import { createApiKey, listApiKeys, revokeApiKey } from './queries'
+
+const tags = ['API keys']
+const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString())
+
+const ApiKeyObject = z
+  .object({
+    id: z.string().openapi({ example: 'key_9dJ2aQ7mX4pL0sT1vB6nC3' }),
+    object: z.literal('api_key'),
+    name: z.string(),
+    last4: z.string(),
+    created_at: z.string(),
+    last_used_at: z.string().nullable(),
+    revoked_at: z.string().nullable(),
+  })
+  .openapi('ApiKey')
+
+const NewApiKeyObject = ApiKeyObject.extend({
+  key: z
+    .string()
+    .openapi({ description: 'The secret. Shown only in this response; store it now.' }),
+}).openapi('NewApiKey')
+
+const KeyId = z
+  .string()
+  .regex(/^key_[0-9A-Za-z]{1,64}$/, 'not an API key id')
+  .openapi({ param: { name: 'id', in: 'path' } })
+
+const CreateApiKey = z
+  .strictObject({ name: z.string().trim().min(1).max(100).default('API key') })
+  .openapi('CreateApiKey')
+
+type KeyRow = Awaited<ReturnType<typeof listApiKeys>>[number]
+const present = (k: KeyRow) => ({
+  id: k.id,
+  object: 'api_key' as const,
+  name: k.name,
+  last4: k.last4,
+  created_at: new Date(k.createdAt).toISOString(),
+  last_used_at: iso(k.lastUsedAt),
+  revoked_at: iso(k.revokedAt),
+})
+
+export function registerApiKeyRoutes(api: Api) {
+  api.openapi(
+    createRoute({
+      method: 'post',
+      path: '/api-keys',
+      tags,
+      security,
+      summary: 'Create an API key',
+      request: { body: jsonBody(CreateApiKey) },
+      responses: { 201: json(NewApiKeyObject, 'The new key, with its secret.'), ...errorResponses },
+    }),
+    async (c) => {
+      const created = await createApiKey(c.var.db, c.var.auth.merchantId, c.req.valid('json').name)
+      const view = present({ ...created, lastUsedAt: null, revokedAt: null })
+      return c.json({ ...view, key: created.key }, 201)
+    },
+  )
+
+  api.openapi(
+    createRoute({
+      method: 'get',
+      path: '/api-keys',
+      tags,
+      security,
+      summary: "List the merchant's API keys",
+      responses: {
+        200: json(
+          z.object({ object: z.literal('list'), data: z.array(ApiKeyObject) }),
+          'All keys.',
+        ),
+        ...errorResponses,
+      },
+    }),
+    async (c) => {
+      const keys = await listApiKeys(c.var.db, c.var.auth.merchantId)
+      return c.json({ object: 'list' as const, data: keys.map(present) }, 200)
+    },
+  )
+
+  api.openapi(
+    createRoute({
+      method: 'delete',
+      path: '/api-keys/{id}',
+      tags,
+      security,
+      summary: 'Revoke an API key',
+      description: 'Takes effect on the next request. Idempotent.',
+      request: { params: z.object({ id: KeyId }) },
+      responses: { 200: json(ApiKeyObject, 'The revoked key.'), ...errorResponses },
+    }),
+    async (c) => {
+      const { merchantId } = c.var.auth
+      const key = await revokeApiKey(c.var.db, merchantId, c.req.valid('param').id, Date.now())
+      if (!key) throw notFound('API key')
+      return c.json(present(key), 200)
+    },
+  )
+}

@@ -1,0 +1,79 @@
+/**
+ * The command-line scripts' view of D1: our own drizzle query functions over `wrangler d1 execute`
+ * (local state under .wrangler/, or the remote database). Reads run at once; writes are collected
+ * and sent as one file, which D1 runs as one transaction.
+ */
+import { execFileSync } from 'node:child_process'
+import { mkdtempSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { drizzle } from 'drizzle-orm/sqlite-proxy'
+import type { Db } from '../db/client'
+import * as schema from '../db/schema'
+
+export type Target = 'local' | 'remote'
+
+export function wrangler(args: string[], options: { quiet?: boolean } = {}): string {
+  return execFileSync('npx', ['wrangler', ...args], {
+    encoding: 'utf8',
+    env: { ...process.env, CI: '1', WRANGLER_SEND_METRICS: 'false' },
+    stdio: ['ignore', 'pipe', options.quiet ? 'pipe' : 'inherit'],
+    maxBuffer: 64 * 1024 * 1024,
+  })
+}
+
+function literal(value: unknown): string {
+  if (value === null || value === undefined) return 'NULL'
+  if (typeof value === 'number' || typeof value === 'bigint') return String(value)
+  if (typeof value === 'boolean') return value ? '1' : '0'
+  return `'${String(value).replaceAll("'", "''")}'`
+}
+
+/** Inlines bound parameters: `wrangler d1 execute` takes SQL text only. */
+function inline(sql: string, params: unknown[]): string {
+  let i = 0
+  return sql.replace(/\?/g, () => literal(params[i++]))
+}
+
+function query(target: Target, sql: string): Record<string, unknown>[] {
+  const out = wrangler(['d1', 'execute', 'DB', `--${target}`, '--json', '--command', sql], {
+    quiet: true,
+  })
+  const parsed = JSON.parse(out) as { results: Record<string, unknown>[] }[]
+  return parsed[0]?.results ?? []
+}
+
+export function openD1(target: Target) {
+  const pending: string[] = []
+  const db = drizzle(
+    async (sql, params, method) => {
+      const text = inline(sql, params)
+      if (method === 'run') {
+        pending.push(`${text};`)
+        return { rows: [] }
+      }
+      const rows = query(target, text).map((row) => Object.values(row))
+      return { rows: method === 'get' ? (rows[0] ?? []) : rows }
+    },
+    { schema },
+  ) as unknown as Db
+  return {
+    db,
+    /** Sends the collected writes in one go. */
+    commit() {
+      if (!pending.length) return
+      const dir = mkdtempSync(join(tmpdir(), 'qrcheckout-'))
+      const file = join(dir, 'writes.sql')
+      writeFileSync(file, pending.join('\n'))
+      wrangler(['d1', 'execute', 'DB', `--${target}`, '--file', file, '--yes'], { quiet: true })
+      pending.length = 0
+    },
+    count(table: string): number {
+      return Number(query(target, `select count(*) as n from ${table}`)[0]?.n ?? 0)
+    },
+  }
+}
+
+export function targetFromArgs(argv: string[]): Target {
+  return argv.includes('--remote') ? 'remote' : 'local'
+}

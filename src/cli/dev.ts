@@ -1,0 +1,133 @@
+/**
+ * `npm run dev`: the whole product locally. Applies migrations to the local D1, seeds a demo
+ * merchant with an API key and two codes on first run, starts `wrangler dev`, and prints the key
+ * and URLs once the Worker answers.
+ */
+import { spawn } from 'node:child_process'
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { createApiKey, createMerchant } from '../auth/queries'
+import { insertCode } from '../codes/queries'
+import { newId, randomSlug } from '../lib/ids'
+import { openD1, wrangler } from './d1'
+
+const PORT = Number(process.env.PORT ?? 8787)
+const BASE = `http://localhost:${PORT}`
+const DEMO_FILE = '.wrangler/demo.json'
+
+interface Demo {
+  merchantId: string
+  apiKey: string
+  redirectSlug: string
+  checkoutSlug: string
+}
+
+function ensureDevVars() {
+  if (existsSync('.dev.vars')) return
+  const secret = Buffer.from(crypto.getRandomValues(new Uint8Array(32))).toString('hex')
+  writeFileSync(
+    '.dev.vars',
+    `# Local secrets for wrangler dev (not committed).\nVISITOR_HASH_SECRET=${secret}\n`,
+  )
+  console.log('Wrote .dev.vars with a fresh VISITOR_HASH_SECRET.')
+}
+
+async function seed(): Promise<Demo> {
+  const d1 = openD1('local')
+  if (existsSync(DEMO_FILE) && d1.count('merchants') > 0) {
+    return JSON.parse(readFileSync(DEMO_FILE, 'utf8')) as Demo
+  }
+  const merchantId = await createMerchant(d1.db, {
+    name: 'Café Luna (demo)',
+    displayDomain: 'cafeluna.example',
+  })
+  const key = await createApiKey(d1.db, merchantId, 'demo')
+  const now = Date.now()
+  const base = {
+    merchantId,
+    mode: 'dynamic' as const,
+    status: 'active' as const,
+    allowHttp: false,
+    destinationUrl: null,
+    currency: null,
+    amount: null,
+    amountMin: null,
+    amountMax: null,
+    description: null,
+    expiresAt: null,
+    metadata: { seeded: 'true' },
+    reference: null,
+    version: 1,
+    createdAt: now,
+    updatedAt: now,
+  }
+  const redirectSlug = randomSlug()
+  const checkoutSlug = randomSlug()
+  await insertCode(d1.db, {
+    ...base,
+    id: newId('code'),
+    slug: redirectSlug,
+    action: 'redirect',
+    destinationUrl: 'https://example.com/menu',
+  })
+  await insertCode(d1.db, {
+    ...base,
+    id: newId('code'),
+    slug: checkoutSlug,
+    action: 'checkout',
+    currency: 'eur',
+    amount: 450,
+    description: 'Flat white',
+    createdAt: now + 1,
+    updatedAt: now + 1,
+  })
+  d1.commit()
+  const demo: Demo = { merchantId, apiKey: key.key, redirectSlug, checkoutSlug }
+  mkdirSync('.wrangler', { recursive: true })
+  writeFileSync(DEMO_FILE, JSON.stringify(demo, null, 2))
+  console.log('Seeded the demo merchant and two codes.')
+  return demo
+}
+
+function banner(demo: Demo) {
+  const lines = [
+    '',
+    '  qrcheckout is running locally',
+    '',
+    `  API key (demo merchant): ${demo.apiKey}`,
+    `  Redirect code:           ${BASE}/${demo.redirectSlug}`,
+    `  Checkout code:           ${BASE}/${demo.checkoutSlug}`,
+    `  QR image:                ${BASE}/qr/${demo.redirectSlug}.svg`,
+    `  API reference:           ${BASE}/docs`,
+    '',
+    '  Try:',
+    `    curl -H "Authorization: Bearer ${demo.apiKey}" ${BASE}/api/v1/codes`,
+    `    curl -i ${BASE}/${demo.redirectSlug}`,
+    '',
+  ]
+  console.log(lines.join('\n'))
+}
+
+async function waitUntilUp(): Promise<boolean> {
+  for (let i = 0; i < 120; i++) {
+    try {
+      const response = await fetch(`${BASE}/health`)
+      if (response.ok) return true
+    } catch {
+      // not up yet
+    }
+    await new Promise((r) => setTimeout(r, 500))
+  }
+  return false
+}
+
+ensureDevVars()
+console.log('Applying migrations to the local D1…')
+wrangler(['d1', 'migrations', 'apply', 'DB', '--local'], { quiet: true })
+const demo = await seed()
+const dev = spawn('npx', ['wrangler', 'dev', '--port', String(PORT), ...process.argv.slice(2)], {
+  stdio: 'inherit',
+  env: { ...process.env, WRANGLER_SEND_METRICS: 'false' },
+})
+dev.on('exit', (code) => process.exit(code ?? 0))
+for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => dev.kill(signal))
+if (await waitUntilUp()) banner(demo)

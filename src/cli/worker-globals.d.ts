@@ -1,0 +1,2 @@
+// The scripts import shared modules that mention Worker types without using them at run time.
+type D1Database = object

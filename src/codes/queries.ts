@@ -1,0 +1,95 @@
+import { and, desc, eq, lt, or, sql } from 'drizzle-orm'
+import type { Db } from '../db/client'
+import { type Code, codes, merchants, type NewCode } from '../db/schema'
+import type { Cursor } from '../lib/cursor'
+
+export async function insertCode(db: Db, code: NewCode) {
+  await db.insert(codes).values(code)
+}
+
+/** A merchant's code; undefined for an unknown id or another merchant's code (tenant isolation). */
+export async function getCode(db: Db, merchantId: string, id: string): Promise<Code | undefined> {
+  const [row] = await db
+    .select()
+    .from(codes)
+    .where(and(eq(codes.id, id), eq(codes.merchantId, merchantId)))
+  return row
+}
+
+export async function listCodes(
+  db: Db,
+  merchantId: string,
+  filter: { status?: Code['status']; action?: Code['action']; limit: number; after?: Cursor },
+) {
+  const { after } = filter
+  return db
+    .select()
+    .from(codes)
+    .where(
+      and(
+        eq(codes.merchantId, merchantId),
+        filter.status ? eq(codes.status, filter.status) : undefined,
+        filter.action ? eq(codes.action, filter.action) : undefined,
+        after
+          ? or(
+              lt(codes.createdAt, after.at),
+              and(eq(codes.createdAt, after.at), lt(codes.id, after.id)),
+            )
+          : undefined,
+      ),
+    )
+    .orderBy(desc(codes.createdAt), desc(codes.id))
+    .limit(filter.limit + 1)
+}
+
+/**
+ * Applies a change and bumps the version in one statement; `expectedVersion` makes it a
+ * compare-and-set so two concurrent edits cannot silently overwrite each other.
+ */
+export async function updateCode(
+  db: Db,
+  code: Code,
+  changes: Partial<Omit<Code, 'id' | 'merchantId' | 'slug' | 'version' | 'createdAt'>>,
+): Promise<Code | undefined> {
+  const [row] = await db
+    .update(codes)
+    .set({ ...changes, version: sql`${codes.version} + 1`, updatedAt: Date.now() })
+    .where(
+      and(
+        eq(codes.id, code.id),
+        eq(codes.merchantId, code.merchantId),
+        eq(codes.version, code.version),
+      ),
+    )
+    .returning()
+  return row
+}
+
+/** What the scan path needs to answer, joined once. */
+export async function findCodeBySlug(db: Db, slug: string) {
+  const [row] = await db
+    .select({
+      id: codes.id,
+      merchantId: codes.merchantId,
+      slug: codes.slug,
+      mode: codes.mode,
+      action: codes.action,
+      status: codes.status,
+      destinationUrl: codes.destinationUrl,
+      currency: codes.currency,
+      amount: codes.amount,
+      amountMin: codes.amountMin,
+      amountMax: codes.amountMax,
+      description: codes.description,
+      expiresAt: codes.expiresAt,
+      version: codes.version,
+      merchantName: merchants.name,
+      merchantDomain: merchants.displayDomain,
+    })
+    .from(codes)
+    .innerJoin(merchants, eq(merchants.id, codes.merchantId))
+    .where(eq(codes.slug, slug))
+  return row
+}
+
+export type ResolvedCode = NonNullable<Awaited<ReturnType<typeof findCodeBySlug>>>

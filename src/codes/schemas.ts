@@ -1,0 +1,185 @@
+/**
+ * The codes API contract. These zod schemas validate requests and generate `/openapi.json`;
+ * rules that need more than a shape (URLs, money, slugs) live in `rules.ts`.
+ */
+import { z } from '@hono/zod-openapi'
+import { SUPPORTED_CURRENCIES } from '../money/currency'
+
+export const METADATA_MAX_KEYS = 20
+
+const Metadata = z
+  .record(
+    z.string().min(1).max(40),
+    z.string().max(500, 'metadata values are at most 500 characters'),
+  )
+  .refine((m) => Object.keys(m).length <= METADATA_MAX_KEYS, {
+    message: `metadata has at most ${METADATA_MAX_KEYS} keys`,
+  })
+  .openapi({
+    description: `Your own key/value strings (at most ${METADATA_MAX_KEYS} keys, keys ≤ 40 and values ≤ 500 characters).`,
+    example: { table: '12' },
+  })
+
+const Currency = z
+  .string()
+  .regex(/^[A-Za-z]{3}$/, 'currency is a three-letter ISO 4217 code')
+  .transform((s) => s.toLowerCase())
+  .refine((s) => SUPPORTED_CURRENCIES.includes(s), {
+    message: `currency is not supported; use one of: ${SUPPORTED_CURRENCIES.join(', ')}`,
+  })
+  .openapi({ example: 'eur', description: 'ISO 4217, case-insensitive; stored lower-case.' })
+
+const MinorAmount = z
+  .number()
+  .int('amounts are integers in the currency minor unit (cents, yen…)')
+  .positive()
+  .openapi({ example: 450, description: 'Integer in the minor unit of the currency.' })
+
+const Timestamp = z.iso
+  .datetime({ offset: true, message: 'use an ISO 8601 date-time such as 2030-01-31T23:59:00Z' })
+  .openapi({ example: '2030-01-31T23:59:00Z' })
+
+const Destination = z
+  .string()
+  .min(1)
+  .max(2048, 'destination_url is at most 2048 characters')
+  .openapi({ example: 'https://example.com/menu' })
+
+const Description = z.string().trim().min(1).max(500)
+const Reference = z.string().min(1).max(128).openapi({ description: 'Your own id for this code.' })
+
+const VanitySlug = z
+  .string()
+  .regex(/^[A-Za-z0-9_-]{3,64}$/, 'slug is 3–64 characters of A–Z, a–z, 0–9, _ and -')
+  .openapi({ example: 'cafe-luna', description: 'Case-insensitive; stored lower-case.' })
+
+const Mode = z.enum(['dynamic', 'static']).openapi({
+  description:
+    '`dynamic`: the QR holds our short URL, so everything can change after printing. `static`: fixed forever; a static redirect QR holds the destination itself.',
+})
+
+const common = {
+  mode: Mode.default('dynamic'),
+  slug: VanitySlug.optional(),
+  status: z.enum(['active', 'paused']).default('active'),
+  expires_at: Timestamp.optional(),
+  metadata: Metadata.default({}),
+  reference: Reference.optional(),
+}
+
+export const CreateRedirectCode = z.strictObject({
+  action: z.literal('redirect'),
+  destination_url: Destination,
+  allow_http: z
+    .boolean()
+    .default(false)
+    .openapi({ description: 'Allow a plain-http destination.' }),
+  ...common,
+})
+
+export const CreateCheckoutCode = z.strictObject({
+  action: z.literal('checkout'),
+  currency: Currency,
+  amount: MinorAmount.optional().openapi({ description: 'Fixed amount. Omit for an open amount.' }),
+  amount_min: MinorAmount.optional(),
+  amount_max: MinorAmount.optional(),
+  description: Description,
+  ...common,
+})
+
+export const CreateCode = z
+  .discriminatedUnion('action', [CreateRedirectCode, CreateCheckoutCode])
+  .openapi('CreateCode')
+
+export const UpdateCode = z
+  .strictObject({
+    destination_url: Destination.optional(),
+    allow_http: z.boolean().optional(),
+    currency: Currency.optional(),
+    amount: MinorAmount.optional(),
+    amount_min: MinorAmount.optional(),
+    amount_max: MinorAmount.optional(),
+    description: Description.optional(),
+    status: z.enum(['active', 'paused', 'archived']).optional(),
+    expires_at: Timestamp.nullable().optional(),
+    metadata: Metadata.optional(),
+    reference: Reference.nullable().optional(),
+  })
+  .openapi('UpdateCode')
+
+export const CodeObject = z
+  .object({
+    id: z.string().openapi({ example: 'code_4kF0cT9aQ2mZ1xY7bN3vW8' }),
+    object: z.literal('code'),
+    slug: z.string(),
+    url: z.string().openapi({ description: 'The short URL a scan opens.' }),
+    qr_svg_url: z.string(),
+    qr_content: z.string().openapi({ description: 'Exactly what the QR symbol encodes.' }),
+    mode: z.enum(['dynamic', 'static']),
+    action: z.enum(['redirect', 'checkout']),
+    status: z.enum(['active', 'paused', 'archived']),
+    destination_url: z.string().nullable(),
+    allow_http: z.boolean(),
+    currency: z.string().nullable(),
+    amount: z.number().int().nullable(),
+    amount_min: z.number().int().nullable(),
+    amount_max: z.number().int().nullable(),
+    description: z.string().nullable(),
+    expires_at: z.string().nullable(),
+    metadata: z.record(z.string(), z.string()),
+    reference: z.string().nullable(),
+    version: z.number().int(),
+    created_at: z.string(),
+    updated_at: z.string(),
+  })
+  .openapi('Code')
+
+export const CodeId = z
+  .string()
+  .regex(/^code_[0-9A-Za-z]{1,64}$/, 'not a code id')
+  .openapi({ param: { name: 'id', in: 'path' }, example: 'code_4kF0cT9aQ2mZ1xY7bN3vW8' })
+
+export const ListCodesQuery = z.strictObject({
+  status: z.enum(['active', 'paused', 'archived']).optional(),
+  action: z.enum(['redirect', 'checkout']).optional(),
+  limit: z.coerce.number().int().min(1).max(100).default(20),
+  cursor: z.string().max(200).optional(),
+})
+
+export const ScanObject = z
+  .object({
+    id: z.string(),
+    object: z.literal('scan'),
+    code_id: z.string(),
+    scanned_at: z.string(),
+    method: z.enum(['GET', 'HEAD']),
+    is_bot: z.boolean(),
+    device: z.string(),
+    browser: z.string().nullable(),
+    os: z.string().nullable(),
+    country: z.string().nullable(),
+    region: z.string().nullable(),
+    city: z.string().nullable(),
+    colo: z.string().nullable(),
+    referrer_host: z.string().nullable(),
+  })
+  .openapi('Scan')
+
+export const PageQuery = z.strictObject({
+  limit: z.coerce.number().int().min(1).max(100).default(20),
+  cursor: z.string().max(200).optional(),
+})
+
+export function listOf<T extends z.ZodType>(item: T, name: string) {
+  return z
+    .object({
+      object: z.literal('list'),
+      data: z.array(item),
+      has_more: z.boolean(),
+      next_cursor: z.string().nullable(),
+    })
+    .openapi(name)
+}
+
+export type CreateCodeInput = z.infer<typeof CreateCode>
+export type UpdateCodeInput = z.infer<typeof UpdateCode>

@@ -1,0 +1,113 @@
+/**
+ * The system of record, in D1. One file so a reader sees every table at once; drizzle-kit turns it
+ * into the SQL migrations under `migrations/`, which wrangler applies.
+ */
+import { sql } from 'drizzle-orm'
+import { index, integer, sqliteTable, text, uniqueIndex } from 'drizzle-orm/sqlite-core'
+
+/** Milliseconds since the epoch; every timestamp column uses it. */
+const timestamp = (name: string) => integer(name, { mode: 'number' })
+const now = sql`(cast(unixepoch('subsecond') * 1000 as integer))`
+
+export const merchants = sqliteTable('merchants', {
+  id: text('id').primaryKey(),
+  name: text('name').notNull(),
+  /** Shown on checkout pages so customers can spot a pasted-over sticker. */
+  displayDomain: text('display_domain'),
+  createdAt: timestamp('created_at').notNull().default(now),
+})
+
+export const apiKeys = sqliteTable(
+  'api_keys',
+  {
+    id: text('id').primaryKey(),
+    merchantId: text('merchant_id')
+      .notNull()
+      .references(() => merchants.id),
+    name: text('name').notNull(),
+    /** SHA-256 of the whole key, hex. The key itself is shown once and never stored. */
+    hash: text('hash').notNull(),
+    last4: text('last4').notNull(),
+    createdAt: timestamp('created_at').notNull().default(now),
+    lastUsedAt: timestamp('last_used_at'),
+    revokedAt: timestamp('revoked_at'),
+  },
+  (t) => [
+    uniqueIndex('api_keys_hash_idx').on(t.hash),
+    index('api_keys_merchant_idx').on(t.merchantId, t.createdAt),
+  ],
+)
+
+export const codes = sqliteTable(
+  'codes',
+  {
+    id: text('id').primaryKey(),
+    merchantId: text('merchant_id')
+      .notNull()
+      .references(() => merchants.id),
+    /** Lower-case; what follows the host in the short URL. Never changes once created. */
+    slug: text('slug').notNull(),
+    mode: text('mode', { enum: ['dynamic', 'static'] }).notNull(),
+    action: text('action', { enum: ['redirect', 'checkout'] }).notNull(),
+    status: text('status', { enum: ['active', 'paused', 'archived'] }).notNull(),
+    /** Redirect codes: where a scan goes. */
+    destinationUrl: text('destination_url'),
+    /** Redirect codes: the merchant opted in to a plain-http destination. */
+    allowHttp: integer('allow_http', { mode: 'boolean' }).notNull().default(false),
+    /** Checkout codes: ISO 4217, lower-case as Stripe writes it. */
+    currency: text('currency'),
+    /** Checkout codes, fixed amount, in the currency's minor unit. */
+    amount: integer('amount'),
+    /** Checkout codes, open amount: bounds in minor units. */
+    amountMin: integer('amount_min'),
+    amountMax: integer('amount_max'),
+    description: text('description'),
+    expiresAt: timestamp('expires_at'),
+    /** JSON object of string values, bounded like Stripe's metadata. */
+    metadata: text('metadata', { mode: 'json' }).$type<Record<string, string>>().notNull(),
+    /** The integrator's own id for this code. */
+    reference: text('reference'),
+    /** Bumped on every change; cache entries and ETags key on it. */
+    version: integer('version').notNull().default(1),
+    createdAt: timestamp('created_at').notNull().default(now),
+    updatedAt: timestamp('updated_at').notNull().default(now),
+  },
+  (t) => [
+    uniqueIndex('codes_slug_idx').on(t.slug),
+    index('codes_merchant_created_idx').on(t.merchantId, t.createdAt, t.id),
+  ],
+)
+
+export const scans = sqliteTable(
+  'scans',
+  {
+    /** Unique per scan, so a retried insert adds nothing. */
+    id: text('id').primaryKey(),
+    codeId: text('code_id').notNull(),
+    merchantId: text('merchant_id').notNull(),
+    scannedAt: timestamp('scanned_at').notNull(),
+    method: text('method', { enum: ['GET', 'HEAD'] }).notNull(),
+    /** Bots, link previews and HEAD requests: kept out of human counts. */
+    isBot: integer('is_bot', { mode: 'boolean' }).notNull(),
+    device: text('device', {
+      enum: ['mobile', 'tablet', 'desktop', 'tv', 'bot', 'unknown'],
+    }).notNull(),
+    browser: text('browser'),
+    os: text('os'),
+    country: text('country'),
+    region: text('region'),
+    city: text('city'),
+    colo: text('colo'),
+    referrerHost: text('referrer_host'),
+    /** Hash of IP and user agent with a salt that rotates daily; never a raw IP. */
+    visitorHash: text('visitor_hash'),
+  },
+  (t) => [index('scans_code_time_idx').on(t.codeId, t.scannedAt, t.id)],
+)
+
+export type Merchant = typeof merchants.$inferSelect
+export type ApiKey = typeof apiKeys.$inferSelect
+export type Code = typeof codes.$inferSelect
+export type NewCode = typeof codes.$inferInsert
+export type Scan = typeof scans.$inferSelect
+export type NewScan = typeof scans.$inferInsert

@@ -1,0 +1,108 @@
+/**
+ * The one error path. Handlers throw `ApiError` with a stable code; `onError` (see app.tsx) renders
+ * it as `application/problem+json` (RFC 9457) on API routes and as a friendly page on customer routes.
+ */
+import { HTTPException } from 'hono/http-exception'
+import type { ContentfulStatusCode } from 'hono/utils/http-status'
+
+export type ErrorCode =
+  | 'validation_failed'
+  | 'invalid_json'
+  | 'unsupported_media_type'
+  | 'payload_too_large'
+  | 'unauthorized'
+  | 'not_found'
+  | 'method_not_allowed'
+  | 'slug_taken'
+  | 'slug_reserved'
+  | 'code_immutable'
+  | 'invalid_state'
+  | 'qr_content_not_ascii'
+  | 'qr_content_too_long'
+  | 'qr_content_empty'
+  | 'qr_low_contrast'
+  | 'internal_error'
+
+export interface FieldError {
+  /** Where in the request: `body.amount`, `query.limit`. */
+  path: string
+  message: string
+}
+
+const TITLES: Record<ErrorCode, string> = {
+  validation_failed: 'The request is not valid',
+  invalid_json: 'The request body is not valid JSON',
+  unsupported_media_type: 'Unsupported content type',
+  payload_too_large: 'The request body is too large',
+  unauthorized: 'Missing or invalid API key',
+  not_found: 'Not found',
+  method_not_allowed: 'Method not allowed',
+  slug_taken: 'That slug is already taken',
+  slug_reserved: 'That slug is reserved',
+  code_immutable: 'A static code cannot be changed',
+  invalid_state: 'The resource is not in a state that allows this',
+  qr_content_not_ascii: 'The QR content must be ASCII',
+  qr_content_too_long: 'The content does not fit in a QR code',
+  qr_content_empty: 'The QR content is empty',
+  qr_low_contrast: 'The colours are too close to scan reliably',
+  internal_error: 'Something went wrong on our side',
+}
+
+export class ApiError extends HTTPException {
+  constructor(
+    status: ContentfulStatusCode,
+    readonly code: ErrorCode,
+    readonly detail?: string,
+    readonly errors?: FieldError[],
+  ) {
+    super(status, { message: detail ?? TITLES[code] })
+  }
+
+  get title(): string {
+    return TITLES[this.code]
+  }
+}
+
+export const notFound = (what = 'resource') => new ApiError(404, 'not_found', `No such ${what}.`)
+
+/** Maps framework exceptions (validator, body limit, …) onto our codes so every 4xx looks alike. */
+export function toApiError(err: unknown): ApiError {
+  if (err instanceof ApiError) return err
+  if (err instanceof HTTPException) {
+    if (err.status === 400 && /json/i.test(err.message)) {
+      return new ApiError(400, 'invalid_json', 'The request body is not valid JSON.')
+    }
+    if (err.status === 413) return new ApiError(413, 'payload_too_large')
+    if (err.status === 415) {
+      return new ApiError(415, 'unsupported_media_type', 'Send the body as application/json.')
+    }
+    if (err.status === 401) return new ApiError(401, 'unauthorized')
+    if (err.status === 404) return new ApiError(404, 'not_found')
+    if (err.status < 500) {
+      return new ApiError(err.status as ContentfulStatusCode, 'validation_failed', err.message)
+    }
+  }
+  return new ApiError(500, 'internal_error')
+}
+
+export interface Problem {
+  type: string
+  title: string
+  status: number
+  code: ErrorCode
+  detail: string
+  instance?: string
+  errors?: FieldError[]
+}
+
+export function toProblem(err: ApiError, instance?: string): Problem {
+  return {
+    type: `urn:qrcheckout:problem:${err.code}`,
+    title: err.title,
+    status: err.status,
+    code: err.code,
+    detail: err.message,
+    ...(instance ? { instance } : {}),
+    ...(err.errors?.length ? { errors: err.errors } : {}),
+  }
+}

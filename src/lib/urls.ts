@@ -1,0 +1,26 @@
+/** Public URLs we print into QR codes and hand to integrators. */
+import type { Bindings } from '../env'
+
+/** PUBLIC_BASE_URL when configured (production), otherwise the request's own origin. */
+export function publicBase(env: Bindings, requestUrl: string): string {
+  const configured = env.PUBLIC_BASE_URL?.trim()
+  return (configured ? configured : new URL(requestUrl).origin).replace(/\/+$/, '')
+}
+
+export interface QrSubject {
+  slug: string
+  mode: 'dynamic' | 'static'
+  action: 'redirect' | 'checkout'
+  destinationUrl: string | null
+}
+
+/**
+ * What the QR symbol holds: our short URL, except a static redirect code, which holds its
+ * destination itself (and so works without us, but can never change or be counted).
+ */
+export function qrContent(code: QrSubject, base: string): string {
+  if (code.mode === 'static' && code.action === 'redirect' && code.destinationUrl) {
+    return code.destinationUrl
+  }
+  return `${base}/${code.slug}`
+}

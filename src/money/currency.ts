@@ -1,0 +1,111 @@
+/**
+ * Currencies we accept and their rules, as Stripe applies them. Amounts are always integers in the
+ * currency's minor unit: cents for USD, yen for JPY (zero-decimal), fils for KWD (three-decimal).
+ * Source: https://docs.stripe.com/currencies (minimums: "Minimum and maximum charge amounts").
+ */
+
+export interface CurrencyRule {
+  /** Digits after the decimal point in Stripe's amounts: 0, 2 or 3. */
+  exponent: 0 | 2 | 3
+  /** Smallest amount Stripe will charge, in minor units (about 0.50 USD). */
+  min: number
+}
+
+/** Stripe's largest amount: 8 digits in minor units. */
+export const MAX_AMOUNT = 99_999_999
+
+const two = (min: number): CurrencyRule => ({ exponent: 2, min })
+const zero = (min: number): CurrencyRule => ({ exponent: 0, min })
+const three = (min: number): CurrencyRule => ({ exponent: 3, min })
+
+/**
+ * Minimums Stripe publishes are used as given; for currencies it does not list, the value is the
+ * rounded-up equivalent of 0.50 USD so a payment never fails at Stripe for being too small.
+ */
+const RULES: Record<string, CurrencyRule> = {
+  usd: two(50),
+  eur: two(50),
+  gbp: two(30),
+  aud: two(50),
+  cad: two(50),
+  chf: two(50),
+  nzd: two(50),
+  sgd: two(50),
+  brl: two(50),
+  inr: two(50),
+  aed: two(200),
+  bgn: two(100),
+  czk: two(1500),
+  dkk: two(250),
+  hkd: two(400),
+  huf: two(17500),
+  mxn: two(1000),
+  myr: two(200),
+  nok: two(300),
+  pln: two(200),
+  ron: two(200),
+  sek: two(300),
+  thb: two(1000),
+  zar: two(1000),
+  ils: two(200),
+  try: two(2000),
+  php: two(3000),
+  idr: two(1000000),
+  // Zero-decimal currencies: the amount is in whole units, never multiplied by 100.
+  jpy: zero(50),
+  krw: zero(700),
+  vnd: zero(13000),
+  clp: zero(500),
+  pyg: zero(4000),
+  xaf: zero(300),
+  xof: zero(300),
+  xpf: zero(60),
+  ugx: zero(2000),
+  rwf: zero(700),
+  bif: zero(1500),
+  djf: zero(100),
+  gnf: zero(4500),
+  kmf: zero(250),
+  mga: zero(2500),
+  vuv: zero(70),
+  // Three-decimal currencies: Stripe requires the last digit to be 0.
+  bhd: three(200),
+  jod: three(400),
+  kwd: three(200),
+  omr: three(200),
+  tnd: three(1600),
+}
+
+export const SUPPORTED_CURRENCIES = Object.keys(RULES).sort()
+
+export function currencyRule(currency: string): CurrencyRule | undefined {
+  return RULES[currency.toLowerCase()]
+}
+
+/** Why an amount is not chargeable in a currency, or undefined when it is. */
+export function amountProblem(amount: number, currency: string): string | undefined {
+  const rule = currencyRule(currency)
+  if (!rule) return `currency "${currency}" is not supported`
+  if (!Number.isSafeInteger(amount)) return 'amount must be an integer in minor units'
+  if (amount < rule.min) {
+    return `amount must be at least ${rule.min} (${formatMinor(rule.min, currency)}) for ${currency.toUpperCase()}`
+  }
+  if (amount > MAX_AMOUNT) return `amount must be at most ${MAX_AMOUNT} minor units`
+  if (rule.exponent === 3 && amount % 10 !== 0) {
+    return `${currency.toUpperCase()} amounts must end in 0 (Stripe charges three-decimal currencies in steps of 10)`
+  }
+  return undefined
+}
+
+/** Formats minor units for people, honouring the currency's exponent. */
+export function formatMinor(amount: number, currency: string, locale = 'en'): string {
+  const rule = currencyRule(currency)
+  const exponent = rule?.exponent ?? 2
+  const value = amount / 10 ** exponent
+  return new Intl.NumberFormat(locale, {
+    style: 'currency',
+    currency: currency.toUpperCase(),
+    minimumFractionDigits: exponent,
+    maximumFractionDigits: exponent,
+  }).format(value)
+}

@@ -1,0 +1,137 @@
+/**
+ * `GET /qr/{slug}.svg`: the QR image of a code. For given options the image never changes (a
+ * slug and its content are fixed), so it carries a strong ETag, answers 304 on a match, is cached
+ * for a year, and is encoded at most once per location (Cache API).
+ */
+import { createRoute, z } from '@hono/zod-openapi'
+import { getContrast, getLuminance } from 'color2k'
+import { createApi, problem, unprocessable } from '../api/factory'
+import { toHex } from '../auth/keys'
+import { createDb } from '../db/client'
+import { ApiError } from '../errors'
+import { publicBase, qrContent } from '../lib/urls'
+import { resolveCode } from '../scan/resolve'
+import { QrContentError, type QrRenderOptions, renderQrSvg } from './render'
+
+/** Bump when the SVG output changes for the same input, so old ETags stop matching. */
+const RENDERER_VERSION = 1
+const MIN_CONTRAST = 3
+
+const Colour = z
+  .string()
+  .regex(/^#?([0-9a-fA-F]{3}|[0-9a-fA-F]{6})$/, 'a hex colour such as 000000 or #1a2b3c')
+  .transform((s) => {
+    const hex = s.replace('#', '').toLowerCase()
+    return `#${hex.length === 3 ? [...hex].map((ch) => ch + ch).join('') : hex}`
+  })
+
+export const QrQuery = z.strictObject({
+  size: z.coerce.number().int().min(64).max(4096).default(512).openapi({
+    description: 'Width and height in px of the SVG (it scales without loss).',
+  }),
+  margin: z.coerce.number().int().min(0).max(16).default(4).openapi({
+    description: 'Quiet zone in modules. The QR standard asks for 4.',
+  }),
+  ecl: z
+    .enum(['L', 'M', 'Q', 'H'])
+    .default('M')
+    .openapi({ description: 'Error correction level.' }),
+  fg: Colour.default('#000000'),
+  bg: Colour.default('#ffffff'),
+  download: z.enum(['0', '1']).default('0').openapi({ description: '1 = download as a file.' }),
+})
+
+const QrFile = z
+  .string()
+  .regex(/^[A-Za-z0-9_-]{3,64}\.svg$/, 'expected {slug}.svg')
+  .openapi({ param: { name: 'file', in: 'path' }, example: 'cafe-luna.svg' })
+
+const qrRoute = createRoute({
+  method: 'get',
+  path: '/qr/{file}',
+  tags: ['QR images'],
+  summary: "A code's QR image (SVG)",
+  description:
+    'Public, no key needed: the image holds nothing but the short URL (or, for a static redirect code, its destination).',
+  request: { params: z.object({ file: QrFile }), query: QrQuery },
+  responses: {
+    200: { description: 'The SVG.', content: { 'image/svg+xml': { schema: z.string() } } },
+    304: { description: 'Not modified (If-None-Match matched).' },
+    400: problem('Invalid options, or colours too close to scan.'),
+    404: problem('No code with this slug.'),
+    422: unprocessable,
+  },
+})
+
+export const qrRoutes = createApi()
+
+qrRoutes.openapi(qrRoute, async (c) => {
+  const slug = c.req.valid('param').file.slice(0, -'.svg'.length).toLowerCase()
+  const q = c.req.valid('query')
+  if (getLuminance(q.fg) >= getLuminance(q.bg) || getContrast(q.fg, q.bg) < MIN_CONTRAST) {
+    throw new ApiError(
+      400,
+      'qr_low_contrast',
+      `Use a dark foreground on a light background with a contrast ratio of at least ${MIN_CONTRAST}:1.`,
+    )
+  }
+  const origin = new URL(c.req.url).origin
+  const code = await resolveCode(slug, {
+    db: () => createDb(c.env.DB),
+    origin,
+    waitUntil: (p) => c.executionCtx.waitUntil(p),
+  })
+  if (!code) throw new ApiError(404, 'not_found', `No code with the slug "${slug}".`)
+
+  const content = qrContent(code, publicBase(c.env, c.req.url))
+  const options: QrRenderOptions = {
+    ecl: q.ecl,
+    margin: q.margin,
+    size: q.size,
+    fg: q.fg,
+    bg: q.bg,
+  }
+  const etag = `"${await digest(JSON.stringify([RENDERER_VERSION, content, options]))}"`
+  const headers: Record<string, string> = {
+    'content-type': 'image/svg+xml; charset=utf-8',
+    'cache-control': 'public, max-age=31536000, immutable',
+    etag,
+    'content-security-policy': "default-src 'none'",
+    'x-content-type-options': 'nosniff',
+  }
+  if (q.download === '1') {
+    headers['content-disposition'] = `attachment; filename="qr-${slug}.svg"`
+  }
+  if (ifNoneMatch(c.req.header('if-none-match'), etag)) {
+    return c.body(null, 304, headers)
+  }
+
+  const cacheKey = `${origin}/__cache/qr/${etag.slice(1, -1)}/${q.download}`
+  const cached = await caches.default.match(cacheKey).catch(() => undefined)
+  if (cached) return c.body(await cached.text(), 200, headers)
+
+  let svg: string
+  try {
+    svg = renderQrSvg(content, options)
+  } catch (err) {
+    if (err instanceof QrContentError) throw new ApiError(422, err.code, err.message)
+    throw err
+  }
+  c.executionCtx.waitUntil(
+    caches.default.put(cacheKey, new Response(svg, { headers })).catch(() => {}),
+  )
+  return c.body(svg, 200, headers)
+})
+
+function ifNoneMatch(header: string | undefined, etag: string): boolean {
+  if (!header) return false
+  return header.split(',').some((tag) => {
+    const t = tag.trim()
+    return t === '*' || t === etag || t === `W/${etag}`
+  })
+}
+
+async function digest(text: string): Promise<string> {
+  const hash = await crypto.subtle.digest('SHA-256', new TextEncoder().encode(text))
+  return toHex(hash).slice(0, 32)
+}

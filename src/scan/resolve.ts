@@ -1,0 +1,83 @@
+/**
+ * Slug → code for the scan path: isolate LRU, then the Cache API (per location), then D1.
+ * Every entry carries the time it was read from D1 and dies CODE_CACHE_TTL_MS after it, in both
+ * layers, so an edit reaches every scanner worldwide within that bound.
+ */
+
+import { findCodeBySlug, type ResolvedCode } from '../codes/queries'
+import type { Db } from '../db/client'
+
+export const CODE_CACHE_TTL_MS = 5_000
+const ISOLATE_CACHE_MAX = 2_000
+
+interface Entry {
+  code: ResolvedCode | null
+  /** When this value was read from D1. */
+  readAt: number
+}
+
+const isolate = new Map<string, Entry>()
+
+function cacheKey(origin: string, slug: string): string {
+  return `${origin}/__cache/code/${encodeURIComponent(slug)}`
+}
+
+function fresh(entry: Entry | undefined, now: number): entry is Entry {
+  return entry !== undefined && now - entry.readAt < CODE_CACHE_TTL_MS
+}
+
+function remember(slug: string, entry: Entry) {
+  isolate.delete(slug)
+  isolate.set(slug, entry)
+  if (isolate.size > ISOLATE_CACHE_MAX) {
+    const oldest = isolate.keys().next().value
+    if (oldest !== undefined) isolate.delete(oldest)
+  }
+}
+
+export interface ResolveContext {
+  db: () => Db
+  origin: string
+  waitUntil: (p: Promise<unknown>) => void
+}
+
+/** The code behind a slug, or null. Money is never taken from here: the pay path re-reads D1. */
+export async function resolveCode(slug: string, ctx: ResolveContext): Promise<ResolvedCode | null> {
+  const now = Date.now()
+  const hit = isolate.get(slug)
+  if (fresh(hit, now)) return hit.code
+
+  const key = cacheKey(ctx.origin, slug)
+  const cached = await caches.default.match(key).catch(() => undefined)
+  if (cached) {
+    const entry = (await cached.json()) as Entry
+    if (fresh(entry, now)) {
+      remember(slug, entry)
+      return entry.code
+    }
+  }
+
+  const code = (await findCodeBySlug(ctx.db(), slug)) ?? null
+  const entry: Entry = { code, readAt: now }
+  remember(slug, entry)
+  const body = JSON.stringify(entry)
+  const response = new Response(body, {
+    headers: {
+      'content-type': 'application/json',
+      'cache-control': `max-age=${Math.ceil(CODE_CACHE_TTL_MS / 1000)}`,
+    },
+  })
+  ctx.waitUntil(caches.default.put(key, response).catch(() => {}))
+  return code
+}
+
+/** Drops a slug from this isolate and this location after an edit (others expire within the TTL). */
+export async function forgetCode(slug: string, origin: string): Promise<void> {
+  isolate.delete(slug)
+  await caches.default.delete(cacheKey(origin, slug)).catch(() => false)
+}
+
+/** Test hook: empties the isolate layer. */
+export function clearIsolateCache() {
+  isolate.clear()
+}

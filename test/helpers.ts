@@ -1,0 +1,73 @@
+/** Test factories: a merchant with a key, and a client that calls the Worker like the outside would. */
+import { createExecutionContext, waitOnExecutionContext } from 'cloudflare:test'
+import { env } from 'cloudflare:workers'
+import { expect } from 'vitest'
+import { createApiKey, createMerchant } from '../src/auth/queries'
+import { createDb } from '../src/db/client'
+import worker from '../src/index'
+
+export const ORIGIN = 'https://qr.test'
+
+export async function newMerchant(name = 'Café Luna') {
+  const db = createDb(env.DB)
+  const merchantId = await createMerchant(db, { name, displayDomain: 'cafeluna.example' })
+  const { key, id: keyId } = await createApiKey(db, merchantId, 'test')
+  return { merchantId, key, keyId }
+}
+
+export interface CallOptions {
+  method?: string
+  key?: string
+  json?: unknown
+  body?: BodyInit
+  headers?: Record<string, string>
+  cf?: Record<string, unknown>
+}
+
+/** Sends one request through the Worker and waits for everything it left in `waitUntil`. */
+export async function call(path: string, options: CallOptions = {}): Promise<Response> {
+  const headers = new Headers(options.headers)
+  if (options.key) headers.set('authorization', `Bearer ${options.key}`)
+  let body = options.body
+  if (options.json !== undefined) {
+    body = JSON.stringify(options.json)
+    if (!headers.has('content-type')) headers.set('content-type', 'application/json')
+  }
+  const request = new Request(`${ORIGIN}${path}`, {
+    method: options.method ?? (body === undefined ? 'GET' : 'POST'),
+    headers,
+    body,
+    redirect: 'manual',
+    cf: options.cf,
+  } as RequestInit)
+  const ctx = createExecutionContext()
+  const response = await worker.fetch(
+    request as Request<unknown, IncomingRequestCfProperties>,
+    env,
+    ctx,
+  )
+  await waitOnExecutionContext(ctx)
+  return response
+}
+
+export async function problemOf(response: Response) {
+  expect(response.headers.get('content-type')).toBe('application/problem+json')
+  return (await response.json()) as {
+    type: string
+    code: string
+    status: number
+    detail: string
+    errors?: { path: string; message: string }[]
+  }
+}
+
+export async function createCode(key: string, body: Record<string, unknown>) {
+  const response = await call('/api/v1/codes', { key, json: body })
+  if (response.status !== 201)
+    throw new Error(`create failed ${response.status} ${await response.text()}`)
+  return (await response.json()) as Record<string, unknown> & {
+    id: string
+    slug: string
+    url: string
+  }
+}

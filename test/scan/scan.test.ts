@@ -1,0 +1,245 @@
+import { env } from 'cloudflare:workers'
+import { beforeEach, describe, expect, it } from 'vitest'
+import { clearIsolateCache } from '../../src/scan/resolve'
+import { call, createCode, newMerchant } from '../helpers'
+
+const IPHONE =
+  'Mozilla/5.0 (iPhone; CPU iPhone OS 18_0 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/18.0 Mobile/15E148 Safari/604.1'
+const SLACKBOT = 'Slackbot-LinkExpanding 1.0 (+https://api.slack.com/robots)'
+const CF = { country: 'DE', region: 'Berlin', city: 'Berlin', colo: 'TXL' }
+
+async function scansOf(codeId: string) {
+  const { results } = await env.DB.prepare(
+    'select * from scans where code_id = ? order by scanned_at',
+  )
+    .bind(codeId)
+    .all()
+  return results as Record<string, unknown>[]
+}
+
+beforeEach(() => clearIsolateCache())
+
+describe('GET /{slug}: the scan path', () => {
+  it('redirects an active redirect code with 302, no-store and noindex, and records the scan', async () => {
+    const { key } = await newMerchant()
+    const code = await createCode(key, {
+      action: 'redirect',
+      destination_url: 'https://example.com/menu',
+    })
+    const response = await call(`/${code.slug}`, {
+      headers: {
+        'user-agent': IPHONE,
+        referer: 'https://instagram.com/p/1',
+        'cf-connecting-ip': '203.0.113.9',
+      },
+      cf: CF,
+    })
+    expect(response.status).toBe(302)
+    expect(response.headers.get('location')).toBe('https://example.com/menu')
+    expect(response.headers.get('cache-control')).toBe('no-store')
+    expect(response.headers.get('x-robots-tag')).toBe('noindex')
+
+    const [scan, ...rest] = await scansOf(code.id)
+    expect(rest).toHaveLength(0)
+    expect(scan).toMatchObject({
+      method: 'GET',
+      is_bot: 0,
+      device: 'mobile',
+      browser: 'Safari',
+      os: 'iOS',
+      country: 'DE',
+      region: 'Berlin',
+      city: 'Berlin',
+      colo: 'TXL',
+      referrer_host: 'instagram.com',
+    })
+    expect(scan?.visitor_hash).toMatch(/^[0-9a-f]{32}$/)
+    expect(JSON.stringify(scan)).not.toContain('203.0.113.9')
+  })
+
+  it('gives the same visitor the same hash within a day and a different one for another IP', async () => {
+    const { key } = await newMerchant()
+    const code = await createCode(key, {
+      action: 'redirect',
+      destination_url: 'https://example.com',
+    })
+    for (const ip of ['203.0.113.9', '203.0.113.9', '198.51.100.7']) {
+      await call(`/${code.slug}`, { headers: { 'user-agent': IPHONE, 'cf-connecting-ip': ip } })
+    }
+    const hashes = (await scansOf(code.id)).map((s) => s.visitor_hash)
+    expect(hashes[0]).toBe(hashes[1])
+    expect(hashes[2]).not.toBe(hashes[0])
+  })
+
+  it('records link previews and HEAD requests as bots', async () => {
+    const { key } = await newMerchant()
+    const code = await createCode(key, {
+      action: 'redirect',
+      destination_url: 'https://example.com',
+    })
+    const preview = await call(`/${code.slug}`, { headers: { 'user-agent': SLACKBOT } })
+    expect(preview.status).toBe(302)
+    const head = await call(`/${code.slug}`, { method: 'HEAD', headers: { 'user-agent': IPHONE } })
+    expect(head.status).toBe(302)
+    const scans = await scansOf(code.id)
+    expect(scans.map((s) => [s.method, s.is_bot])).toEqual([
+      ['GET', 1],
+      ['HEAD', 1],
+    ])
+  })
+
+  it('ignores query parameters when choosing the destination', async () => {
+    const { key } = await newMerchant()
+    const code = await createCode(key, {
+      action: 'redirect',
+      destination_url: 'https://example.com/',
+    })
+    const response = await call(
+      `/${code.slug}?url=https://evil.example&destination=https://evil.example`,
+    )
+    expect(response.headers.get('location')).toBe('https://example.com/')
+  })
+
+  it('matches slugs case-insensitively', async () => {
+    const { key } = await newMerchant()
+    const code = await createCode(key, {
+      action: 'redirect',
+      destination_url: 'https://example.com/',
+      slug: 'cafe-luna',
+    })
+    const response = await call('/CAFE-Luna')
+    expect(response.status).toBe(302)
+    expect(await scansOf(code.id)).toHaveLength(1)
+  })
+
+  it('shows the checkout page of an active checkout code with the amount in the customer locale', async () => {
+    const { key } = await newMerchant()
+    const code = await createCode(key, {
+      action: 'checkout',
+      currency: 'eur',
+      amount: 1250,
+      description: 'Lunch menu',
+    })
+    const response = await call(`/${code.slug}`, {
+      headers: { 'accept-language': 'de-DE,de;q=0.9' },
+    })
+    expect(response.status).toBe(200)
+    expect(response.headers.get('cache-control')).toBe('no-store')
+    expect(response.headers.get('content-security-policy')).toContain("default-src 'none'")
+    const html = await response.text()
+    expect(html).toContain('Café Luna')
+    expect(html).toContain('cafeluna.example')
+    expect(html).toContain('Lunch menu')
+    expect(html).toContain('12,50\u00a0€')
+    expect(await scansOf(code.id)).toHaveLength(1)
+  })
+
+  it('formats zero-decimal amounts without a decimal part', async () => {
+    const { key } = await newMerchant()
+    const code = await createCode(key, {
+      action: 'checkout',
+      currency: 'jpy',
+      amount: 500,
+      description: 'Onigiri',
+    })
+    const html = await (
+      await call(`/${code.slug}`, { headers: { 'accept-language': 'en-US' } })
+    ).text()
+    expect(html).toContain('¥500')
+    expect(html).not.toContain('¥5.00')
+  })
+
+  it('escapes everything a merchant typed', async () => {
+    const { key } = await newMerchant()
+    const code = await createCode(key, {
+      action: 'checkout',
+      currency: 'usd',
+      amount: 500,
+      description: '<script>alert(1)</script><img src=x onerror=alert(2)>',
+    })
+    const html = await (await call(`/${code.slug}`)).text()
+    expect(html).not.toContain('<script>alert(1)')
+    expect(html).not.toContain('<img src=x')
+    expect(html).toContain('&lt;script&gt;alert(1)&lt;/script&gt;')
+  })
+
+  it('answers unknown slugs with a 404 page and records nothing', async () => {
+    const count = async () =>
+      (await env.DB.prepare('select count(*) as n from scans').first<{ n: number }>())?.n
+    const before = await count()
+    const response = await call('/doesnotexist')
+    expect(response.status).toBe(404)
+    expect(response.headers.get('content-type')).toContain('text/html')
+    expect(await response.text()).toContain('does not exist')
+    expect(await count()).toBe(before)
+  })
+
+  it('shows paused codes as 503, archived and expired codes as 410', async () => {
+    const { key } = await newMerchant()
+    const paused = await createCode(key, {
+      action: 'redirect',
+      destination_url: 'https://example.com',
+      status: 'paused',
+    })
+    const response = await call(`/${paused.slug}`)
+    expect(response.status).toBe(503)
+    expect(await response.text()).toContain('paused')
+
+    const archived = await createCode(key, {
+      action: 'redirect',
+      destination_url: 'https://example.com',
+    })
+    await call(`/api/v1/codes/${archived.id}`, { key, method: 'DELETE' })
+    const gone = await call(`/${archived.slug}`)
+    expect(gone.status).toBe(410)
+    expect(gone.headers.get('location')).toBeNull()
+
+    const expiring = await createCode(key, {
+      action: 'checkout',
+      currency: 'usd',
+      amount: 100,
+      description: 'x',
+    })
+    await env.DB.prepare('update codes set expires_at = ? where id = ?')
+      .bind(Date.now() - 1000, expiring.id)
+      .run()
+    clearIsolateCache()
+    expect((await call(`/${expiring.slug}`)).status).toBe(410)
+  })
+
+  it('sees an edit once the cache bound has passed, and at once in the editing location', async () => {
+    const { key } = await newMerchant()
+    const code = await createCode(key, {
+      action: 'redirect',
+      destination_url: 'https://example.com/old',
+    })
+    expect((await call(`/${code.slug}`)).headers.get('location')).toBe('https://example.com/old')
+    await call(`/api/v1/codes/${code.id}`, {
+      key,
+      method: 'PATCH',
+      json: { destination_url: 'https://example.com/new' },
+    })
+    expect((await call(`/${code.slug}`)).headers.get('location')).toBe('https://example.com/new')
+  })
+
+  it('answers a warm scan from the isolate cache without touching D1', async () => {
+    const { key } = await newMerchant()
+    const code = await createCode(key, {
+      action: 'redirect',
+      destination_url: 'https://example.com/a',
+    })
+    await call(`/${code.slug}`)
+    // Change the row behind the cache's back: a warm scan must not see it (no D1 read).
+    await env.DB.prepare("update codes set destination_url = 'https://example.com/b' where id = ?")
+      .bind(code.id)
+      .run()
+    expect((await call(`/${code.slug}`)).headers.get('location')).toBe('https://example.com/a')
+  })
+
+  it('keeps the route words for our own routes', async () => {
+    const docs = await call('/docs')
+    expect(docs.status).toBe(200)
+    const health = await call('/health')
+    expect(await health.json()).toEqual({ ok: true })
+  })
+})
