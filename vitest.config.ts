@@ -24,6 +24,7 @@ export default defineConfig({
           include: ['test/**/*.test.ts', 'test/**/*.test.tsx'],
           exclude: ['test/node/**'],
           setupFiles: ['./test/setup.ts'],
+          globalSetup: ['./test/global-setup.ts'],
         },
       },
       {

@@ -9,12 +9,15 @@ import { secureHeaders } from 'hono/secure-headers'
 import { createApi } from './api/factory'
 import { requireApiKey } from './auth/middleware'
 import { registerApiKeyRoutes } from './auth/routes'
+import { checkoutRoutes } from './checkout/routes'
 import { registerCodeRoutes } from './codes/routes'
 import { createDb } from './db/client'
 import type { AppEnv } from './env'
 import { ApiError, toApiError, toProblem } from './errors'
 import { StatusPage } from './pages/layout'
 import { CSS, CSS_PATH } from './pages/styles'
+import { registerPaymentRoutes } from './payments/routes'
+import { webhookRoutes } from './payments/webhook'
 import { qrRoutes } from './qr/routes'
 import { scanRoutes } from './scan/routes'
 
@@ -53,6 +56,7 @@ export function createApp() {
   api.use('*', requireApiKey)
   registerCodeRoutes(api)
   registerApiKeyRoutes(api)
+  registerPaymentRoutes(api)
 
   const app = createApi()
   app.openAPIRegistry.registerComponent('securitySchemes', 'bearer', {
@@ -85,6 +89,9 @@ export function createApp() {
     }),
   )
   app.get('/health', (c) => c.json({ ok: true }))
+  // Stripe's webhook: no cookies, no CSRF, raw body; outside everything a browser uses.
+  app.route('/webhooks', webhookRoutes)
+  app.route('/', checkoutRoutes)
   app.route('/', scanRoutes)
 
   app.notFound((c) =>
@@ -100,7 +107,12 @@ export function createApp() {
 
 /** API-ish paths get problem+json; everything a person opens gets a page. */
 function wantsProblem(path: string): boolean {
-  return path.startsWith('/api/') || path.startsWith('/qr/') || path === '/openapi.json'
+  return (
+    path.startsWith('/api/') ||
+    path.startsWith('/qr/') ||
+    path.startsWith('/webhooks/') ||
+    path === '/openapi.json'
+  )
 }
 
 function renderError(c: Context<AppEnv>, err: ApiError): Response | Promise<Response> {

@@ -5,6 +5,14 @@ import type { Db } from './db/client'
 export interface Secrets {
   /** Keys the daily salt of visitor hashes. Without it, scans are stored with no visitor hash. */
   VISITOR_HASH_SECRET?: string
+  /** Stripe's secret key. Without it, payments use the offline test-mode provider (never in production). */
+  STRIPE_SECRET_KEY?: string
+  /** Signing secret of the Stripe webhook endpoint (`whsec_…`). */
+  STRIPE_WEBHOOK_SECRET?: string
+  /** Only to point the Stripe SDK at a local fake or stripe-mock (tests). */
+  STRIPE_API_HOST?: string
+  STRIPE_API_PORT?: string
+  STRIPE_API_PROTOCOL?: string
 }
 
 export type Bindings = Env & Secrets

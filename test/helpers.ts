@@ -4,6 +4,7 @@ import { env } from 'cloudflare:workers'
 import { expect } from 'vitest'
 import { createApiKey, createMerchant } from '../src/auth/queries'
 import { createDb } from '../src/db/client'
+import type { Bindings } from '../src/env'
 import worker from '../src/index'
 
 export const ORIGIN = 'https://qr.test'
@@ -22,6 +23,8 @@ export interface CallOptions {
   body?: BodyInit
   headers?: Record<string, string>
   cf?: Record<string, unknown>
+  /** Bindings to add or override for this request (e.g. a Stripe key). */
+  env?: Partial<Cloudflare.Env & Bindings>
 }
 
 /** Sends one request through the Worker and waits for everything it left in `waitUntil`. */
@@ -41,9 +44,10 @@ export async function call(path: string, options: CallOptions = {}): Promise<Res
     cf: options.cf,
   } as RequestInit)
   const ctx = createExecutionContext()
+  const bindings = options.env ? { ...env, ...options.env } : env
   const response = await worker.fetch(
     request as Request<unknown, IncomingRequestCfProperties>,
-    env,
+    bindings as typeof env,
     ctx,
   )
   await waitOnExecutionContext(ctx)

@@ -54,6 +54,7 @@ async function seed(): Promise<Demo> {
     amountMax: null,
     description: null,
     expiresAt: null,
+    maxPayments: null,
     metadata: { seeded: 'true' },
     reference: null,
     version: 1,

@@ -24,6 +24,7 @@ export function presentCode(code: Code, base: string): z.infer<typeof CodeObject
     amount_min: code.amountMin,
     amount_max: code.amountMax,
     description: code.description,
+    max_payments: code.maxPayments,
     expires_at: iso(code.expiresAt),
     metadata: code.metadata,
     reference: code.reference,

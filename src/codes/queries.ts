@@ -82,6 +82,8 @@ export async function findCodeBySlug(db: Db, slug: string) {
       amountMax: codes.amountMax,
       description: codes.description,
       expiresAt: codes.expiresAt,
+      maxPayments: codes.maxPayments,
+      paidCount: sql<number>`(select count(*) from payments where payments.code_id = ${codes.id} and payments.status = 'paid')`,
       version: codes.version,
       merchantName: merchants.name,
       merchantDomain: merchants.displayDomain,

@@ -108,6 +108,7 @@ export function registerCodeRoutes(api: Api) {
       status: input.status,
       ...content,
       expiresAt: futureTime(input.expires_at),
+      maxPayments: input.action === 'checkout' ? (input.max_payments ?? null) : null,
       metadata: input.metadata,
       reference: input.reference ?? null,
       version: 1,
@@ -256,6 +257,9 @@ async function changeCode(
       ? { expiresAt: patch.expires_at === null ? null : futureTime(patch.expires_at) }
       : {}),
     ...(patch.metadata ? { metadata: patch.metadata } : {}),
+    ...(patch.max_payments !== undefined
+      ? { maxPayments: limitFor(code, patch.max_payments) }
+      : {}),
     ...(patch.reference !== undefined ? { reference: patch.reference } : {}),
   })
   if (!updated) {
@@ -266,6 +270,15 @@ async function changeCode(
     )
   }
   return updated
+}
+
+function limitFor(code: Code, maxPayments: number | null): number | null {
+  if (code.action !== 'checkout' && maxPayments !== null) {
+    throw new ApiError(400, 'validation_failed', 'max_payments applies to checkout codes only', [
+      { path: 'body.max_payments', message: 'max_payments applies to checkout codes only' },
+    ])
+  }
+  return maxPayments
 }
 
 function futureTime(iso: string | undefined): number | null {

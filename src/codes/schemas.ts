@@ -45,6 +45,13 @@ const Destination = z
   .max(2048, 'destination_url is at most 2048 characters')
   .openapi({ example: 'https://example.com/menu' })
 
+const MaxPayments = z
+  .number()
+  .int()
+  .min(1)
+  .max(1_000_000)
+  .openapi({ description: 'At most this many paid payments; 1 makes a single-use code.' })
+
 const Description = z.string().trim().min(1).max(500)
 const Reference = z.string().min(1).max(128).openapi({ description: 'Your own id for this code.' })
 
@@ -84,6 +91,7 @@ export const CreateCheckoutCode = z.strictObject({
   amount_min: MinorAmount.optional(),
   amount_max: MinorAmount.optional(),
   description: Description,
+  max_payments: MaxPayments.optional(),
   ...common,
 })
 
@@ -100,6 +108,7 @@ export const UpdateCode = z
     amount_min: MinorAmount.optional(),
     amount_max: MinorAmount.optional(),
     description: Description.optional(),
+    max_payments: MaxPayments.nullable().optional(),
     status: z.enum(['active', 'paused', 'archived']).optional(),
     expires_at: Timestamp.nullable().optional(),
     metadata: Metadata.optional(),
@@ -125,6 +134,7 @@ export const CodeObject = z
     amount_min: z.number().int().nullable(),
     amount_max: z.number().int().nullable(),
     description: z.string().nullable(),
+    max_payments: z.number().int().nullable(),
     expires_at: z.string().nullable(),
     metadata: z.record(z.string(), z.string()),
     reference: z.string().nullable(),

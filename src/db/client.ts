@@ -1,13 +1,11 @@
-import { drizzle } from 'drizzle-orm/d1'
-import type { BaseSQLiteDatabase } from 'drizzle-orm/sqlite-core'
+import { type DrizzleD1Database, drizzle } from 'drizzle-orm/d1'
 import * as schema from './schema'
 
 /**
- * Query functions take any async SQLite drizzle database with our schema: D1 in the Worker, the
- * sqlite-proxy that the command-line scripts point at `wrangler d1 execute`.
+ * The database handle every query function takes. The command-line scripts hand the same
+ * functions a sqlite-proxy over `wrangler d1 execute`, which has the same query surface.
  */
-// biome-ignore lint/suspicious/noExplicitAny: the result type differs per driver and is never read.
-export type Db = BaseSQLiteDatabase<'async', any, typeof schema>
+export type Db = DrizzleD1Database<typeof schema>
 
 export function createDb(d1: D1Database): Db {
   return drizzle(d1, { schema })

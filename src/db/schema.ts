@@ -63,6 +63,8 @@ export const codes = sqliteTable(
     amountMax: integer('amount_max'),
     description: text('description'),
     expiresAt: timestamp('expires_at'),
+    /** Checkout codes: at most this many paid payments (1 = single use); null = unlimited. */
+    maxPayments: integer('max_payments'),
     /** JSON object of string values, bounded like Stripe's metadata. */
     metadata: text('metadata', { mode: 'json' }).$type<Record<string, string>>().notNull(),
     /** The integrator's own id for this code. */
@@ -105,9 +107,72 @@ export const scans = sqliteTable(
   (t) => [index('scans_code_time_idx').on(t.codeId, t.scannedAt, t.id)],
 )
 
+export const PAYMENT_STATUSES = [
+  'pending',
+  'processing',
+  'paid',
+  'failed',
+  'expired',
+  'canceled',
+] as const
+export type PaymentStatus = (typeof PAYMENT_STATUSES)[number]
+
+export const payments = sqliteTable(
+  'payments',
+  {
+    id: text('id').primaryKey(),
+    merchantId: text('merchant_id')
+      .notNull()
+      .references(() => merchants.id),
+    codeId: text('code_id')
+      .notNull()
+      .references(() => codes.id),
+    /** The code's version when the customer pressed pay: what they saw. */
+    codeVersion: integer('code_version').notNull(),
+    amount: integer('amount').notNull(),
+    currency: text('currency').notNull(),
+    description: text('description').notNull(),
+    status: text('status', { enum: PAYMENT_STATUSES }).notNull(),
+    provider: text('provider', { enum: ['stripe', 'test'] }).notNull(),
+    /** The Checkout Session (or test session) id. */
+    sessionId: text('session_id'),
+    sessionExpiresAt: timestamp('session_expires_at'),
+    /** Unguessable id of the public receipt page `/r/{receiptId}`. */
+    receiptId: text('receipt_id').notNull(),
+    customerEmail: text('customer_email'),
+    methodBrand: text('method_brand'),
+    methodLast4: text('method_last4'),
+    failureReason: text('failure_reason'),
+    createdAt: timestamp('created_at').notNull(),
+    updatedAt: timestamp('updated_at').notNull(),
+    paidAt: timestamp('paid_at'),
+  },
+  (t) => [
+    uniqueIndex('payments_receipt_idx').on(t.receiptId),
+    uniqueIndex('payments_session_idx').on(t.sessionId),
+    index('payments_merchant_created_idx').on(t.merchantId, t.createdAt, t.id),
+    index('payments_code_status_idx').on(t.codeId, t.status),
+  ],
+)
+
+/**
+ * Payment events already applied, keyed by the provider's event id. Written in the same D1 batch
+ * as the state change, so a duplicate delivery changes nothing.
+ */
+export const paymentEvents = sqliteTable('payment_events', {
+  id: text('id').primaryKey(),
+  provider: text('provider', { enum: ['stripe', 'test'] }).notNull(),
+  type: text('type').notNull(),
+  paymentId: text('payment_id'),
+  /** Random per delivery: lets the state change in the same batch tell a first delivery from a repeat. */
+  delivery: text('delivery').notNull(),
+  receivedAt: timestamp('received_at').notNull(),
+})
+
 export type Merchant = typeof merchants.$inferSelect
 export type ApiKey = typeof apiKeys.$inferSelect
 export type Code = typeof codes.$inferSelect
 export type NewCode = typeof codes.$inferInsert
+export type Payment = typeof payments.$inferSelect
 export type Scan = typeof scans.$inferSelect
 export type NewScan = typeof scans.$inferInsert

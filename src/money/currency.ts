@@ -109,3 +109,22 @@ export function formatMinor(amount: number, currency: string, locale = 'en'): st
     maximumFractionDigits: exponent,
   }).format(value)
 }
+
+/**
+ * Reads an amount a customer typed in major units ("12.50", "12,50", "1200") into minor units.
+ * Returns a message instead when it is not a plain amount with at most the currency's decimals.
+ */
+export function parseMajorAmount(raw: string, currency: string): number | string {
+  const rule = currencyRule(currency)
+  if (!rule) return `currency "${currency}" is not supported`
+  const text = raw.trim().replace(/[\s\u00a0']/g, '')
+  const match = /^(\d{1,9})(?:[.,](\d+))?$/.exec(text)
+  if (!match) return 'Enter an amount such as 12.50'
+  const [, whole = '0', fraction = ''] = match
+  if (fraction.length > rule.exponent) {
+    return rule.exponent === 0
+      ? `${currency.toUpperCase()} amounts have no decimals`
+      : `Use at most ${rule.exponent} decimals`
+  }
+  return Number(whole) * 10 ** rule.exponent + Number(fraction.padEnd(rule.exponent, '0') || '0')
+}

@@ -2,33 +2,67 @@
 import type { Child } from 'hono/jsx'
 import { CSS_PATH } from './styles'
 
-export function Layout(props: { title: string; children: Child }) {
+export interface LayoutProps {
+  title: string
+  children: Child
+  /** Payments run through the offline test-mode provider: say so on every page. */
+  testMode?: boolean
+  /** Reload after this many seconds (a payment still confirming), without any script. */
+  refreshSeconds?: number
+}
+
+export function Layout(props: LayoutProps) {
   return (
     <html lang="en">
       <head>
         <meta charset="utf-8" />
         <meta name="viewport" content="width=device-width, initial-scale=1" />
         <meta name="robots" content="noindex" />
-        <title>{props.title}</title>
+        {props.refreshSeconds ? (
+          <meta http-equiv="refresh" content={String(props.refreshSeconds)} />
+        ) : null}
+        <title>{props.testMode ? `[TEST MODE] ${props.title}` : props.title}</title>
         <link rel="stylesheet" href={CSS_PATH} />
       </head>
       <body>
+        {props.testMode ? (
+          <p class="test-banner" role="status">
+            TEST MODE — no real money moves
+          </p>
+        ) : null}
         <main>{props.children}</main>
       </body>
     </html>
   )
 }
 
+export interface StatusPageProps {
+  icon: string
+  title: string
+  message: string
+  testMode?: boolean
+  refreshSeconds?: number
+  /** An optional way on: a link with its label. */
+  action?: { href: string; label: string }
+}
+
 /** A page that explains a status to a customer: unknown code, paused, gone, or our own failure. */
-export function StatusPage(props: { icon: string; title: string; message: string }) {
+export function StatusPage(props: StatusPageProps) {
   return (
-    <Layout title={props.title}>
+    <Layout title={props.title} testMode={props.testMode} refreshSeconds={props.refreshSeconds}>
       <div class="card">
         <p class="status" aria-hidden="true">
           {props.icon}
         </p>
         <h1>{props.title}</h1>
         <p class="muted">{props.message}</p>
+        {props.action ? (
+          <p>
+            <a class="button secondary" href={props.action.href}>
+              {props.action.label}
+            </a>
+          </p>
+        ) : null}
       </div>
       <footer>qrcheckout</footer>
     </Layout>

@@ -16,8 +16,19 @@ p{margin:.5rem 0}
 .amount{font-size:2.25rem;font-weight:700;letter-spacing:-.01em;margin:1rem 0 .25rem}
 .status{font-size:3rem;line-height:1;margin:0 0 .75rem}
 a{color:#0b57d0}
+label{display:block;font-weight:600;margin:1rem 0 .35rem}
+input{width:100%;font:inherit;font-size:1.25rem;padding:.65rem .75rem;border:1px solid #8a919c;border-radius:10px;background:#fff;color:#1a1d21}
+input:focus,.button:focus-visible{outline:3px solid #0b57d0;outline-offset:2px}
+.button{display:block;width:100%;margin-top:1.25rem;padding:.9rem 1rem;border:0;border-radius:12px;background:#0b57d0;color:#fff;font:inherit;font-size:1.1rem;font-weight:600;text-align:center;text-decoration:none;cursor:pointer}
+.button.secondary{background:#e6e9ee;color:#1a1d21}
+.button.danger{background:#b3261e}
+.error{color:#b3261e;font-weight:600}
+.test-banner{margin:0;padding:.5rem;text-align:center;background:#ffd54f;color:#1a1d21;font-weight:700;letter-spacing:.04em}
+dl{display:grid;grid-template-columns:auto 1fr;gap:.35rem 1rem;margin:1rem 0}
+dt{color:#5b6370}dd{margin:0;font-weight:600;overflow-wrap:anywhere}
+@media print{body{background:#fff}.card{box-shadow:none}.noprint,.test-banner{display:none}}
 footer{margin-top:1.5rem;text-align:center;font-size:.8rem;color:#5b6370}
-@media (prefers-color-scheme:dark){body{background:#111316;color:#e8eaed}.card{background:#1c1f24;box-shadow:none}.muted,footer{color:#a3aab5}.domain{background:#173524;color:#8fd6a8}a{color:#8ab4f8}}
+@media (prefers-color-scheme:dark){body{background:#111316;color:#e8eaed}.card{background:#1c1f24;box-shadow:none}.muted,footer,dt{color:#a3aab5}input{background:#111316;color:#e8eaed}.button.secondary{background:#2c3038;color:#e8eaed}.domain{background:#173524;color:#8fd6a8}a{color:#8ab4f8}}
 `.trim()
 
 /** FNV-1a, enough to give the stylesheet URL a new name whenever the CSS changes. */

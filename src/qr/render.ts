@@ -7,7 +7,7 @@
  * - its output is huge (one rect or closed subpath per dark module: ~69 kB for a short URL).
  * We draw each horizontal run of dark modules as one 1-unit-wide stroke in a single <path>, with
  * relative moves, which is the smallest form we measured both raw and gzipped (~1.5 kB raw and
- * ~0.5 kB gzip for a 29-character URL at ECL M).
+ * ~0.5 kB gzip for a 30-character URL at ECL M).
  *
  * qrcode-svg's UTF-8 handling is broken above U+007F (wrong bytes for U+0080 and U+0800, each
  * surrogate encoded separately for astral characters), so only printable ASCII is accepted.

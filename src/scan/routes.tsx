@@ -3,10 +3,11 @@
  * inside `waitUntil` so the customer never waits for it. Nothing heavy is imported here.
  */
 import { Hono } from 'hono'
-import { CheckoutPage, customerLocale } from '../checkout/page'
+import { CheckoutPage, customerLocale, unavailable } from '../checkout/page'
 import { createDb } from '../db/client'
 import type { AppEnv } from '../env'
 import { StatusPage } from '../pages/layout'
+import { isTestMode } from '../payments/select'
 import type { ScanInput } from './record'
 import { resolveCode } from './resolve'
 
@@ -53,32 +54,16 @@ scanRoutes.on(['GET', 'HEAD'], `/:slug{${SLUG_PATTERN}}`, async (c) => {
   )
 
   for (const [k, v] of Object.entries(noStore)) c.header(k, v)
-  if (code.status === 'archived' || (code.expiresAt !== null && code.expiresAt <= at)) {
-    return c.html(
-      <StatusPage
-        icon="⌛"
-        title="This code has ended"
-        message={`${code.merchantName} no longer uses this code. Ask them for a current one.`}
-      />,
-      410,
-    )
-  }
-  if (code.status === 'paused') {
-    // 503: the condition is temporary (the merchant can resume), and it tells caches and crawlers
-    // not to keep this answer.
-    return c.html(
-      <StatusPage
-        icon="⏸"
-        title="This code is paused"
-        message={`${code.merchantName} has paused this code for now. Please try again later or ask staff.`}
-      />,
-      503,
-    )
-  }
+  const closed = unavailable(code, at)
+  if (closed) return c.html(<StatusPage {...closed.page} />, closed.status)
   if (code.action === 'redirect' && code.destinationUrl) {
     return c.redirect(code.destinationUrl, 302)
   }
   return c.html(
-    <CheckoutPage code={code} locale={customerLocale(c.req.header('accept-language'))} />,
+    <CheckoutPage
+      code={code}
+      locale={customerLocale(c.req.header('accept-language'))}
+      testMode={isTestMode(c.env)}
+    />,
   )
 })

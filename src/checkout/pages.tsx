@@ -1,0 +1,105 @@
+/** The pages after "pay": the return page, the receipt, and the test-mode provider's own checkout. */
+import { formatMinor } from '../money/currency'
+import { Layout } from '../pages/layout'
+import type { PaymentView } from '../payments/queries'
+
+const when = (ms: number, locale: string) =>
+  `${new Intl.DateTimeFormat(locale, { dateStyle: 'medium', timeStyle: 'short', timeZone: 'UTC' }).format(ms)} UTC`
+
+const brandName = (brand: string | null) =>
+  brand ? brand.replace(/_/g, ' ').replace(/\b\w/g, (ch) => ch.toUpperCase()) : 'Card'
+
+export function PaidPage(props: { view: PaymentView; locale: string; testMode: boolean }) {
+  const { payment, merchantName } = props.view
+  return (
+    <Layout title="Payment received" testMode={props.testMode}>
+      <div class="card">
+        <p class="status" aria-hidden="true">
+          ✅
+        </p>
+        <h1>Payment received</h1>
+        <p class="amount">{formatMinor(payment.amount, payment.currency, props.locale)}</p>
+        <p class="muted">
+          Paid to {merchantName} for {payment.description}.
+        </p>
+        <a class="button" href={`/r/${payment.receiptId}`}>
+          View receipt
+        </a>
+      </div>
+      <footer>qrcheckout</footer>
+    </Layout>
+  )
+}
+
+export function ReceiptPage(props: { view: PaymentView; locale: string; testMode: boolean }) {
+  const { payment, merchantName, merchantDomain } = props.view
+  return (
+    <Layout title={`Receipt from ${merchantName}`} testMode={props.testMode}>
+      <div class="card">
+        <p class="muted">Receipt</p>
+        <h1>{merchantName}</h1>
+        {merchantDomain ? <span class="domain">{merchantDomain}</span> : null}
+        <p class="amount">{formatMinor(payment.amount, payment.currency, props.locale)}</p>
+        <dl>
+          <dt>For</dt>
+          <dd>{payment.description}</dd>
+          <dt>Paid</dt>
+          <dd>{when(payment.paidAt ?? payment.updatedAt, props.locale)}</dd>
+          {payment.methodLast4 ? (
+            <>
+              <dt>Method</dt>
+              <dd>
+                {brandName(payment.methodBrand)} •••• {payment.methodLast4}
+              </dd>
+            </>
+          ) : null}
+          <dt>Reference</dt>
+          <dd>{payment.id}</dd>
+          {props.view.reference ? (
+            <>
+              <dt>Merchant ref.</dt>
+              <dd>{props.view.reference}</dd>
+            </>
+          ) : null}
+          {props.testMode || payment.provider === 'test' ? (
+            <>
+              <dt>Mode</dt>
+              <dd>TEST — not a real payment</dd>
+            </>
+          ) : null}
+        </dl>
+        <p class="muted noprint">Print this page or save it as PDF to keep a copy.</p>
+      </div>
+      <footer>qrcheckout</footer>
+    </Layout>
+  )
+}
+
+export function TestCheckoutPage(props: { view: PaymentView; locale: string }) {
+  const { payment, merchantName } = props.view
+  return (
+    <Layout title="Test payment" testMode>
+      <div class="card">
+        <p class="muted">Test payment to</p>
+        <p class="payee">{merchantName}</p>
+        <h1>{payment.description}</h1>
+        <p class="amount">{formatMinor(payment.amount, payment.currency, props.locale)}</p>
+        <p class="muted">
+          This is the test-mode provider: no card is charged. Choose what happens, exactly as if
+          Stripe had told us.
+        </p>
+        <form method="post" action={`/test-mode/checkout/${payment.sessionId}`}>
+          <label for="email">Email for the receipt (optional)</label>
+          <input id="email" name="email" type="email" autocomplete="email" />
+          <button class="button" type="submit" name="outcome" value="paid">
+            Pay (succeeds)
+          </button>
+          <button class="button danger" type="submit" name="outcome" value="failed">
+            Decline (fails)
+          </button>
+        </form>
+      </div>
+      <footer>qrcheckout</footer>
+    </Layout>
+  )
+}

@@ -1,0 +1,314 @@
+/**
+ * Paying: `POST /{slug}/pay` → a pending payment → the provider's hosted checkout (303). Then the
+ * return and cancel URLs, the receipt `/r/{id}`, and the test-mode provider's own checkout page.
+ * Nothing here ever marks a payment paid except the provider's verified event.
+ */
+import { type Context, Hono } from 'hono'
+import { csrf } from 'hono/csrf'
+import { findCodeBySlug } from '../codes/queries'
+import { createDb } from '../db/client'
+import type { Payment } from '../db/schema'
+import type { AppEnv } from '../env'
+import { newId } from '../lib/ids'
+import { publicBase } from '../lib/urls'
+import { amountProblem, formatMinor, parseMajorAmount } from '../money/currency'
+import { StatusPage, type StatusPageProps } from '../pages/layout'
+import { afterPaymentEvent } from '../payments/effects'
+import { ProviderError } from '../payments/provider'
+import {
+  applyPaymentEvent,
+  attachSession,
+  failBeforeCheckout,
+  findPayment,
+  insertPayment,
+} from '../payments/queries'
+import { isProduction, isTestMode, paymentProvider } from '../payments/select'
+import { TEST_SESSION_PREFIX } from '../payments/test-mode'
+import { SLUG_PATTERN } from '../scan/routes'
+import { CheckoutPage, customerLocale, unavailable } from './page'
+import { PaidPage, ReceiptPage, TestCheckoutPage } from './pages'
+
+/** Stripe accepts 30 minutes to 24 hours; a minute over the minimum absorbs clock skew. */
+export const SESSION_TTL_MS = 31 * 60 * 1000
+
+const PAYMENT_ID = /^pay_[0-9A-Za-z]{22}$/
+const RECEIPT_ID = /^rcpt_[0-9A-Za-z]{22}$/
+
+export const checkoutRoutes = new Hono<AppEnv>()
+
+checkoutRoutes.use('*', async (c, next) => {
+  await next()
+  c.header('cache-control', 'no-store')
+})
+
+function page(
+  c: Context<AppEnv>,
+  status: 200 | 404 | 410 | 422 | 502 | 503,
+  props: StatusPageProps,
+) {
+  return c.html(<StatusPage {...props} testMode={isTestMode(c.env)} />, status)
+}
+
+const notFoundPage = (c: Context<AppEnv>) =>
+  page(c, 404, {
+    icon: '🔍',
+    title: 'Not found',
+    message: 'There is no payment at this address. Check the link, or scan the code again.',
+  })
+
+checkoutRoutes.post(`/:slug{${SLUG_PATTERN}}/pay`, csrf(), async (c) => {
+  const slug = c.req.param('slug').toLowerCase()
+  const db = createDb(c.env.DB)
+  // Authoritative read: money is never taken from a cache.
+  const code = await findCodeBySlug(db, slug)
+  if (code?.action !== 'checkout' || !code.currency || !code.description) {
+    return notFoundPage(c)
+  }
+  const at = Date.now()
+  const closed = unavailable(code, at)
+  if (closed) return page(c, closed.status, closed.page)
+
+  const locale = customerLocale(c.req.header('accept-language'))
+  const testMode = isTestMode(c.env)
+  let amount = code.amount
+  if (amount === null) {
+    const form = await c.req.parseBody().catch(() => ({}) as Record<string, unknown>)
+    const raw = typeof form.amount === 'string' ? form.amount.slice(0, 40) : ''
+    const parsed = parseMajorAmount(raw, code.currency)
+    const money = (minor: number) => formatMinor(minor, code.currency ?? 'usd', locale)
+    const error =
+      typeof parsed === 'string'
+        ? parsed
+        : parsed < (code.amountMin ?? 0)
+          ? `The amount must be at least ${money(code.amountMin ?? 0)}`
+          : parsed > (code.amountMax ?? 0)
+            ? `The amount must be at most ${money(code.amountMax ?? 0)}`
+            : amountProblem(parsed, code.currency)
+    if (error || typeof parsed === 'string') {
+      return c.html(
+        <CheckoutPage
+          code={code}
+          locale={locale}
+          testMode={testMode}
+          error={error}
+          amountInput={raw}
+        />,
+        422,
+      )
+    }
+    amount = parsed
+  }
+
+  const base = publicBase(c.env, c.req.url)
+  const payment: Payment = {
+    id: newId('pay'),
+    merchantId: code.merchantId,
+    codeId: code.id,
+    codeVersion: code.version,
+    amount,
+    currency: code.currency,
+    description: code.description,
+    status: 'pending',
+    provider: c.env.STRIPE_SECRET_KEY ? 'stripe' : 'test',
+    sessionId: null,
+    sessionExpiresAt: null,
+    receiptId: newId('rcpt'),
+    customerEmail: null,
+    methodBrand: null,
+    methodLast4: null,
+    failureReason: null,
+    createdAt: at,
+    updatedAt: at,
+    paidAt: null,
+  }
+  let provider: ReturnType<typeof paymentProvider>
+  try {
+    provider = paymentProvider(c.env, db, base)
+  } catch (err) {
+    console.error('payments unavailable', err)
+    return page(c, 503, {
+      icon: '⚠️',
+      title: 'Payments are not available',
+      message: 'This business cannot take payments right now. Nothing was charged.',
+    })
+  }
+  await insertPayment(db, payment)
+
+  const expiresAt = at + SESSION_TTL_MS
+  try {
+    const session = await provider.createCheckout({
+      paymentId: payment.id,
+      amount,
+      currency: code.currency,
+      description: code.description,
+      merchantName: code.merchantName,
+      successUrl: `${base}/${code.slug}/return/${payment.id}`,
+      cancelUrl: `${base}/${code.slug}/cancel/${payment.id}`,
+      expiresAt,
+      metadata: { payment_id: payment.id, code_id: code.id, merchant_id: code.merchantId },
+    })
+    await attachSession(db, payment.id, session.id, expiresAt)
+    return c.redirect(session.url, 303)
+  } catch (err) {
+    const reason = err instanceof ProviderError ? err.message : 'checkout could not be created'
+    console.error('checkout not created', payment.id, err)
+    await failBeforeCheckout(db, payment.id, reason)
+    return page(c, 502, {
+      icon: '⚠️',
+      title: 'The payment page could not open',
+      message: 'Nothing was charged. Please try again in a moment.',
+      action: { href: `/${code.slug}`, label: 'Try again' },
+    })
+  }
+})
+
+checkoutRoutes.get(`/:slug{${SLUG_PATTERN}}/return/:paymentId`, async (c) => {
+  const slug = c.req.param('slug').toLowerCase()
+  const paymentId = c.req.param('paymentId')
+  if (!PAYMENT_ID.test(paymentId)) return notFoundPage(c)
+  const db = createDb(c.env.DB)
+  const view = await findPayment(db, { id: paymentId })
+  if (!view || view.slug !== slug) return notFoundPage(c)
+  const locale = customerLocale(c.req.header('accept-language'))
+  const testMode = isTestMode(c.env)
+  const back = { href: `/${view.slug}`, label: 'Back to payment' }
+  const { payment } = view
+
+  if (payment.status === 'paid') {
+    return c.html(<PaidPage view={view} locale={locale} testMode={testMode} />)
+  }
+  if (payment.status === 'processing') {
+    return page(c, 200, {
+      icon: '⏳',
+      title: 'Payment processing',
+      message: 'Your bank is confirming the payment. This page updates by itself.',
+      refreshSeconds: 5,
+    })
+  }
+  if (payment.status === 'failed') {
+    return page(c, 200, {
+      icon: '✖️',
+      title: 'Payment failed',
+      message: 'The payment did not go through and nothing was charged.',
+      action: { href: `/${view.slug}`, label: 'Try again' },
+    })
+  }
+  if (payment.status === 'pending' && payment.sessionId) {
+    // The webhook may not have arrived yet: ask the provider once, to display only.
+    const snapshot = await paymentProvider(c.env, db, publicBase(c.env, c.req.url))
+      .getSession(payment.sessionId)
+      .catch(() => null)
+    if (snapshot?.outcome === 'paid' || snapshot?.outcome === 'processing') {
+      return page(c, 200, {
+        icon: '⏳',
+        title: 'Confirming your payment',
+        message:
+          'Your payment went through; we are waiting for the confirmation. This page updates by itself.',
+        refreshSeconds: 2,
+      })
+    }
+  }
+  return page(c, 200, {
+    icon: '↩️',
+    title: 'Payment not completed',
+    message: 'Nothing was charged.',
+    action: back,
+  })
+})
+
+checkoutRoutes.get(`/:slug{${SLUG_PATTERN}}/cancel/:paymentId`, async (c) => {
+  const slug = c.req.param('slug').toLowerCase()
+  const paymentId = c.req.param('paymentId')
+  if (PAYMENT_ID.test(paymentId)) {
+    const db = createDb(c.env.DB)
+    const view = await findPayment(db, { id: paymentId })
+    if (view && view.slug === slug && view.payment.status === 'pending' && view.payment.sessionId) {
+      // Close the session now so a limited code's slot frees without waiting for it to expire.
+      await paymentProvider(c.env, db, publicBase(c.env, c.req.url))
+        .cancelSession(view.payment.sessionId)
+        .catch((err) => console.error('cancel failed', paymentId, err))
+    }
+  }
+  return c.redirect(`/${slug}`, 303)
+})
+
+checkoutRoutes.get('/r/:receiptId', async (c) => {
+  const receiptId = c.req.param('receiptId')
+  if (!RECEIPT_ID.test(receiptId)) return notFoundPage(c)
+  const view = await findPayment(createDb(c.env.DB), { receiptId })
+  if (view?.payment.status !== 'paid') return notFoundPage(c)
+  return c.html(
+    <ReceiptPage
+      view={view}
+      locale={customerLocale(c.req.header('accept-language'))}
+      testMode={isTestMode(c.env)}
+    />,
+  )
+})
+
+/** The test-mode provider's checkout: exists only when payments run in test mode. */
+const testMode = new Hono<AppEnv>()
+testMode.use('*', async (c, next) => {
+  if (isProduction(c.env) || !isTestMode(c.env)) return notFoundPage(c)
+  await next()
+})
+
+async function testSession(c: Context<AppEnv>) {
+  const sessionId = c.req.param('sessionId') ?? ''
+  if (!sessionId.startsWith(TEST_SESSION_PREFIX) || sessionId.length > 64) return undefined
+  const db = createDb(c.env.DB)
+  const paymentId = `pay_${sessionId.slice(TEST_SESSION_PREFIX.length)}`
+  if (!PAYMENT_ID.test(paymentId)) return undefined
+  const view = await findPayment(db, { id: paymentId })
+  return view && view.payment.sessionId === sessionId ? { db, view } : undefined
+}
+
+testMode.get('/checkout/:sessionId', async (c) => {
+  const found = await testSession(c)
+  if (!found) return notFoundPage(c)
+  const { view } = found
+  if (view.payment.status !== 'pending') {
+    return c.redirect(`/${view.slug}/return/${view.payment.id}`, 303)
+  }
+  return c.html(
+    <TestCheckoutPage view={view} locale={customerLocale(c.req.header('accept-language'))} />,
+  )
+})
+
+testMode.post('/checkout/:sessionId', csrf(), async (c) => {
+  const found = await testSession(c)
+  if (!found) return notFoundPage(c)
+  const { db, view } = found
+  const form = await c.req.parseBody().catch(() => ({}) as Record<string, unknown>)
+  const outcome = form.outcome === 'paid' ? 'paid' : form.outcome === 'failed' ? 'failed' : null
+  if (!outcome) {
+    return page(c, 422, {
+      icon: '⚠️',
+      title: 'Choose an outcome',
+      message: 'Press "Pay" or "Decline".',
+      action: { href: `/test-mode/checkout/${view.payment.sessionId}`, label: 'Back' },
+    })
+  }
+  const email =
+    typeof form.email === 'string' && /^[^\s@]{1,64}@[^\s@]{1,255}$/.test(form.email)
+      ? form.email
+      : null
+  const result = await applyPaymentEvent(db, {
+    id: newId('evt'),
+    provider: 'test',
+    type: `test.payment.${outcome}`,
+    paymentId: view.payment.id,
+    sessionId: view.payment.sessionId ?? '',
+    outcome,
+    amount: view.payment.amount,
+    currency: view.payment.currency,
+    email,
+    method: outcome === 'paid' ? { brand: 'visa', last4: '4242' } : null,
+  })
+  if (result.payment) {
+    await afterPaymentEvent(c.env, result.payment, view.slug, new URL(c.req.url).origin)
+  }
+  return c.redirect(`/${view.slug}/return/${view.payment.id}`, 303)
+})
+
+checkoutRoutes.route('/test-mode', testMode)

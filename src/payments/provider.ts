@@ -1,0 +1,63 @@
+/**
+ * The narrow interface every payment provider implements: Stripe Checkout in production, and the
+ * offline test-mode provider when no Stripe key is configured. Everything else in the pay path is
+ * provider-agnostic.
+ */
+
+export type ProviderName = 'stripe' | 'test'
+
+/** What a provider can tell us about a session, in our words. */
+export type SessionOutcome = 'open' | 'processing' | 'paid' | 'failed' | 'expired'
+
+export interface CheckoutRequest {
+  paymentId: string
+  amount: number
+  currency: string
+  description: string
+  merchantName: string
+  successUrl: string
+  cancelUrl: string
+  /** Epoch ms; the provider closes the session then. */
+  expiresAt: number
+  metadata: Record<string, string>
+}
+
+export interface CheckoutSession {
+  id: string
+  /** Where the customer pays. */
+  url: string
+}
+
+export interface PaymentMethod {
+  brand: string | null
+  last4: string | null
+}
+
+export interface SessionSnapshot {
+  id: string
+  paymentId: string | null
+  outcome: SessionOutcome
+  amount: number | null
+  currency: string | null
+  email: string | null
+  method: PaymentMethod | null
+}
+
+export interface PaymentProvider {
+  readonly name: ProviderName
+  /** Creates a hosted checkout for exactly this amount; idempotent per payment id. */
+  createCheckout(request: CheckoutRequest): Promise<CheckoutSession>
+  /** Reads a session's state (used only to display, never to fulfil). */
+  getSession(sessionId: string): Promise<SessionSnapshot>
+  /** Closes an unpaid session early so its slot frees at once; no-op when already closed. */
+  cancelSession(sessionId: string): Promise<void>
+}
+
+export class ProviderError extends Error {
+  constructor(
+    message: string,
+    readonly retryable: boolean,
+  ) {
+    super(message)
+  }
+}

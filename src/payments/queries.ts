@@ -1,0 +1,207 @@
+/**
+ * Payments in D1, and the one function that changes a payment's state from a provider event:
+ * the event id and the state change are written in one D1 batch (one transaction), so duplicate,
+ * retried, concurrent or out-of-order deliveries never change a result twice or backwards.
+ */
+import { and, desc, eq, exists, gte, inArray, lt, lte, or, sql } from 'drizzle-orm'
+import type { Db } from '../db/client'
+import {
+  codes,
+  merchants,
+  type Payment,
+  type PaymentStatus,
+  paymentEvents,
+  payments,
+} from '../db/schema'
+import type { Cursor } from '../lib/cursor'
+import { newId } from '../lib/ids'
+import type { PaymentMethod, ProviderName } from './provider'
+
+export type Outcome = 'processing' | 'paid' | 'failed' | 'expired' | 'canceled'
+
+/** Which states each outcome may leave from; anything else is a repeat or arrived too late. */
+const ALLOWED_FROM: Record<Outcome, PaymentStatus[]> = {
+  processing: ['pending'],
+  paid: ['pending', 'processing'],
+  failed: ['pending', 'processing'],
+  expired: ['pending'],
+  canceled: ['pending'],
+}
+
+export async function insertPayment(db: Db, payment: Payment) {
+  await db.insert(payments).values(payment)
+}
+
+export async function attachSession(
+  db: Db,
+  paymentId: string,
+  sessionId: string,
+  expiresAt: number,
+) {
+  await db
+    .update(payments)
+    .set({ sessionId, sessionExpiresAt: expiresAt, updatedAt: Date.now() })
+    .where(eq(payments.id, paymentId))
+}
+
+/** A payment with what its pages need: the code's slug and the merchant's name. */
+export async function findPayment(db: Db, where: { id: string } | { receiptId: string }) {
+  const [row] = await db
+    .select({
+      payment: payments,
+      slug: codes.slug,
+      merchantName: merchants.name,
+      merchantDomain: merchants.displayDomain,
+      reference: codes.reference,
+    })
+    .from(payments)
+    .innerJoin(codes, eq(codes.id, payments.codeId))
+    .innerJoin(merchants, eq(merchants.id, payments.merchantId))
+    .where('id' in where ? eq(payments.id, where.id) : eq(payments.receiptId, where.receiptId))
+  return row
+}
+
+export type PaymentView = NonNullable<Awaited<ReturnType<typeof findPayment>>>
+
+export interface ProviderEvent {
+  id: string
+  provider: ProviderName
+  type: string
+  paymentId: string
+  sessionId: string
+  outcome: Outcome
+  amount: number | null
+  currency: string | null
+  email: string | null
+  method: PaymentMethod | null
+}
+
+export type ApplyResult =
+  | { applied: boolean; payment: Payment }
+  | {
+      applied: false
+      payment: null
+      reason: 'unknown_payment' | 'session_mismatch' | 'amount_mismatch'
+    }
+
+/** Applies a verified provider event to its payment, at most once. */
+export async function applyPaymentEvent(db: Db, event: ProviderEvent): Promise<ApplyResult> {
+  const [current] = await db.select().from(payments).where(eq(payments.id, event.paymentId))
+  if (!current) return { applied: false, payment: null, reason: 'unknown_payment' }
+  if (current.sessionId !== event.sessionId) {
+    return { applied: false, payment: null, reason: 'session_mismatch' }
+  }
+  const charged = event.amount !== null || event.currency !== null
+  if (
+    event.outcome === 'paid' &&
+    charged &&
+    (event.amount !== current.amount || event.currency?.toLowerCase() !== current.currency)
+  ) {
+    return { applied: false, payment: null, reason: 'amount_mismatch' }
+  }
+
+  const delivery = newId('evt')
+  const now = Date.now()
+  const firstDelivery = exists(
+    db
+      .select({ one: sql`1` })
+      .from(paymentEvents)
+      .where(and(eq(paymentEvents.id, event.id), eq(paymentEvents.delivery, delivery))),
+  )
+  await db.batch([
+    db
+      .insert(paymentEvents)
+      .values({
+        id: event.id,
+        provider: event.provider,
+        type: event.type,
+        paymentId: event.paymentId,
+        delivery,
+        receivedAt: now,
+      })
+      .onConflictDoNothing(),
+    db
+      .update(payments)
+      .set({
+        status: event.outcome,
+        updatedAt: now,
+        ...(event.outcome === 'paid' ? { paidAt: now } : {}),
+        ...(event.email ? { customerEmail: event.email } : {}),
+        ...(event.method
+          ? { methodBrand: event.method.brand, methodLast4: event.method.last4 }
+          : {}),
+        ...(event.outcome === 'failed'
+          ? { failureReason: 'The payment was declined or failed.' }
+          : {}),
+      })
+      .where(
+        and(
+          eq(payments.id, event.paymentId),
+          inArray(payments.status, ALLOWED_FROM[event.outcome]),
+          firstDelivery,
+        ),
+      ),
+  ])
+  const [after] = await db.select().from(payments).where(eq(payments.id, event.paymentId))
+  const payment = after ?? current
+  return { applied: payment.status !== current.status, payment }
+}
+
+/** Fills in card details learned after fulfilment (display only; never changes state). */
+export async function setPaymentMethod(db: Db, paymentId: string, method: PaymentMethod) {
+  await db
+    .update(payments)
+    .set({ methodBrand: method.brand, methodLast4: method.last4 })
+    .where(eq(payments.id, paymentId))
+}
+
+/** Marks a payment whose checkout could not be created; only from pending. */
+export async function failBeforeCheckout(db: Db, paymentId: string, reason: string) {
+  await db
+    .update(payments)
+    .set({ status: 'failed', failureReason: reason.slice(0, 500), updatedAt: Date.now() })
+    .where(and(eq(payments.id, paymentId), eq(payments.status, 'pending')))
+}
+
+export async function listPayments(
+  db: Db,
+  merchantId: string,
+  filter: {
+    codeId?: string
+    status?: PaymentStatus
+    from?: number
+    to?: number
+    limit: number
+    after?: Cursor
+  },
+) {
+  const { after } = filter
+  return db
+    .select()
+    .from(payments)
+    .where(
+      and(
+        eq(payments.merchantId, merchantId),
+        filter.codeId ? eq(payments.codeId, filter.codeId) : undefined,
+        filter.status ? eq(payments.status, filter.status) : undefined,
+        filter.from !== undefined ? gte(payments.createdAt, filter.from) : undefined,
+        filter.to !== undefined ? lte(payments.createdAt, filter.to) : undefined,
+        after
+          ? or(
+              lt(payments.createdAt, after.at),
+              and(eq(payments.createdAt, after.at), lt(payments.id, after.id)),
+            )
+          : undefined,
+      ),
+    )
+    .orderBy(desc(payments.createdAt), desc(payments.id))
+    .limit(filter.limit + 1)
+}
+
+export async function getPayment(db: Db, merchantId: string, id: string) {
+  const [row] = await db
+    .select()
+    .from(payments)
+    .where(and(eq(payments.id, id), eq(payments.merchantId, merchantId)))
+  return row
+}

@@ -1,0 +1,133 @@
+/** `/api/v1/payments`: read-only; payments change state only through provider events. */
+import { createRoute, z } from '@hono/zod-openapi'
+import { type Api, errorResponses, json, security } from '../api/factory'
+import { PAYMENT_STATUSES, type Payment } from '../db/schema'
+import { notFound } from '../errors'
+import { decodeCursor, paginate } from '../lib/cursor'
+import { publicBase } from '../lib/urls'
+import { getPayment, listPayments } from './queries'
+
+const tags = ['Payments']
+const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString())
+
+const PaymentObject = z
+  .object({
+    id: z.string().openapi({ example: 'pay_3kQ9sT0vB1nC4xY7aZ2mL5' }),
+    object: z.literal('payment'),
+    code_id: z.string(),
+    code_version: z.number().int(),
+    amount: z.number().int().openapi({ description: 'Minor units.' }),
+    currency: z.string(),
+    description: z.string(),
+    status: z.enum(PAYMENT_STATUSES),
+    provider: z.enum(['stripe', 'test']),
+    receipt_url: z.string().nullable().openapi({ description: 'Public receipt, once paid.' }),
+    customer_email: z.string().nullable(),
+    payment_method: z
+      .object({ brand: z.string().nullable(), last4: z.string().nullable() })
+      .nullable(),
+    failure_reason: z.string().nullable(),
+    created_at: z.string(),
+    updated_at: z.string(),
+    paid_at: z.string().nullable(),
+  })
+  .openapi('Payment')
+
+const present = (p: Payment, base: string): z.infer<typeof PaymentObject> => ({
+  id: p.id,
+  object: 'payment',
+  code_id: p.codeId,
+  code_version: p.codeVersion,
+  amount: p.amount,
+  currency: p.currency,
+  description: p.description,
+  status: p.status,
+  provider: p.provider,
+  receipt_url: p.status === 'paid' ? `${base}/r/${p.receiptId}` : null,
+  customer_email: p.customerEmail,
+  payment_method: p.methodLast4 ? { brand: p.methodBrand, last4: p.methodLast4 } : null,
+  failure_reason: p.failureReason,
+  created_at: new Date(p.createdAt).toISOString(),
+  updated_at: new Date(p.updatedAt).toISOString(),
+  paid_at: iso(p.paidAt),
+})
+
+const Timestamp = z.iso.datetime({ offset: true, message: 'use an ISO 8601 date-time' })
+
+const ListPaymentsQuery = z
+  .strictObject({
+    code_id: z
+      .string()
+      .regex(/^code_[0-9A-Za-z]{1,64}$/, 'not a code id')
+      .optional(),
+    status: z.enum(PAYMENT_STATUSES).optional(),
+    from: Timestamp.optional().openapi({ description: 'Created at or after.' }),
+    to: Timestamp.optional().openapi({ description: 'Created at or before.' }),
+    limit: z.coerce.number().int().min(1).max(100).default(20),
+    cursor: z.string().max(200).optional(),
+  })
+  .refine((q) => !q.from || !q.to || Date.parse(q.from) <= Date.parse(q.to), {
+    message: 'from must not be after to',
+    path: ['from'],
+  })
+
+const PaymentList = z
+  .object({
+    object: z.literal('list'),
+    data: z.array(PaymentObject),
+    has_more: z.boolean(),
+    next_cursor: z.string().nullable(),
+  })
+  .openapi('PaymentList')
+
+export function registerPaymentRoutes(api: Api) {
+  api.openapi(
+    createRoute({
+      method: 'get',
+      path: '/payments',
+      tags,
+      security,
+      summary: 'List payments, newest first',
+      request: { query: ListPaymentsQuery },
+      responses: { 200: json(PaymentList, 'A page of payments.'), ...errorResponses },
+    }),
+    async (c) => {
+      const q = c.req.valid('query')
+      const rows = await listPayments(c.var.db, c.var.auth.merchantId, {
+        codeId: q.code_id,
+        status: q.status,
+        from: q.from ? Date.parse(q.from) : undefined,
+        to: q.to ? Date.parse(q.to) : undefined,
+        limit: q.limit,
+        after: decodeCursor(q.cursor),
+      })
+      const base = publicBase(c.env, c.req.url)
+      const pageOf = paginate(rows, q.limit, (r) => ({ at: r.createdAt, id: r.id }))
+      return c.json({ ...pageOf, data: pageOf.data.map((p) => present(p, base)) }, 200)
+    },
+  )
+
+  api.openapi(
+    createRoute({
+      method: 'get',
+      path: '/payments/{id}',
+      tags,
+      security,
+      summary: 'Get a payment',
+      request: {
+        params: z.object({
+          id: z
+            .string()
+            .regex(/^pay_[0-9A-Za-z]{1,64}$/, 'not a payment id')
+            .openapi({ param: { name: 'id', in: 'path' } }),
+        }),
+      },
+      responses: { 200: json(PaymentObject, 'The payment.'), ...errorResponses },
+    }),
+    async (c) => {
+      const payment = await getPayment(c.var.db, c.var.auth.merchantId, c.req.valid('param').id)
+      if (!payment) throw notFound('payment')
+      return c.json(present(payment, publicBase(c.env, c.req.url)), 200)
+    },
+  )
+}

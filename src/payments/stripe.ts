@@ -1,0 +1,172 @@
+/**
+ * Stripe Checkout through the official SDK. The SDK is imported lazily, so it never costs the scan
+ * path anything: only paying, the return page and the webhook load it.
+ */
+import type Stripe from 'stripe'
+import type { Bindings } from '../env'
+import {
+  type CheckoutRequest,
+  type CheckoutSession,
+  type PaymentProvider,
+  ProviderError,
+  type SessionOutcome,
+  type SessionSnapshot,
+} from './provider'
+
+/** Stripe refuses webhooks older than this many seconds (its default, and SECURITY.md's). */
+export const WEBHOOK_TOLERANCE_SECONDS = 300
+
+async function loadStripe(env: Bindings) {
+  const { default: StripeSdk } = await import('stripe')
+  const key = env.STRIPE_SECRET_KEY
+  if (!key) throw new ProviderError('STRIPE_SECRET_KEY is not configured', false)
+  const client = new StripeSdk(key, {
+    httpClient: StripeSdk.createFetchHttpClient(),
+    maxNetworkRetries: 2,
+    // Only set to point the SDK at a local fake or stripe-mock; production uses api.stripe.com.
+    ...(env.STRIPE_API_HOST ? { host: env.STRIPE_API_HOST } : {}),
+    ...(env.STRIPE_API_PORT ? { port: Number(env.STRIPE_API_PORT) } : {}),
+    ...(env.STRIPE_API_PROTOCOL === 'http' ? { protocol: 'http' as const } : {}),
+  })
+  return { StripeSdk, client }
+}
+
+export function stripeProvider(env: Bindings): PaymentProvider {
+  return {
+    name: 'stripe',
+    async createCheckout(request: CheckoutRequest): Promise<CheckoutSession> {
+      const { client } = await loadStripe(env)
+      try {
+        const session = await client.checkout.sessions.create(
+          {
+            mode: 'payment',
+            submit_type: 'pay',
+            line_items: [
+              {
+                quantity: 1,
+                price_data: {
+                  currency: request.currency,
+                  unit_amount: request.amount,
+                  product_data: { name: request.description.slice(0, 250) },
+                },
+              },
+            ],
+            client_reference_id: request.paymentId,
+            metadata: request.metadata,
+            payment_intent_data: {
+              description: `${request.merchantName}: ${request.description}`.slice(0, 1000),
+              metadata: request.metadata,
+            },
+            success_url: request.successUrl,
+            cancel_url: request.cancelUrl,
+            expires_at: Math.floor(request.expiresAt / 1000),
+          },
+          { idempotencyKey: request.paymentId },
+        )
+        if (!session.url) throw new ProviderError('Stripe returned a session without a URL', false)
+        return { id: session.id, url: session.url }
+      } catch (err) {
+        throw asProviderError(err)
+      }
+    },
+
+    async getSession(sessionId: string): Promise<SessionSnapshot> {
+      const { client } = await loadStripe(env)
+      try {
+        const session = await client.checkout.sessions.retrieve(sessionId, {
+          expand: ['payment_intent.latest_charge'],
+        })
+        return snapshotOf(session)
+      } catch (err) {
+        throw asProviderError(err)
+      }
+    },
+
+    async cancelSession(sessionId: string): Promise<void> {
+      const { client } = await loadStripe(env)
+      try {
+        const session = await client.checkout.sessions.retrieve(sessionId)
+        if (session.status === 'open') await client.checkout.sessions.expire(sessionId)
+      } catch (err) {
+        throw asProviderError(err)
+      }
+    },
+  }
+}
+
+function asProviderError(err: unknown): ProviderError {
+  if (err instanceof ProviderError) return err
+  const e = err as { type?: string; statusCode?: number; message?: string }
+  const retryable =
+    e.type === 'StripeConnectionError' ||
+    e.type === 'StripeAPIError' ||
+    e.type === 'StripeRateLimitError' ||
+    (e.statusCode ?? 0) >= 500
+  return new ProviderError(`Stripe: ${e.message ?? String(err)}`, retryable)
+}
+
+export function snapshotOf(
+  session: Stripe.Checkout.Session,
+  outcome?: SessionOutcome,
+): SessionSnapshot {
+  const intent = typeof session.payment_intent === 'object' ? session.payment_intent : null
+  const charge = intent && typeof intent.latest_charge === 'object' ? intent.latest_charge : null
+  const card = charge?.payment_method_details?.card
+  return {
+    id: session.id,
+    paymentId: session.client_reference_id ?? session.metadata?.payment_id ?? null,
+    outcome: outcome ?? outcomeOf(session),
+    amount: session.amount_total,
+    currency: session.currency,
+    email: session.customer_details?.email ?? null,
+    method: card ? { brand: card.brand ?? null, last4: card.last4 ?? null } : null,
+  }
+}
+
+function outcomeOf(session: Stripe.Checkout.Session): SessionOutcome {
+  if (session.status === 'expired') return 'expired'
+  if (session.status === 'complete') {
+    return session.payment_status === 'unpaid' ? 'processing' : 'paid'
+  }
+  return 'open'
+}
+
+/** The Checkout events we act on, and what each means for the payment. */
+const HANDLED: Record<string, (s: Stripe.Checkout.Session) => SessionOutcome> = {
+  'checkout.session.completed': outcomeOf,
+  'checkout.session.async_payment_succeeded': () => 'paid',
+  'checkout.session.async_payment_failed': () => 'failed',
+  'checkout.session.expired': () => 'expired',
+}
+
+export interface VerifiedEvent {
+  id: string
+  type: string
+  /** Undefined for event types we ignore. */
+  session?: SessionSnapshot
+}
+
+/**
+ * Verifies a webhook against the raw body and turns it into our terms. Throws on a bad
+ * signature, a stale timestamp or a tampered body.
+ */
+export async function verifyStripeWebhook(
+  env: Bindings,
+  rawBody: string,
+  signature: string,
+): Promise<VerifiedEvent> {
+  const secret = env.STRIPE_WEBHOOK_SECRET
+  if (!secret) throw new ProviderError('STRIPE_WEBHOOK_SECRET is not configured', false)
+  const { StripeSdk } = await loadStripe(env)
+  const event = await StripeSdk.webhooks.constructEventAsync(
+    rawBody,
+    signature,
+    secret,
+    WEBHOOK_TOLERANCE_SECONDS,
+    StripeSdk.createSubtleCryptoProvider(),
+  )
+  const toOutcome = HANDLED[event.type]
+  if (!toOutcome) return { id: event.id, type: event.type }
+  const session = event.data.object as Stripe.Checkout.Session
+  return { id: event.id, type: event.type, session: snapshotOf(session, toOutcome(session)) }
+}

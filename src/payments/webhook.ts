@@ -1,0 +1,63 @@
+/**
+ * `POST /webhooks/stripe`: the only way a Stripe payment becomes paid. The raw body is verified
+ * before anything is parsed; the event id and the state change land in one D1 batch.
+ */
+import { Hono } from 'hono'
+import { createDb } from '../db/client'
+import type { AppEnv } from '../env'
+import { ApiError } from '../errors'
+import { afterPaymentEvent } from './effects'
+import { ProviderError } from './provider'
+import { applyPaymentEvent, findPayment, setPaymentMethod } from './queries'
+import { stripeProvider, type VerifiedEvent, verifyStripeWebhook } from './stripe'
+
+export const webhookRoutes = new Hono<AppEnv>()
+
+webhookRoutes.post('/stripe', async (c) => {
+  const signature = c.req.header('stripe-signature')
+  const raw = await c.req.text()
+  if (!signature)
+    throw new ApiError(400, 'invalid_signature', 'The Stripe-Signature header is missing.')
+  let event: VerifiedEvent
+  try {
+    event = await verifyStripeWebhook(c.env, raw, signature)
+  } catch (err) {
+    if (err instanceof ProviderError) throw new ApiError(503, 'not_configured', err.message)
+    throw new ApiError(
+      400,
+      'invalid_signature',
+      'The signature does not match this body and secret.',
+    )
+  }
+  const session = event.session
+  if (!session?.paymentId) return c.json({ received: true, handled: false })
+
+  const db = createDb(c.env.DB)
+  const result = await applyPaymentEvent(db, {
+    id: event.id,
+    provider: 'stripe',
+    type: event.type,
+    paymentId: session.paymentId,
+    sessionId: session.id,
+    outcome: session.outcome === 'open' ? 'processing' : session.outcome,
+    amount: session.amount,
+    currency: session.currency,
+    email: session.email,
+    method: session.method,
+  })
+  if (!result.payment) {
+    console.warn('stripe event not applied', event.id, event.type, result.reason)
+    return c.json({ received: true, handled: false })
+  }
+  const { payment } = result
+  if (result.applied && payment.status === 'paid' && !payment.methodLast4) {
+    // Checkout's event carries no card details; fetch them for the receipt (display only).
+    const full = await stripeProvider(c.env)
+      .getSession(session.id)
+      .catch(() => null)
+    if (full?.method) await setPaymentMethod(db, payment.id, full.method)
+  }
+  const view = await findPayment(db, { id: payment.id })
+  if (view) await afterPaymentEvent(c.env, payment, view.slug, new URL(c.req.url).origin)
+  return c.json({ received: true, handled: true })
+})

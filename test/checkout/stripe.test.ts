@@ -1,0 +1,283 @@
+import { env } from 'cloudflare:workers'
+import { describe, expect, it } from 'vitest'
+import { call, createCode, newMerchant, ORIGIN } from '../helpers'
+import { fakeStripe, pay, sessionEvent, signedWebhook, stripeEnv, stripeRequests } from './support'
+
+async function paymentOf(codeId: string) {
+  return (await env.DB.prepare('select * from payments where code_id = ?')
+    .bind(codeId)
+    .first()) as Record<string, unknown> & { id: string; session_id: string; status: string }
+}
+
+async function eventCount() {
+  return (
+    (await env.DB.prepare('select count(*) as n from payment_events').first<{ n: number }>())?.n ??
+    0
+  )
+}
+
+/** A checkout code paid up to Stripe's hosted page: returns the payment and its session. */
+async function startPayment(
+  body: Record<string, unknown> = {},
+  fields: Record<string, string> = {},
+) {
+  const { key } = await newMerchant()
+  const code = await createCode(key, {
+    action: 'checkout',
+    currency: 'eur',
+    amount: 450,
+    description: 'Flat white',
+    ...body,
+  })
+  const response = await pay(code.slug, fields, stripeEnv())
+  expect(response.status).toBe(303)
+  const payment = await paymentOf(code.id)
+  const session = await fakeStripe(`sessions/${payment.session_id}/get`, {})
+  return { code, key, response, payment, session }
+}
+
+describe('paying through Stripe Checkout (real SDK against the in-repo fake)', () => {
+  it('creates one session for exactly the amount, keyed by the payment id, and redirects to it', async () => {
+    const { code, response, payment } = await startPayment()
+    expect(response.headers.get('location')).toBe(
+      `https://checkout.stripe.com/c/pay/${payment.session_id}`,
+    )
+    const creates = (await stripeRequests()).filter((r) => r.idempotencyKey === payment.id)
+    expect(creates).toHaveLength(1)
+    const [request] = creates
+    expect(request?.path).toBe('/v1/checkout/sessions')
+    expect(request?.params).toMatchObject({
+      mode: 'payment',
+      client_reference_id: payment.id,
+      success_url: `${ORIGIN}/${code.slug}/return/${payment.id}`,
+      cancel_url: `${ORIGIN}/${code.slug}/cancel/${payment.id}`,
+      line_items: [
+        {
+          quantity: '1',
+          price_data: { currency: 'eur', unit_amount: '450', product_data: { name: 'Flat white' } },
+        },
+      ],
+      metadata: { payment_id: payment.id, code_id: code.id },
+    })
+    const expiresIn = Number(request?.params.expires_at) - Date.now() / 1000
+    expect(expiresIn).toBeGreaterThan(30 * 60)
+    expect(expiresIn).toBeLessThan(24 * 3600)
+    expect(payment).toMatchObject({ status: 'pending', provider: 'stripe', amount: 450 })
+  })
+
+  it.each([
+    ['two-decimal USD', 'usd', { amount: 1999 }, {}, '1999'],
+    ['zero-decimal JPY, not multiplied by 100', 'jpy', { amount: 500 }, {}, '500'],
+    ['three-decimal KWD', 'kwd', { amount: 1250 }, {}, '1250'],
+    [
+      'an open JPY amount typed by the customer',
+      'jpy',
+      { amount: undefined, amount_min: 100, amount_max: 10000 },
+      { amount: '1200' },
+      '1200',
+    ],
+    [
+      'an open KWD amount typed with decimals',
+      'kwd',
+      { amount: undefined, amount_min: 200, amount_max: 90000 },
+      { amount: '12.34' },
+      '12340',
+    ],
+  ])('sends %s in minor units', async (_name, currency, amounts, fields, sent) => {
+    const { payment } = await startPayment({ currency, ...amounts }, fields)
+    const [request] = (await stripeRequests()).filter((r) => r.idempotencyKey === payment.id)
+    const items = request?.params.line_items as Record<string, Record<string, string>>[] | undefined
+    const item = items?.[0]
+    expect(item?.price_data?.unit_amount).toBe(sent)
+    expect(item?.price_data?.currency).toBe(currency)
+  })
+
+  it('shows a clear page and fails the payment when Stripe is down, charging nothing', async () => {
+    const { key } = await newMerchant()
+    const code = await createCode(key, {
+      action: 'checkout',
+      currency: 'eur',
+      amount: 450,
+      description: 'x',
+    })
+    // A 4xx is not retried by the SDK, so one injected failure fails the create.
+    await fakeStripe('fail-next', { status: 400, type: 'invalid_request_error' })
+    const response = await pay(code.slug, {}, stripeEnv())
+    expect(response.status).toBe(502)
+    expect(await response.text()).toContain('Nothing was charged')
+    expect((await paymentOf(code.id)).status).toBe('failed')
+  })
+
+  it('marks the payment paid only from the signed webhook, with the card for the receipt', async () => {
+    const { payment, session } = await startPayment()
+    const completed = await fakeStripe(`sessions/${payment.session_id}/complete`, {
+      payment_status: 'paid',
+    })
+    // The return page asks Stripe, sees it paid, but does not mark anything paid itself.
+    const page = await call(
+      `/${(await env.DB.prepare('select slug from codes where id = ?').bind(payment.code_id).first<{ slug: string }>())?.slug}/return/${payment.id}`,
+      { env: stripeEnv() },
+    )
+    expect(await page.text()).toContain('Confirming your payment')
+    expect((await paymentOf(String(payment.code_id))).status).toBe('pending')
+
+    const response = await signedWebhook(
+      sessionEvent('checkout.session.completed', { ...session, ...completed }),
+    )
+    expect(response.status).toBe(200)
+    const paid = await paymentOf(String(payment.code_id))
+    expect(paid).toMatchObject({
+      status: 'paid',
+      customer_email: 'customer@example.com',
+      method_brand: 'visa',
+      method_last4: '4242',
+    })
+    expect(paid.paid_at).toEqual(expect.any(Number))
+  })
+
+  it('applies a duplicate delivery once, and concurrent duplicates once', async () => {
+    const { payment, session } = await startPayment()
+    const completed = await fakeStripe(`sessions/${payment.session_id}/complete`, {
+      payment_status: 'paid',
+    })
+    const event = sessionEvent('checkout.session.completed', { ...session, ...completed })
+    const before = await eventCount()
+    const responses = await Promise.all([
+      signedWebhook(event),
+      signedWebhook(event),
+      signedWebhook(event),
+    ])
+    expect(responses.map((r) => r.status)).toEqual([200, 200, 200])
+    await signedWebhook(event)
+    expect(await eventCount()).toBe(before + 1)
+    const row = await paymentOf(String(payment.code_id))
+    expect(row.status).toBe('paid')
+    const paidAt = row.paid_at
+    await signedWebhook(event)
+    expect((await paymentOf(String(payment.code_id))).paid_at).toBe(paidAt)
+  })
+
+  it('handles delayed methods in any order: processing, then succeeded; late events never go back', async () => {
+    const { payment, session } = await startPayment()
+    const completed = await fakeStripe(`sessions/${payment.session_id}/complete`, {
+      payment_status: 'unpaid',
+    })
+    const state = { ...session, ...completed }
+    // Out of order: the success arrives before the "completed, unpaid" event.
+    await signedWebhook(
+      sessionEvent('checkout.session.async_payment_succeeded', {
+        ...state,
+        payment_status: 'paid',
+      }),
+    )
+    expect((await paymentOf(String(payment.code_id))).status).toBe('paid')
+    await signedWebhook(sessionEvent('checkout.session.completed', state))
+    expect((await paymentOf(String(payment.code_id))).status).toBe('paid')
+    await signedWebhook(sessionEvent('checkout.session.async_payment_failed', state))
+    expect((await paymentOf(String(payment.code_id))).status).toBe('paid')
+  })
+
+  it('moves processing to failed when a delayed payment fails', async () => {
+    const { payment, session } = await startPayment()
+    const completed = await fakeStripe(`sessions/${payment.session_id}/complete`, {
+      payment_status: 'unpaid',
+    })
+    await signedWebhook(sessionEvent('checkout.session.completed', { ...session, ...completed }))
+    expect((await paymentOf(String(payment.code_id))).status).toBe('processing')
+    await signedWebhook(
+      sessionEvent('checkout.session.async_payment_failed', { ...session, ...completed }),
+    )
+    expect((await paymentOf(String(payment.code_id))).status).toBe('failed')
+  })
+
+  it('expires a pending payment when its session expires', async () => {
+    const { payment, session } = await startPayment()
+    await signedWebhook(sessionEvent('checkout.session.expired', { ...session, status: 'expired' }))
+    expect((await paymentOf(String(payment.code_id))).status).toBe('expired')
+  })
+
+  it('ignores a paid event whose amount does not match the payment', async () => {
+    const { payment, session } = await startPayment()
+    const completed = await fakeStripe(`sessions/${payment.session_id}/complete`, {
+      payment_status: 'paid',
+    })
+    await signedWebhook(
+      sessionEvent('checkout.session.completed', { ...session, ...completed, amount_total: 1 }),
+    )
+    expect((await paymentOf(String(payment.code_id))).status).toBe('pending')
+  })
+
+  it('answers unknown event types and foreign sessions with 200 and changes nothing', async () => {
+    const before = await eventCount()
+    const other = await signedWebhook(
+      sessionEvent('customer.created', { id: 'cus_1', object: 'customer' }),
+    )
+    expect(other.status).toBe(200)
+    expect(await other.json()).toEqual({ received: true, handled: false })
+    const foreign = await signedWebhook(
+      sessionEvent('checkout.session.completed', {
+        id: 'cs_test_x',
+        object: 'checkout.session',
+        client_reference_id: null,
+        metadata: {},
+        status: 'complete',
+        payment_status: 'paid',
+      }),
+    )
+    expect(foreign.status).toBe(200)
+    expect(await eventCount()).toBe(before)
+  })
+
+  describe('refuses unverified webhooks with 400 and changes nothing', () => {
+    it.each([
+      ['a wrong secret', { secret: 'whsec_wrong' }],
+      ['a stale timestamp', { timestamp: Math.floor(Date.now() / 1000) - 301 }],
+      ['a tampered body', { tamper: true }],
+    ])('%s', async (_name, options) => {
+      const { payment, session } = await startPayment()
+      const completed = await fakeStripe(`sessions/${payment.session_id}/complete`, {
+        payment_status: 'paid',
+      })
+      const response = await signedWebhook(
+        sessionEvent('checkout.session.completed', { ...session, ...completed }),
+        options,
+      )
+      expect(response.status).toBe(400)
+      expect(response.headers.get('content-type')).toBe('application/problem+json')
+      expect(((await response.json()) as { code: string }).code).toBe('invalid_signature')
+      expect((await paymentOf(String(payment.code_id))).status).toBe('pending')
+    })
+
+    it('a missing signature header', async () => {
+      const response = await call('/webhooks/stripe', {
+        method: 'POST',
+        body: '{}',
+        env: stripeEnv(),
+      })
+      expect(response.status).toBe(400)
+    })
+  })
+
+  it('accepts a header carrying several v1 signatures when one is valid (secret rotation)', async () => {
+    const { payment, session } = await startPayment()
+    const completed = await fakeStripe(`sessions/${payment.session_id}/complete`, {
+      payment_status: 'paid',
+    })
+    const response = await signedWebhook(
+      sessionEvent('checkout.session.completed', { ...session, ...completed }),
+      {
+        extraSignatures: ['0'.repeat(64)],
+      },
+    )
+    expect(response.status).toBe(200)
+    expect((await paymentOf(String(payment.code_id))).status).toBe('paid')
+  })
+
+  it('cancel expires the open Stripe session', async () => {
+    const { code, payment } = await startPayment()
+    const response = await call(`/${code.slug}/cancel/${payment.id}`, { env: stripeEnv() })
+    expect(response.status).toBe(303)
+    const expired = await fakeStripe(`sessions/${payment.session_id}/get`, {})
+    expect(expired.status).toBe('expired')
+  })
+})

@@ -1,0 +1,91 @@
+/** Helpers for payment tests: the fake Stripe's address, signed webhooks, and the pay form. */
+import Stripe from 'stripe'
+import { inject } from 'vitest'
+import { call, ORIGIN } from '../helpers'
+
+export const WEBHOOK_SECRET = 'whsec_test_secret'
+
+/** Bindings that point the real Stripe SDK at the in-repo fake. */
+export function stripeEnv() {
+  return {
+    STRIPE_SECRET_KEY: 'sk_test_fake',
+    STRIPE_WEBHOOK_SECRET: WEBHOOK_SECRET,
+    STRIPE_API_HOST: '127.0.0.1',
+    STRIPE_API_PORT: String(inject('stripePort')),
+    STRIPE_API_PROTOCOL: 'http',
+  }
+}
+
+export const fakeStripe = (path: string, body?: unknown) =>
+  fetch(`http://127.0.0.1:${inject('stripePort')}/__fake/${path}`, {
+    method: body === undefined ? 'GET' : 'POST',
+    body: body === undefined ? undefined : JSON.stringify(body),
+  }).then((r) => r.json() as Promise<Record<string, unknown>>)
+
+export interface RecordedRequest {
+  method: string
+  path: string
+  params: Record<string, unknown>
+  idempotencyKey: string | null
+}
+
+export async function stripeRequests(): Promise<RecordedRequest[]> {
+  return (await fakeStripe('requests')) as unknown as RecordedRequest[]
+}
+
+/** Presses pay like a browser form would (same-origin form POST). */
+export function pay(
+  slug: string,
+  fields: Record<string, string> = {},
+  env?: Record<string, string>,
+) {
+  return call(`/${slug}/pay`, {
+    method: 'POST',
+    body: new URLSearchParams(fields).toString(),
+    headers: { 'content-type': 'application/x-www-form-urlencoded', origin: ORIGIN },
+    env,
+  })
+}
+
+const signer = new Stripe('sk_test_fake')
+
+export async function signedWebhook(
+  event: Record<string, unknown>,
+  options: {
+    secret?: string
+    timestamp?: number
+    tamper?: boolean
+    extraSignatures?: string[]
+  } = {},
+) {
+  const payload = JSON.stringify(event)
+  let header = await signer.webhooks.generateTestHeaderStringAsync({
+    payload,
+    secret: options.secret ?? WEBHOOK_SECRET,
+    timestamp: options.timestamp,
+    cryptoProvider: Stripe.createSubtleCryptoProvider(),
+  })
+  if (options.extraSignatures)
+    header = `${header},${options.extraSignatures.map((s) => `v1=${s}`).join(',')}`
+  const body = options.tamper ? payload.replace('"livemode":false', '"livemode":true ') : payload
+  return call('/webhooks/stripe', {
+    method: 'POST',
+    body,
+    headers: { 'stripe-signature': header, 'content-type': 'application/json' },
+    env: stripeEnv(),
+  })
+}
+
+let eventCounter = 0
+export function sessionEvent(type: string, session: Record<string, unknown>, id?: string) {
+  eventCounter += 1
+  return {
+    id: id ?? `evt_test_${Date.now()}_${eventCounter}`,
+    object: 'event',
+    api_version: '2025-10-29.clover',
+    created: Math.floor(Date.now() / 1000),
+    livemode: false,
+    type,
+    data: { object: session },
+  }
+}
