@@ -54,6 +54,19 @@ export function createApp() {
     }),
   )
   api.use('*', requireApiKey)
+  api.use('*', async (c, next) => {
+    if (c.req.method !== 'GET' && c.req.method !== 'HEAD') {
+      const { success } = await c.env.API_WRITE_LIMITER.limit({ key: c.var.auth.apiKeyId })
+      if (!success) {
+        throw new ApiError(
+          429,
+          'rate_limited',
+          'Too many writes with this API key; retry in a minute.',
+        )
+      }
+    }
+    await next()
+  })
   registerCodeRoutes(api)
   registerApiKeyRoutes(api)
   registerPaymentRoutes(api)
@@ -122,6 +135,7 @@ function renderError(c: Context<AppEnv>, err: ApiError): Response | Promise<Resp
       'cache-control': 'no-store',
     }
     if (err.status === 401) headers['www-authenticate'] = 'Bearer realm="qrcheckout"'
+    if (err.status === 429) headers['retry-after'] = '60'
     return new Response(JSON.stringify(toProblem(err, c.req.path)), { status: err.status, headers })
   }
   c.header('cache-control', 'no-store')

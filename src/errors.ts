@@ -21,6 +21,7 @@ export type ErrorCode =
   | 'qr_content_too_long'
   | 'qr_content_empty'
   | 'qr_low_contrast'
+  | 'rate_limited'
   | 'invalid_signature'
   | 'not_configured'
   | 'internal_error'
@@ -47,6 +48,7 @@ const TITLES: Record<ErrorCode, string> = {
   qr_content_too_long: 'The content does not fit in a QR code',
   qr_content_empty: 'The QR content is empty',
   qr_low_contrast: 'The colours are too close to scan reliably',
+  rate_limited: 'Too many requests',
   invalid_signature: 'The webhook signature is not valid',
   not_configured: 'This feature is not configured',
   internal_error: 'Something went wrong on our side',

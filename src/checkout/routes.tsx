@@ -43,7 +43,7 @@ checkoutRoutes.use('*', async (c, next) => {
 
 function page(
   c: Context<AppEnv>,
-  status: 200 | 404 | 410 | 422 | 502 | 503,
+  status: 200 | 404 | 410 | 422 | 429 | 502 | 503,
   props: StatusPageProps,
 ) {
   return c.html(<StatusPage {...props} testMode={isTestMode(c.env)} />, status)
@@ -130,6 +130,18 @@ checkoutRoutes.post(`/:slug{${SLUG_PATTERN}}/pay`, csrf(), async (c) => {
       icon: '⚠️',
       title: 'Payments are not available',
       message: 'This business cannot take payments right now. Nothing was charged.',
+    })
+  }
+  // Each press opens a Stripe session (Stripe itself limits us to 25/s in test mode): bound it per
+  // customer and code. Scans are never limited; this only guards the paid-for action.
+  const ip = c.req.header('cf-connecting-ip') ?? 'unknown'
+  const { success } = await c.env.PAY_LIMITER.limit({ key: `${ip}:${code.id}` })
+  if (!success) {
+    c.header('retry-after', '60')
+    return page(c, 429, {
+      icon: '⏱',
+      title: 'Too many attempts',
+      message: 'Please wait a minute before trying to pay again. Nothing was charged.',
     })
   }
   await insertPayment(db, payment)

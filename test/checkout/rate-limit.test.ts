@@ -1,0 +1,63 @@
+import { env } from 'cloudflare:workers'
+import { describe, expect, it } from 'vitest'
+import { call, createCode, newMerchant, ORIGIN, problemOf } from '../helpers'
+
+describe('rate limits on what costs money or writes', () => {
+  it('lets one customer press pay 10 times a minute on a code, then answers 429 creating nothing', async () => {
+    const { key } = await newMerchant()
+    const code = await createCode(key, {
+      action: 'checkout',
+      currency: 'eur',
+      amount: 450,
+      description: 'x',
+    })
+    const press = (ip: string) =>
+      call(`/${code.slug}/pay`, {
+        method: 'POST',
+        body: '',
+        headers: {
+          'content-type': 'application/x-www-form-urlencoded',
+          origin: ORIGIN,
+          'cf-connecting-ip': ip,
+        },
+      })
+    for (let i = 0; i < 10; i++) expect((await press('198.51.100.1')).status).toBe(303)
+    const limited = await press('198.51.100.1')
+    expect(limited.status).toBe(429)
+    expect(limited.headers.get('retry-after')).toBe('60')
+    expect(await limited.text()).toContain('Nothing was charged')
+    const count = await env.DB.prepare('select count(*) as n from payments where code_id = ?')
+      .bind(code.id)
+      .first<{ n: number }>()
+    expect(count?.n).toBe(10)
+    // Another customer is not affected.
+    expect((await press('198.51.100.2')).status).toBe(303)
+  })
+
+  it('limits API writes per key with a 429 problem, leaving reads alone', async () => {
+    const { key } = await newMerchant()
+    const code = await createCode(key, {
+      action: 'redirect',
+      destination_url: 'https://example.com',
+    })
+    let status = 0
+    let writes = 1
+    while (writes < 400) {
+      const response = await call(`/api/v1/codes/${code.id}`, {
+        key,
+        method: 'PATCH',
+        json: { metadata: { n: String(writes) } },
+      })
+      status = response.status
+      if (status === 429) {
+        expect((await problemOf(response)).code).toBe('rate_limited')
+        expect(response.headers.get('retry-after')).toBe('60')
+        break
+      }
+      writes++
+    }
+    expect(status).toBe(429)
+    expect(writes).toBe(300)
+    expect((await call(`/api/v1/codes/${code.id}`, { key })).status).toBe(200)
+  })
+})
