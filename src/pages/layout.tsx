@@ -1,4 +1,5 @@
 /** The frame of every customer page: no script, one stylesheet of ours, nothing third-party. */
+import { raw } from 'hono/html'
 import type { Child } from 'hono/jsx'
 import { CSS_PATH } from './styles'
 
@@ -13,26 +14,29 @@ export interface LayoutProps {
 
 export function Layout(props: LayoutProps) {
   return (
-    <html lang="en">
-      <head>
-        <meta charset="utf-8" />
-        <meta name="viewport" content="width=device-width, initial-scale=1" />
-        <meta name="robots" content="noindex" />
-        {props.refreshSeconds ? (
-          <meta http-equiv="refresh" content={String(props.refreshSeconds)} />
-        ) : null}
-        <title>{props.testMode ? `[TEST MODE] ${props.title}` : props.title}</title>
-        <link rel="stylesheet" href={CSS_PATH} />
-      </head>
-      <body>
-        {props.testMode ? (
-          <p class="test-banner" role="status">
-            TEST MODE — no real money moves
-          </p>
-        ) : null}
-        <main>{props.children}</main>
-      </body>
-    </html>
+    <>
+      {raw('<!doctype html>')}
+      <html lang="en">
+        <head>
+          <meta charset="utf-8" />
+          <meta name="viewport" content="width=device-width, initial-scale=1" />
+          <meta name="robots" content="noindex" />
+          {props.refreshSeconds ? (
+            <meta http-equiv="refresh" content={String(props.refreshSeconds)} />
+          ) : null}
+          <title>{props.testMode ? `[TEST MODE] ${props.title}` : props.title}</title>
+          <link rel="stylesheet" href={CSS_PATH} />
+        </head>
+        <body>
+          {props.testMode ? (
+            <p class="test-banner" role="status">
+              TEST MODE — no real money moves
+            </p>
+          ) : null}
+          <main>{props.children}</main>
+        </body>
+      </html>
+    </>
   )
 }
 

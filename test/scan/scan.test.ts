@@ -243,3 +243,10 @@ describe('GET /{slug}: the scan path', () => {
     expect(await health.json()).toEqual({ ok: true })
   })
 })
+
+describe('customer pages', () => {
+  it('are standards-mode HTML with a language', async () => {
+    const html = await (await call('/doesnotexist')).text()
+    expect(html.startsWith('<!doctype html><html lang="en">')).toBe(true)
+  })
+})
