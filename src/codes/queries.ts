@@ -1,6 +1,6 @@
 import { and, desc, eq, lt, or, sql } from 'drizzle-orm'
 import type { Db } from '../db/client'
-import { type Code, codes, merchants, type NewCode } from '../db/schema'
+import { type Code, codeChanges, codes, merchants, type NewCode } from '../db/schema'
 import type { Cursor } from '../lib/cursor'
 
 export async function insertCode(db: Db, code: NewCode) {
@@ -42,16 +42,20 @@ export async function listCodes(
     .limit(filter.limit + 1)
 }
 
+export type CodeChange = typeof codeChanges.$inferInsert
+
 /**
- * Applies a change and bumps the version in one statement; `expectedVersion` makes it a
- * compare-and-set so two concurrent edits cannot silently overwrite each other.
+ * Applies a change and bumps the version as a compare-and-set on the version, so two concurrent
+ * edits cannot silently overwrite each other. The audit entries are inserted in the same batch
+ * (one transaction) and only if the update applied (`changes() = 1` right after it).
  */
 export async function updateCode(
   db: Db,
   code: Code,
   changes: Partial<Omit<Code, 'id' | 'merchantId' | 'slug' | 'version' | 'createdAt'>>,
+  audit: CodeChange[],
 ): Promise<Code | undefined> {
-  const [row] = await db
+  const update = db
     .update(codes)
     .set({ ...changes, version: sql`${codes.version} + 1`, updatedAt: Date.now() })
     .where(
@@ -62,7 +66,30 @@ export async function updateCode(
       ),
     )
     .returning()
-  return row
+  if (!audit.length) return (await update)[0]
+  const rows = sql.join(
+    audit.map(
+      (a) =>
+        sql`select ${a.id}, ${a.codeId}, ${a.merchantId}, ${a.actor}, ${a.field}, ${a.oldValue ?? null}, ${a.newValue ?? null}, ${a.version}, ${a.changedAt}`,
+    ),
+    sql` union all `,
+  )
+  const [updated] = await db.batch([
+    update,
+    // Columns in table order: id, code_id, merchant_id, actor, field, old, new, version, changed_at.
+    db.insert(codeChanges).select(sql`select * from (${rows}) where changes() = 1`),
+  ])
+  return updated[0]
+}
+
+/** A code's audit log, newest first. */
+export async function listCodeChanges(db: Db, codeId: string, limit = 50) {
+  return db
+    .select()
+    .from(codeChanges)
+    .where(eq(codeChanges.codeId, codeId))
+    .orderBy(desc(codeChanges.changedAt), desc(codeChanges.id))
+    .limit(limit)
 }
 
 /** What the scan path needs to answer, joined once. */

@@ -2,27 +2,24 @@
 import { createRoute, z } from '@hono/zod-openapi'
 import { and, desc, eq, lt, or } from 'drizzle-orm'
 import { type Api, conflict, errorResponses, json, jsonBody, security } from '../api/factory'
-import { type Code, scans } from '../db/schema'
-import { ApiError, notFound } from '../errors'
+import { scans } from '../db/schema'
+import { notFound } from '../errors'
 import { decodeCursor, paginate } from '../lib/cursor'
-import { newId, randomSlug } from '../lib/ids'
 import { publicBase } from '../lib/urls'
 import { forgetCode } from '../scan/resolve'
 import { presentCode, presentScan } from './present'
-import { getCode, insertCode, listCodes, updateCode } from './queries'
-import { CONTENT_FIELDS, type CodeContent, checkContent, normalizeSlug } from './rules'
+import { getCode, listCodeChanges, listCodes } from './queries'
 import {
   CodeId,
   CodeObject,
   CreateCode,
-  type CreateCodeInput,
   ListCodesQuery,
   listOf,
   PageQuery,
   ScanObject,
   UpdateCode,
-  type UpdateCodeInput,
 } from './schemas'
+import { changeCode, createCodeFor } from './service'
 
 const tags = ['Codes']
 const params = z.object({ id: CodeId })
@@ -94,42 +91,54 @@ const listScansRoute = createRoute({
   responses: { 200: json(listOf(ScanObject, 'ScanList'), 'A page of scans.'), ...errorResponses },
 })
 
+const ChangeObject = z
+  .object({
+    id: z.string(),
+    object: z.literal('code_change'),
+    field: z.string().openapi({ example: 'destination_url' }),
+    old_value: z.string().nullable(),
+    new_value: z.string().nullable(),
+    actor: z.string().openapi({ description: 'Who: `api_key:key_…` or `admin:key_…`.' }),
+    version: z.number().int().openapi({ description: "The code's version after the change." }),
+    changed_at: z.string(),
+  })
+  .openapi('CodeChange')
+
+const listChangesRoute = createRoute({
+  method: 'get',
+  path: '/codes/{id}/changes',
+  tags,
+  security,
+  summary: "A code's audit log: every change of destination, amount, status…, newest first",
+  request: { params },
+  responses: {
+    200: json(z.object({ object: z.literal('list'), data: z.array(ChangeObject) }), 'The changes.'),
+    ...errorResponses,
+  },
+})
+
 export function registerCodeRoutes(api: Api) {
+  api.openapi(listChangesRoute, async (c) => {
+    const code = await getCode(c.var.db, c.var.auth.merchantId, c.req.valid('param').id)
+    if (!code) throw notFound('code')
+    const rows = await listCodeChanges(c.var.db, code.id, 100)
+    const data = rows.map((r) => ({
+      id: r.id,
+      object: 'code_change' as const,
+      field: r.field,
+      old_value: r.oldValue,
+      new_value: r.newValue,
+      actor: r.actor,
+      version: r.version,
+      changed_at: new Date(r.changedAt).toISOString(),
+    }))
+    return c.json({ object: 'list' as const, data }, 200)
+  })
+
   api.openapi(createCode, async (c) => {
-    const input = c.req.valid('json')
-    const base = publicBase(c.env, c.req.url)
-    const content = checkContent(contentOf(input))
-    const now = Date.now()
-    const code: Code = {
-      id: newId('code'),
-      merchantId: c.var.auth.merchantId,
-      slug: input.slug ? normalizeSlug(input.slug) : randomSlug(),
-      mode: input.mode,
-      status: input.status,
-      ...content,
-      expiresAt: futureTime(input.expires_at),
-      maxPayments: input.action === 'checkout' ? (input.max_payments ?? null) : null,
-      metadata: input.metadata,
-      reference: input.reference ?? null,
-      version: 1,
-      createdAt: now,
-      updatedAt: now,
-    }
-    // A random slug may collide (rarely): draw again. A chosen one that is taken is the caller's to fix.
-    for (let attempt = 0; ; attempt++) {
-      try {
-        await insertCode(c.var.db, code)
-        break
-      } catch (err) {
-        if (!isSlugConflict(err)) throw err
-        if (input.slug)
-          throw new ApiError(409, 'slug_taken', `The slug "${code.slug}" is already in use.`)
-        if (attempt >= 4) throw err
-        code.slug = randomSlug()
-      }
-    }
+    const code = await createCodeFor(c.var.db, c.var.auth.merchantId, c.req.valid('json'))
     await forgetCode(code.slug, new URL(c.req.url).origin)
-    return c.json(presentCode(code, base), 201)
+    return c.json(presentCode(code, publicBase(c.env, c.req.url)), 201)
   })
 
   api.openapi(getCodeRoute, async (c) => {
@@ -155,7 +164,7 @@ export function registerCodeRoutes(api: Api) {
     const code = await getCode(c.var.db, c.var.auth.merchantId, c.req.valid('param').id)
     if (!code) throw notFound('code')
     const patch = c.req.valid('json')
-    const updated = await changeCode(c.var.db, code, patch)
+    const updated = await changeCode(c.var.db, code, patch, `api_key:${c.var.auth.apiKeyId}`)
     await forgetCode(code.slug, new URL(c.req.url).origin)
     return c.json(presentCode(updated, publicBase(c.env, c.req.url)), 200)
   })
@@ -164,7 +173,9 @@ export function registerCodeRoutes(api: Api) {
     const code = await getCode(c.var.db, c.var.auth.merchantId, c.req.valid('param').id)
     if (!code) throw notFound('code')
     const archived =
-      code.status === 'archived' ? code : await changeCode(c.var.db, code, { status: 'archived' })
+      code.status === 'archived'
+        ? code
+        : await changeCode(c.var.db, code, { status: 'archived' }, `api_key:${c.var.auth.apiKeyId}`)
     await forgetCode(code.slug, new URL(c.req.url).origin)
     return c.json(presentCode(archived, publicBase(c.env, c.req.url)), 200)
   })
@@ -193,109 +204,4 @@ export function registerCodeRoutes(api: Api) {
     const page = paginate(rows, limit, (r) => ({ at: r.scannedAt, id: r.id }))
     return c.json({ ...page, data: page.data.map(presentScan) }, 200)
   })
-}
-
-function contentOf(input: CreateCodeInput): CodeContent {
-  if (input.action === 'redirect') {
-    return {
-      action: 'redirect',
-      destinationUrl: input.destination_url,
-      allowHttp: input.allow_http,
-      currency: null,
-      amount: null,
-      amountMin: null,
-      amountMax: null,
-      description: null,
-    }
-  }
-  return {
-    action: 'checkout',
-    destinationUrl: null,
-    allowHttp: false,
-    currency: input.currency,
-    amount: input.amount ?? null,
-    amountMin: input.amount_min ?? null,
-    amountMax: input.amount_max ?? null,
-    description: input.description,
-  }
-}
-
-/** Validates a patch against the code's current state and saves it (compare-and-set on version). */
-async function changeCode(
-  db: Parameters<typeof updateCode>[0],
-  code: Code,
-  patch: UpdateCodeInput,
-) {
-  if (code.status === 'archived') {
-    throw new ApiError(409, 'invalid_state', 'This code is archived; archived codes cannot change.')
-  }
-  const touched = CONTENT_FIELDS.filter((f) => patch[f] !== undefined)
-  if (code.mode === 'static' && touched.length) {
-    throw new ApiError(
-      409,
-      'code_immutable',
-      `This code is static: its printed symbol fixes ${touched.join(', ')}. Create a new code instead.`,
-    )
-  }
-  const openAmount = patch.amount_min !== undefined || patch.amount_max !== undefined
-  const content = touched.length
-    ? checkContent({
-        action: code.action,
-        destinationUrl: patch.destination_url ?? code.destinationUrl,
-        allowHttp: patch.allow_http ?? code.allowHttp,
-        currency: patch.currency ?? code.currency,
-        amount: patch.amount ?? (openAmount ? null : code.amount),
-        amountMin: patch.amount_min ?? (patch.amount !== undefined ? null : code.amountMin),
-        amountMax: patch.amount_max ?? (patch.amount !== undefined ? null : code.amountMax),
-        description: patch.description ?? code.description,
-      })
-    : {}
-  const updated = await updateCode(db, code, {
-    ...content,
-    ...(patch.status ? { status: patch.status } : {}),
-    ...(patch.expires_at !== undefined
-      ? { expiresAt: patch.expires_at === null ? null : futureTime(patch.expires_at) }
-      : {}),
-    ...(patch.metadata ? { metadata: patch.metadata } : {}),
-    ...(patch.max_payments !== undefined
-      ? { maxPayments: limitFor(code, patch.max_payments) }
-      : {}),
-    ...(patch.reference !== undefined ? { reference: patch.reference } : {}),
-  })
-  if (!updated) {
-    throw new ApiError(
-      409,
-      'invalid_state',
-      'The code changed while this update ran; fetch it and retry.',
-    )
-  }
-  return updated
-}
-
-function limitFor(code: Code, maxPayments: number | null): number | null {
-  if (code.action !== 'checkout' && maxPayments !== null) {
-    throw new ApiError(400, 'validation_failed', 'max_payments applies to checkout codes only', [
-      { path: 'body.max_payments', message: 'max_payments applies to checkout codes only' },
-    ])
-  }
-  return maxPayments
-}
-
-function futureTime(iso: string | undefined): number | null {
-  if (iso === undefined) return null
-  const at = Date.parse(iso)
-  if (at <= Date.now()) {
-    throw new ApiError(400, 'validation_failed', 'expires_at must be in the future', [
-      {
-        path: 'body.expires_at',
-        message: 'must be in the future (archive or pause the code instead)',
-      },
-    ])
-  }
-  return at
-}
-
-function isSlugConflict(err: unknown): boolean {
-  const message = err instanceof Error ? `${err.message} ${String(err.cause ?? '')}` : String(err)
-  return /UNIQUE constraint failed: codes\.slug/.test(message)
 }

@@ -169,6 +169,58 @@ export const paymentEvents = sqliteTable('payment_events', {
   receivedAt: timestamp('received_at').notNull(),
 })
 
+/**
+ * Who changed what on a code, and when: every change of destination, amount or status is kept,
+ * so a merchant can see when a printed code started pointing somewhere else.
+ */
+export const codeChanges = sqliteTable(
+  'code_changes',
+  {
+    id: text('id').primaryKey(),
+    codeId: text('code_id')
+      .notNull()
+      .references(() => codes.id),
+    merchantId: text('merchant_id').notNull(),
+    /** `api_key:key_…` or `admin:key_…` (the key the admin session signed in with) or `admin:link`. */
+    actor: text('actor').notNull(),
+    field: text('field').notNull(),
+    oldValue: text('old_value'),
+    newValue: text('new_value'),
+    /** The code's version after the change. */
+    version: integer('version').notNull(),
+    changedAt: timestamp('changed_at').notNull(),
+  },
+  (t) => [index('code_changes_code_idx').on(t.codeId, t.changedAt)],
+)
+
+/** Admin sessions: the cookie holds the id, D1 holds its hash, so sign-out and revocation end it. */
+export const adminSessions = sqliteTable(
+  'admin_sessions',
+  {
+    /** SHA-256 of the session secret in the cookie. */
+    hash: text('hash').primaryKey(),
+    merchantId: text('merchant_id')
+      .notNull()
+      .references(() => merchants.id),
+    /** The key used to sign in; revoking it ends the session. Null for a sign-in link. */
+    apiKeyId: text('api_key_id'),
+    createdAt: timestamp('created_at').notNull(),
+    expiresAt: timestamp('expires_at').notNull(),
+    endedAt: timestamp('ended_at'),
+  },
+  (t) => [index('admin_sessions_merchant_idx').on(t.merchantId)],
+)
+
+/** One-time sign-in links printed by `npm run merchant:create`. */
+export const signInTokens = sqliteTable('sign_in_tokens', {
+  hash: text('hash').primaryKey(),
+  merchantId: text('merchant_id')
+    .notNull()
+    .references(() => merchants.id),
+  expiresAt: timestamp('expires_at').notNull(),
+  usedAt: timestamp('used_at'),
+})
+
 export type Merchant = typeof merchants.$inferSelect
 export type ApiKey = typeof apiKeys.$inferSelect
 export type Code = typeof codes.$inferSelect
