@@ -15,6 +15,7 @@ export default defineConfig({
               bindings: {
                 TEST_MIGRATIONS: migrations,
                 VISITOR_HASH_SECRET: 'test-visitor-secret',
+                SESSION_SECRET: 'test-session-secret',
               },
             },
           }),

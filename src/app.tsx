@@ -6,6 +6,7 @@ import { Scalar } from '@scalar/hono-api-reference'
 import type { Context } from 'hono'
 import { bodyLimit } from 'hono/body-limit'
 import { secureHeaders } from 'hono/secure-headers'
+import { adminAssets, adminRoutes } from './admin/routes'
 import { createApi } from './api/factory'
 import { requireApiKey } from './auth/middleware'
 import { registerApiKeyRoutes } from './auth/routes'
@@ -78,8 +79,9 @@ export function createApp() {
     description: 'An API key: `Authorization: Bearer qrk_…`.',
   })
   app.use('*', async (c, next) => {
-    // The API reference page loads its viewer from a CDN; every other HTML page is ours alone.
-    if (c.req.path === '/docs') return next()
+    // The API reference page loads its viewer from a CDN, and the admin sets its own policy;
+    // every other HTML page is ours alone.
+    if (c.req.path === '/docs' || c.req.path.startsWith('/admin')) return next()
     return pageHeaders(c, next)
   })
   app.route('/api/v1', api)
@@ -104,6 +106,8 @@ export function createApp() {
   app.get('/health', (c) => c.json({ ok: true }))
   // Stripe's webhook: no cookies, no CSRF, raw body; outside everything a browser uses.
   app.route('/webhooks', webhookRoutes)
+  app.route('/', adminAssets)
+  app.route('/admin', adminRoutes)
   app.route('/', checkoutRoutes)
   app.route('/', scanRoutes)
 

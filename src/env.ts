@@ -5,6 +5,8 @@ import type { Db } from './db/client'
 export interface Secrets {
   /** Keys the daily salt of visitor hashes. Without it, scans are stored with no visitor hash. */
   VISITOR_HASH_SECRET?: string
+  /** Signs the admin session cookie. Without it the admin cannot sign anyone in. */
+  SESSION_SECRET?: string
   /** Stripe's secret key. Without it, payments use the offline test-mode provider (never in production). */
   STRIPE_SECRET_KEY?: string
   /** Signing secret of the Stripe webhook endpoint (`whsec_…`). */
@@ -22,10 +24,21 @@ export interface AuthedMerchant {
   apiKeyId: string
 }
 
+/** A signed-in admin session. */
+export interface AdminSession {
+  merchantId: string
+  sessionHash: string
+  /** For the audit log: `admin:key_…` or `admin:link`. */
+  actor: string
+}
+
 export interface AppEnv {
   Bindings: Bindings
   Variables: {
     db: Db
+    /** Set by the API key middleware on /api/v1. */
     auth: AuthedMerchant
+    /** Set by the admin session middleware on /admin. */
+    admin: AdminSession
   }
 }

@@ -99,6 +99,7 @@ function banner(demo: Demo) {
     `  Checkout code:           ${BASE}/${demo.checkoutSlug}`,
     `  QR image:                ${BASE}/qr/${demo.redirectSlug}.svg`,
     `  API reference:           ${BASE}/docs`,
+    `  Admin:                   ${BASE}/admin  (sign in with the API key above)`,
     '',
     '  Try:',
     `    curl -H "Authorization: Bearer ${demo.apiKey}" ${BASE}/api/v1/codes`,

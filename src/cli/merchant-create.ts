@@ -3,6 +3,7 @@
  * Creates a merchant and prints its first API key (shown once).
  */
 import { parseArgs } from 'node:util'
+import { createSignInToken } from '../admin/session'
 import { createApiKey, createMerchant } from '../auth/queries'
 import { openD1, targetFromArgs } from './d1'
 
@@ -12,6 +13,7 @@ const { values } = parseArgs({
     domain: { type: 'string' },
     remote: { type: 'boolean', default: false },
     local: { type: 'boolean', default: false },
+    'base-url': { type: 'string', default: 'http://localhost:8787' },
   },
 })
 
@@ -29,6 +31,9 @@ const merchantId = await createMerchant(d1.db, {
   displayDomain: values.domain,
 })
 const key = await createApiKey(d1.db, merchantId, 'merchant:create')
+const token = await createSignInToken(d1.db, merchantId)
 d1.commit()
+const base = (values['base-url'] ?? '').replace(/\/+$/, '')
 console.log(`Merchant ${merchantId} created in the ${target} database.`)
 console.log(`API key (shown once, store it now): ${key.key}`)
+console.log(`One-time admin sign-in link (24 h): ${base}/admin/login/link/${token}`)

@@ -19,9 +19,19 @@ export async function getCode(db: Db, merchantId: string, id: string): Promise<C
 export async function listCodes(
   db: Db,
   merchantId: string,
-  filter: { status?: Code['status']; action?: Code['action']; limit: number; after?: Cursor },
+  filter: {
+    status?: Code['status']
+    action?: Code['action']
+    /** Words matched against slug, description, destination and reference. */
+    search?: string
+    limit: number
+    after?: Cursor
+  },
 ) {
   const { after } = filter
+  const like = filter.search
+    ? `%${filter.search.replace(/[\\%_]/g, (ch) => `\\${ch}`)}%`
+    : undefined
   return db
     .select()
     .from(codes)
@@ -30,6 +40,9 @@ export async function listCodes(
         eq(codes.merchantId, merchantId),
         filter.status ? eq(codes.status, filter.status) : undefined,
         filter.action ? eq(codes.action, filter.action) : undefined,
+        like
+          ? sql`(${codes.slug} like ${like} escape '\\' or ${codes.description} like ${like} escape '\\' or ${codes.destinationUrl} like ${like} escape '\\' or ${codes.reference} like ${like} escape '\\')`
+          : undefined,
         after
           ? or(
               lt(codes.createdAt, after.at),

@@ -32,7 +32,7 @@ footer{margin-top:1.5rem;text-align:center;font-size:.8rem;color:#5b6370}
 `.trim()
 
 /** FNV-1a, enough to give the stylesheet URL a new name whenever the CSS changes. */
-function fingerprint(text: string): string {
+export function fingerprint(text: string): string {
   let h = 0x811c9dc5
   for (let i = 0; i < text.length; i++) {
     h ^= text.charCodeAt(i)

@@ -1,0 +1,867 @@
+/** The admin's codes: list with today's numbers, create, a code's page, edit with confirmation. */
+import { and, eq, gte, inArray, sql } from 'drizzle-orm'
+import { Hono } from 'hono'
+import type { Child } from 'hono/jsx'
+import { getCode, listCodeChanges, listCodes } from '../codes/queries'
+import { changeCode, createCodeFor } from '../codes/service'
+import type { Db } from '../db/client'
+import { type Code, merchants, payments, scans } from '../db/schema'
+import type { AppEnv } from '../env'
+import { publicBase, qrContent } from '../lib/urls'
+import { currencyRule, formatMinor, SUPPORTED_CURRENCIES } from '../money/currency'
+import { listPayments } from '../payments/queries'
+import { isTestMode } from '../payments/select'
+import { forgetCode } from '../scan/resolve'
+import {
+  createInputOf,
+  errorsOf,
+  type Form,
+  type FormErrors,
+  readForm,
+  updateInputOf,
+} from './forms'
+import { AdminLayout } from './layout'
+
+export const adminCodes = new Hono<AppEnv>()
+
+const startOfUtcDay = (ms: number) => ms - (ms % 86_400_000)
+
+async function merchantName(db: Db, merchantId: string) {
+  const [row] = await db
+    .select({ name: merchants.name })
+    .from(merchants)
+    .where(eq(merchants.id, merchantId))
+  return row?.name ?? 'qrcheckout'
+}
+
+/** Human scans and paid payments today (UTC), per code. */
+async function todayCounts(db: Db, codeIds: string[]) {
+  const since = startOfUtcDay(Date.now())
+  if (!codeIds.length) return { scans: new Map<string, number>(), paid: new Map<string, number>() }
+  const [scanRows, paidRows] = await Promise.all([
+    db
+      .select({ codeId: scans.codeId, n: sql<number>`count(*)` })
+      .from(scans)
+      .where(
+        and(inArray(scans.codeId, codeIds), gte(scans.scannedAt, since), eq(scans.isBot, false)),
+      )
+      .groupBy(scans.codeId),
+    db
+      .select({ codeId: payments.codeId, n: sql<number>`count(*)` })
+      .from(payments)
+      .where(
+        and(
+          inArray(payments.codeId, codeIds),
+          gte(payments.paidAt, since),
+          eq(payments.status, 'paid'),
+        ),
+      )
+      .groupBy(payments.codeId),
+  ])
+  return {
+    scans: new Map(scanRows.map((r) => [r.codeId, r.n])),
+    paid: new Map(paidRows.map((r) => [r.codeId, r.n])),
+  }
+}
+
+export function amountText(code: Pick<Code, 'currency' | 'amount' | 'amountMin' | 'amountMax'>) {
+  const currency = code.currency ?? 'usd'
+  if (code.amount !== null) return formatMinor(code.amount, currency)
+  return `${formatMinor(code.amountMin ?? 0, currency)} – ${formatMinor(code.amountMax ?? 0, currency)}`
+}
+
+/** Minor units back to what a person types in the edit form ("12.50"). */
+function major(amount: number | null, currency: string | null) {
+  if (amount === null) return ''
+  const exponent = currencyRule(currency ?? 'usd')?.exponent ?? 2
+  return (amount / 10 ** exponent).toFixed(exponent)
+}
+
+const Badge = (props: { value: string }) => (
+  <span class={`badge ${props.value}`}>{props.value}</span>
+)
+
+const FieldError = (props: { errors: FormErrors; name: string }) =>
+  props.errors[props.name] ? (
+    <p class="error" id={`${props.name}-error`} role="alert">
+      {props.errors[props.name]}
+    </p>
+  ) : null
+
+adminCodes.get('/', async (c) => {
+  const db = c.var.db
+  const { merchantId } = c.var.admin
+  const status = ['active', 'paused', 'archived'].includes(c.req.query('status') ?? '')
+    ? (c.req.query('status') as Code['status'])
+    : undefined
+  const action = ['redirect', 'checkout'].includes(c.req.query('action') ?? '')
+    ? (c.req.query('action') as Code['action'])
+    : undefined
+  const search = c.req.query('q')?.trim().slice(0, 100) || undefined
+  const rows = await listCodes(db, merchantId, { status, action, search, limit: 100 })
+  const codes = rows.slice(0, 100)
+  const [today, name] = await Promise.all([
+    todayCounts(
+      db,
+      codes.map((r) => r.id),
+    ),
+    merchantName(db, merchantId),
+  ])
+  return c.html(
+    <AdminLayout title="Codes" section="codes" merchantName={name} testMode={isTestMode(c.env)}>
+      <div class="inline" style="justify-content:space-between">
+        <h1>Codes</h1>
+        <a class="button" href="/admin/codes/new">
+          New code
+        </a>
+      </div>
+      <form class="inline card" method="get" action="/admin">
+        <div>
+          <label for="q">Search</label>
+          <input id="q" name="q" value={search ?? ''} placeholder="slug, description, URL…" />
+        </div>
+        <div>
+          <label for="status">Status</label>
+          <select id="status" name="status">
+            {['', 'active', 'paused', 'archived'].map((s) => (
+              <option value={s} selected={s === (status ?? '')}>
+                {s || 'any'}
+              </option>
+            ))}
+          </select>
+        </div>
+        <div>
+          <label for="action">Kind</label>
+          <select id="action" name="action">
+            {['', 'redirect', 'checkout'].map((s) => (
+              <option value={s} selected={s === (action ?? '')}>
+                {s || 'any'}
+              </option>
+            ))}
+          </select>
+        </div>
+        <button type="submit">Filter</button>
+      </form>
+      <div class="scroll">
+        <table>
+          <thead>
+            <tr>
+              <th>Code</th>
+              <th>Status</th>
+              <th class="hide">Goes to</th>
+              <th class="num">Scans today</th>
+              <th class="num">Paid today</th>
+            </tr>
+          </thead>
+          <tbody>
+            {codes.map((code) => (
+              <tr>
+                <td>
+                  <a href={`/admin/codes/${code.id}`}>/{code.slug}</a>
+                  <div class="muted">
+                    {code.action}
+                    {code.mode === 'static' ? ' · static' : ''}
+                  </div>
+                </td>
+                <td>
+                  <Badge value={code.status} />
+                </td>
+                <td class="hide">
+                  {code.action === 'redirect' ? (
+                    <span class="change">{code.destinationUrl}</span>
+                  ) : (
+                    `${code.description} · ${amountText(code)}`
+                  )}
+                </td>
+                <td class="num">{today.scans.get(code.id) ?? 0}</td>
+                <td class="num">
+                  {code.action === 'checkout' ? (today.paid.get(code.id) ?? 0) : '—'}
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </div>
+      {codes.length ? null : <p class="muted">No codes yet. Create your first one.</p>}
+    </AdminLayout>,
+  )
+})
+
+function CodeForm(props: { form: Form; errors: FormErrors }) {
+  const { form, errors } = props
+  const checked = (name: string, value: string, fallback: boolean) =>
+    form[name] === value || (form[name] === undefined && fallback)
+  return (
+    <form method="post" action="/admin/codes/new" class="card">
+      {errors._ ? (
+        <p class="error" role="alert">
+          {errors._}
+        </p>
+      ) : null}
+      <fieldset>
+        <legend>What the code does</legend>
+        <label>
+          <input
+            type="radio"
+            name="action"
+            value="redirect"
+            checked={checked('action', 'redirect', true)}
+          />{' '}
+          Redirect to a URL
+        </label>
+        <label>
+          <input
+            type="radio"
+            name="action"
+            value="checkout"
+            checked={checked('action', 'checkout', false)}
+          />{' '}
+          Take a payment
+        </label>
+      </fieldset>
+      <fieldset>
+        <legend>Kind</legend>
+        <label>
+          <input
+            type="radio"
+            name="mode"
+            value="dynamic"
+            checked={checked('mode', 'dynamic', true)}
+          />{' '}
+          Dynamic: can be edited after printing
+        </label>
+        <label>
+          <input
+            type="radio"
+            name="mode"
+            value="static"
+            checked={checked('mode', 'static', false)}
+          />{' '}
+          Static: fixed forever
+        </label>
+      </fieldset>
+      <label for="destination_url">Destination URL (redirect codes)</label>
+      <input
+        id="destination_url"
+        name="destination_url"
+        type="url"
+        value={form.destination_url ?? ''}
+        placeholder="https://example.com/menu"
+      />
+      <FieldError errors={errors} name="destination_url" />
+      <fieldset>
+        <legend>Payment (checkout codes)</legend>
+        <label for="description">Description</label>
+        <input id="description" name="description" value={form.description ?? ''} maxlength={500} />
+        <FieldError errors={errors} name="description" />
+        <label for="currency">Currency</label>
+        <select id="currency" name="currency">
+          {SUPPORTED_CURRENCIES.map((cur) => (
+            <option value={cur} selected={(form.currency ?? 'eur') === cur}>
+              {cur.toUpperCase()}
+            </option>
+          ))}
+        </select>
+        <FieldError errors={errors} name="currency" />
+        <label>
+          <input
+            type="radio"
+            name="amount_type"
+            value="fixed"
+            checked={checked('amount_type', 'fixed', true)}
+          />{' '}
+          Fixed amount
+        </label>
+        <label>
+          <input
+            type="radio"
+            name="amount_type"
+            value="open"
+            checked={checked('amount_type', 'open', false)}
+          />{' '}
+          Customer enters the amount
+        </label>
+        <label for="amount">Amount (e.g. 4.50)</label>
+        <input id="amount" name="amount" inputmode="decimal" value={form.amount ?? ''} />
+        <FieldError errors={errors} name="amount" />
+        <div class="inline">
+          <div>
+            <label for="amount_min">Minimum</label>
+            <input
+              id="amount_min"
+              name="amount_min"
+              inputmode="decimal"
+              value={form.amount_min ?? ''}
+            />
+          </div>
+          <div>
+            <label for="amount_max">Maximum</label>
+            <input
+              id="amount_max"
+              name="amount_max"
+              inputmode="decimal"
+              value={form.amount_max ?? ''}
+            />
+          </div>
+        </div>
+        <FieldError errors={errors} name="amount_min" />
+        <FieldError errors={errors} name="amount_max" />
+        <label for="max_payments">
+          At most this many payments (1 = single use; empty = unlimited)
+        </label>
+        <input
+          id="max_payments"
+          name="max_payments"
+          type="number"
+          min="1"
+          value={form.max_payments ?? ''}
+        />
+        <FieldError errors={errors} name="max_payments" />
+      </fieldset>
+      <label for="slug">Custom slug (optional)</label>
+      <input id="slug" name="slug" value={form.slug ?? ''} pattern="[A-Za-z0-9_\-]{3,64}" />
+      <FieldError errors={errors} name="slug" />
+      <label for="expires_at">Expires (UTC, optional)</label>
+      <input
+        id="expires_at"
+        name="expires_at"
+        type="datetime-local"
+        value={form.expires_at ?? ''}
+      />
+      <FieldError errors={errors} name="expires_at" />
+      <label for="reference">Your reference (optional)</label>
+      <input id="reference" name="reference" value={form.reference ?? ''} maxlength={128} />
+      <p>
+        <button type="submit">Create code</button>
+      </p>
+    </form>
+  )
+}
+
+adminCodes.get('/codes/new', async (c) => {
+  const name = await merchantName(c.var.db, c.var.admin.merchantId)
+  return c.html(
+    <AdminLayout title="New code" section="codes" merchantName={name}>
+      <h1>New code</h1>
+      <CodeForm form={{}} errors={{}} />
+    </AdminLayout>,
+  )
+})
+
+adminCodes.post('/codes/new', async (c) => {
+  const form = await readForm(c.req)
+  try {
+    const code = await createCodeFor(c.var.db, c.var.admin.merchantId, createInputOf(form))
+    await forgetCode(code.slug, new URL(c.req.url).origin)
+    return c.redirect(`/admin/codes/${code.id}`, 303)
+  } catch (err) {
+    const name = await merchantName(c.var.db, c.var.admin.merchantId)
+    return c.html(
+      <AdminLayout title="New code" section="codes" merchantName={name}>
+        <h1>New code</h1>
+        <CodeForm form={form} errors={errorsOf(err)} />
+      </AdminLayout>,
+      400,
+    )
+  }
+})
+
+/** The merchant's code or a 404 page: sessions only ever see their own merchant's codes. */
+async function ownCode(c: { var: AppEnv['Variables'] }, id: string) {
+  if (!/^code_[0-9A-Za-z]{1,64}$/.test(id)) return undefined
+  return getCode(c.var.db, c.var.admin.merchantId, id)
+}
+
+function NotFoundPage() {
+  return (
+    <AdminLayout title="Not found" section="codes">
+      <h1>Not found</h1>
+      <p>There is no such code in your account.</p>
+      <a href="/admin">Back to codes</a>
+    </AdminLayout>
+  )
+}
+
+const when = (ms: number) => `${new Date(ms).toISOString().slice(0, 16).replace('T', ' ')} UTC`
+
+adminCodes.get('/codes/:id', async (c) => {
+  const code = await ownCode(c, c.req.param('id'))
+  if (!code) return c.html(<NotFoundPage />, 404)
+  const db = c.var.db
+  const base = publicBase(c.env, c.req.url)
+  const [name, changes, recent] = await Promise.all([
+    merchantName(db, code.merchantId),
+    listCodeChanges(db, code.id, 50),
+    listPayments(db, code.merchantId, { codeId: code.id, limit: 10 }),
+  ])
+  const shortUrl = `${base}/${code.slug}`
+  const size = Number(c.req.query('size')) || 512
+  const ecl = ['L', 'M', 'Q', 'H'].includes(c.req.query('ecl') ?? '')
+    ? (c.req.query('ecl') as string)
+    : 'M'
+  const fg = /^[0-9a-f]{6}$/i.test(c.req.query('fg') ?? '')
+    ? (c.req.query('fg') as string)
+    : '000000'
+  const bg = /^[0-9a-f]{6}$/i.test(c.req.query('bg') ?? '')
+    ? (c.req.query('bg') as string)
+    : 'ffffff'
+  const qrQuery = `size=${Math.min(Math.max(size, 64), 4096)}&ecl=${ecl}&fg=${fg}&bg=${bg}`
+  const qrUrl = `/qr/${code.slug}.svg?${qrQuery}`
+  const editable = code.status !== 'archived'
+  return c.html(
+    <AdminLayout
+      title={`/${code.slug}`}
+      section="codes"
+      merchantName={name}
+      testMode={isTestMode(c.env)}
+    >
+      <p>
+        <a href="/admin">← Codes</a>
+      </p>
+      <h1>
+        /{code.slug} <Badge value={code.status} />
+      </h1>
+      <div class="grid">
+        <section class="card" aria-labelledby="qr-h">
+          <h2 id="qr-h">QR code</h2>
+          <img
+            class="qr"
+            src={qrUrl}
+            alt={`QR code for ${qrContent(code, base)}`}
+            width="256"
+            height="256"
+          />
+          <p class="change">{qrContent(code, base)}</p>
+          <p class="actions">
+            <a class="button secondary" href={`${qrUrl}&download=1`}>
+              Download SVG
+            </a>
+            <button
+              type="button"
+              class="secondary"
+              hidden
+              data-png={qrUrl}
+              data-size={String(size)}
+              data-filename={`qr-${code.slug}.png`}
+            >
+              Download PNG
+            </button>
+          </p>
+          <form method="get" action={`/admin/codes/${code.id}`} class="inline">
+            <div>
+              <label for="size">Size px</label>
+              <input id="size" name="size" type="number" min="64" max="4096" value={String(size)} />
+            </div>
+            <div>
+              <label for="ecl">Error correction</label>
+              <select id="ecl" name="ecl">
+                {['L', 'M', 'Q', 'H'].map((l) => (
+                  <option selected={l === ecl}>{l}</option>
+                ))}
+              </select>
+            </div>
+            <div>
+              <label for="fg">Colour</label>
+              <input id="fg" name="fg" value={fg} pattern="[0-9a-fA-F]{6}" size={7} />
+            </div>
+            <div>
+              <label for="bg">Background</label>
+              <input id="bg" name="bg" value={bg} pattern="[0-9a-fA-F]{6}" size={7} />
+            </div>
+            <button type="submit" class="secondary">
+              Preview
+            </button>
+          </form>
+        </section>
+        <section class="card" aria-labelledby="url-h">
+          <h2 id="url-h">Short URL</h2>
+          <p>
+            <a href={shortUrl}>{shortUrl}</a>{' '}
+            <button type="button" class="secondary" hidden data-copy={shortUrl}>
+              Copy
+            </button>
+          </p>
+          <dl>
+            <dt>Does</dt>
+            <dd>
+              {code.action === 'redirect' ? (
+                <span class="change">→ {code.destinationUrl}</span>
+              ) : (
+                `${code.description} · ${amountText(code)}${code.maxPayments ? ` · at most ${code.maxPayments} payment(s)` : ''}`
+              )}
+            </dd>
+            <dt>Kind</dt>
+            <dd>{code.mode}</dd>
+            <dt>Expires</dt>
+            <dd>{code.expiresAt ? when(code.expiresAt) : 'never'}</dd>
+            <dt>Version</dt>
+            <dd>{code.version}</dd>
+          </dl>
+          {editable ? (
+            <div class="actions">
+              <a class="button" href={`/admin/codes/${code.id}/edit`}>
+                Edit
+              </a>
+              <StatusButton
+                code={code}
+                to={code.status === 'paused' ? 'active' : 'paused'}
+                label={code.status === 'paused' ? 'Resume' : 'Pause'}
+              />
+              <StatusButton code={code} to="archived" label="Archive" danger />
+            </div>
+          ) : (
+            <p class="muted">Archived codes cannot change.</p>
+          )}
+        </section>
+      </div>
+      <LiveSection code={code} />
+      {code.action === 'checkout' ? (
+        <section class="card" aria-labelledby="pay-h">
+          <h2 id="pay-h">Recent payments</h2>
+          <PaymentRows rows={recent.slice(0, 10)} />
+          <a href={`/admin/payments?code_id=${code.id}`}>All payments of this code</a>
+        </section>
+      ) : null}
+      <section class="card" aria-labelledby="audit-h">
+        <h2 id="audit-h">Changes</h2>
+        {changes.length ? (
+          <div class="scroll">
+            <table>
+              <thead>
+                <tr>
+                  <th>When</th>
+                  <th>Who</th>
+                  <th>What</th>
+                  <th>Old → new</th>
+                </tr>
+              </thead>
+              <tbody>
+                {changes.map((ch) => (
+                  <tr>
+                    <td>{when(ch.changedAt)}</td>
+                    <td class="change">{ch.actor}</td>
+                    <td>{ch.field}</td>
+                    <td class="change">
+                      {ch.oldValue ?? '—'} → {ch.newValue ?? '—'}
+                    </td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </div>
+        ) : (
+          <p class="muted">No changes since it was created.</p>
+        )}
+      </section>
+    </AdminLayout>,
+  )
+})
+
+/** Live counters and feed: server-rendered now, kept current by the admin script if it runs. */
+function LiveSection(props: { code: Code; children?: Child }) {
+  return (
+    <section
+      class="card"
+      aria-labelledby="live-h"
+      data-live={`/admin/codes/${props.code.id}/live-token`}
+    >
+      <h2 id="live-h">Live</h2>
+      <p class="muted">Scans appear here as they happen. Without JavaScript, reload the page.</p>
+      <ul class="feed" aria-live="polite" />
+      {props.children}
+    </section>
+  )
+}
+
+export function PaymentRows(props: { rows: Awaited<ReturnType<typeof listPayments>> }) {
+  if (!props.rows.length) return <p class="muted">No payments yet.</p>
+  return (
+    <div class="scroll">
+      <table>
+        <thead>
+          <tr>
+            <th>When</th>
+            <th>Status</th>
+            <th class="num">Amount</th>
+            <th class="hide">Payment</th>
+          </tr>
+        </thead>
+        <tbody>
+          {props.rows.map((p) => (
+            <tr>
+              <td>{when(p.createdAt)}</td>
+              <td>
+                <Badge value={p.status} />
+              </td>
+              <td class="num">{formatMinor(p.amount, p.currency)}</td>
+              <td class="hide">
+                <a href={`/admin/payments/${p.id}`}>{p.id}</a>
+              </td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </div>
+  )
+}
+
+function StatusButton(props: { code: Code; to: Code['status']; label: string; danger?: boolean }) {
+  return (
+    <form method="post" action={`/admin/codes/${props.code.id}/status`}>
+      <input type="hidden" name="status" value={props.to} />
+      <input type="hidden" name="version" value={String(props.code.version)} />
+      <button type="submit" class={props.danger ? 'danger' : 'secondary'}>
+        {props.label}
+      </button>
+    </form>
+  )
+}
+
+adminCodes.post('/codes/:id/status', async (c) => {
+  const code = await ownCode(c, c.req.param('id'))
+  if (!code) return c.html(<NotFoundPage />, 404)
+  const form = await readForm(c.req)
+  const status = form.status
+  if (status !== 'active' && status !== 'paused' && status !== 'archived') {
+    return c.redirect(`/admin/codes/${code.id}`, 303)
+  }
+  try {
+    await changeCode(c.var.db, code, { status }, c.var.admin.actor)
+  } catch (err) {
+    errorsOf(err)
+  }
+  await forgetCode(code.slug, new URL(c.req.url).origin)
+  return c.redirect(`/admin/codes/${code.id}`, 303)
+})
+
+function EditForm(props: { code: Code; form: Form; errors: FormErrors }) {
+  const { code, form, errors } = props
+  const open = (form.amount_type ?? (code.amount === null ? 'open' : 'fixed')) === 'open'
+  const value = (name: string, fallback: string) => form[name] ?? fallback
+  return (
+    <form method="post" action={`/admin/codes/${code.id}/edit`} class="card">
+      {errors._ ? (
+        <p class="error" role="alert">
+          {errors._}
+        </p>
+      ) : null}
+      <input type="hidden" name="version" value={String(code.version)} />
+      {code.action === 'redirect' ? (
+        <>
+          <label for="destination_url">Destination URL</label>
+          <input
+            id="destination_url"
+            name="destination_url"
+            type="url"
+            value={value('destination_url', code.destinationUrl ?? '')}
+            required
+          />
+          <FieldError errors={errors} name="destination_url" />
+        </>
+      ) : (
+        <>
+          <label for="description">Description</label>
+          <input
+            id="description"
+            name="description"
+            value={value('description', code.description ?? '')}
+            required
+          />
+          <FieldError errors={errors} name="description" />
+          <fieldset>
+            <legend>Amount ({(code.currency ?? '').toUpperCase()})</legend>
+            <label>
+              <input type="radio" name="amount_type" value="fixed" checked={!open} /> Fixed
+            </label>
+            <label>
+              <input type="radio" name="amount_type" value="open" checked={open} /> Customer enters
+              it
+            </label>
+            <label for="amount">Amount</label>
+            <input
+              id="amount"
+              name="amount"
+              inputmode="decimal"
+              value={value('amount', major(code.amount, code.currency))}
+            />
+            <FieldError errors={errors} name="amount" />
+            <div class="inline">
+              <div>
+                <label for="amount_min">Minimum</label>
+                <input
+                  id="amount_min"
+                  name="amount_min"
+                  inputmode="decimal"
+                  value={value('amount_min', major(code.amountMin, code.currency))}
+                />
+              </div>
+              <div>
+                <label for="amount_max">Maximum</label>
+                <input
+                  id="amount_max"
+                  name="amount_max"
+                  inputmode="decimal"
+                  value={value('amount_max', major(code.amountMax, code.currency))}
+                />
+              </div>
+            </div>
+            <FieldError errors={errors} name="amount_min" />
+            <FieldError errors={errors} name="amount_max" />
+          </fieldset>
+          <label for="max_payments">At most this many payments (empty = unlimited)</label>
+          <input
+            id="max_payments"
+            name="max_payments"
+            type="number"
+            min="1"
+            value={value('max_payments', code.maxPayments?.toString() ?? '')}
+          />
+          <FieldError errors={errors} name="max_payments" />
+        </>
+      )}
+      <label for="expires_at">Expires (UTC, empty = never)</label>
+      <input
+        id="expires_at"
+        name="expires_at"
+        type="datetime-local"
+        value={value(
+          'expires_at',
+          code.expiresAt ? new Date(code.expiresAt).toISOString().slice(0, 16) : '',
+        )}
+      />
+      <FieldError errors={errors} name="expires_at" />
+      <p>
+        <button type="submit">Review changes</button>
+      </p>
+    </form>
+  )
+}
+
+adminCodes.get('/codes/:id/edit', async (c) => {
+  const code = await ownCode(c, c.req.param('id'))
+  if (!code) return c.html(<NotFoundPage />, 404)
+  return c.html(
+    <AdminLayout title={`Edit /${code.slug}`} section="codes">
+      <p>
+        <a href={`/admin/codes/${code.id}`}>← /{code.slug}</a>
+      </p>
+      <h1>Edit /{code.slug}</h1>
+      {code.mode === 'static' ? (
+        <p class="notice">
+          This code is static: its content is fixed. You can still pause, archive or change its
+          expiry.
+        </p>
+      ) : null}
+      <EditForm code={code} form={{}} errors={{}} />
+    </AdminLayout>,
+  )
+})
+
+/** Only the fields that differ from the code go into the patch; the rest were just redisplayed. */
+function diffPatch(code: Code, patch: ReturnType<typeof updateInputOf>) {
+  const out: Record<string, unknown> = {}
+  const current: Record<string, unknown> = {
+    destination_url: code.destinationUrl,
+    description: code.description,
+    amount: code.amount,
+    amount_min: code.amountMin,
+    amount_max: code.amountMax,
+    expires_at:
+      code.expiresAt === null ? null : new Date(code.expiresAt).toISOString().slice(0, 16),
+    max_payments: code.maxPayments,
+  }
+  for (const [key, value] of Object.entries(patch)) {
+    const mine = key === 'expires_at' && typeof value === 'string' ? value.slice(0, 16) : value
+    if (mine !== undefined && mine !== current[key]) out[key] = value
+  }
+  return out as ReturnType<typeof updateInputOf>
+}
+
+adminCodes.post('/codes/:id/edit', async (c) => {
+  const code = await ownCode(c, c.req.param('id'))
+  if (!code) return c.html(<NotFoundPage />, 404)
+  const form = await readForm(c.req)
+  const page = (errors: FormErrors, status: 400 | 409) =>
+    c.html(
+      <AdminLayout title={`Edit /${code.slug}`} section="codes">
+        <h1>Edit /{code.slug}</h1>
+        <EditForm code={code} form={form} errors={errors} />
+      </AdminLayout>,
+      status,
+    )
+  if (form.version !== String(code.version)) {
+    return page(
+      { _: 'The code changed since you opened this form. Check its current values and try again.' },
+      409,
+    )
+  }
+  let patch: ReturnType<typeof updateInputOf>
+  try {
+    patch = diffPatch(code, updateInputOf(form, code.currency))
+  } catch (err) {
+    return page(errorsOf(err), 400)
+  }
+  const sensitive = ['destination_url', 'amount', 'amount_min', 'amount_max'].filter(
+    (k) => k in patch,
+  )
+  if (sensitive.length && form.confirm !== 'yes') {
+    // Where money goes or how much is taken: ask once more, showing old → new.
+    const old: Record<string, string> = {
+      destination_url: code.destinationUrl ?? '—',
+      amount: code.amount === null ? '—' : formatMinor(code.amount, code.currency ?? 'usd'),
+      amount_min:
+        code.amountMin === null ? '—' : formatMinor(code.amountMin, code.currency ?? 'usd'),
+      amount_max:
+        code.amountMax === null ? '—' : formatMinor(code.amountMax, code.currency ?? 'usd'),
+    }
+    const next = (k: string) => {
+      const v = (patch as Record<string, unknown>)[k]
+      return k === 'destination_url'
+        ? String(v ?? '—')
+        : v == null
+          ? '—'
+          : formatMinor(Number(v), code.currency ?? 'usd')
+    }
+    return c.html(
+      <AdminLayout title="Confirm change" section="codes">
+        <h1>Confirm the change to /{code.slug}</h1>
+        <div class="card">
+          <p>Everyone who scans this code from now on will see the new value.</p>
+          <table>
+            <tbody>
+              {sensitive.map((k) => (
+                <tr>
+                  <th>{k}</th>
+                  <td class="change">
+                    {old[k]} → {next(k)}
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+          <form method="post" action={`/admin/codes/${code.id}/edit`}>
+            {Object.entries(form)
+              .filter(([k]) => k !== 'confirm')
+              .map(([k, v]) => (
+                <input type="hidden" name={k} value={v} />
+              ))}
+            <input type="hidden" name="confirm" value="yes" />
+            <p class="actions">
+              <button type="submit">Confirm change</button>
+              <a class="button secondary" href={`/admin/codes/${code.id}`}>
+                Cancel
+              </a>
+            </p>
+          </form>
+        </div>
+      </AdminLayout>,
+    )
+  }
+  try {
+    if (Object.keys(patch).length) await changeCode(c.var.db, code, patch, c.var.admin.actor)
+  } catch (err) {
+    return page(errorsOf(err), 409)
+  }
+  await forgetCode(code.slug, new URL(c.req.url).origin)
+  return c.redirect(`/admin/codes/${code.id}`, 303)
+})

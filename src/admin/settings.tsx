@@ -1,0 +1,152 @@
+/** Settings: the merchant's name and display domain (shown on checkout pages), and API keys. */
+import { eq } from 'drizzle-orm'
+import { type Context, Hono } from 'hono'
+import { createApiKey, listApiKeys, revokeApiKey } from '../auth/queries'
+import { merchants } from '../db/schema'
+import type { AppEnv } from '../env'
+import { readForm } from './forms'
+import { AdminLayout } from './layout'
+
+export const adminSettings = new Hono<AppEnv>()
+
+/** A bare host name, stored as punycode so look-alike Unicode shows for what it is. */
+export function normalizeDomain(raw: string): string | null {
+  const value = raw.trim().toLowerCase()
+  if (!value || /[/:@?#\s\\]/.test(value)) return null
+  try {
+    const { hostname } = new URL(`https://${value}`)
+    return /^(?=.{4,253}$)([a-z0-9-]{1,63}\.)+[a-z0-9-]{2,63}$/.test(hostname) ? hostname : null
+  } catch {
+    return null
+  }
+}
+
+async function page(
+  // biome-ignore lint/suspicious/noExplicitAny: shared by routes with different paths.
+  c: Context<AppEnv, any>,
+  extra: { error?: string; saved?: boolean; newKey?: string } = {},
+  status: 200 | 400 = 200,
+) {
+  const db = c.var.db
+  const { merchantId } = c.var.admin
+  const [[merchant], keys] = await Promise.all([
+    db.select().from(merchants).where(eq(merchants.id, merchantId)),
+    listApiKeys(db, merchantId),
+  ])
+  const iso = (ms: number | null) =>
+    ms ? new Date(ms).toISOString().slice(0, 16).replace('T', ' ') : '—'
+  return c.html(
+    <AdminLayout title="Settings" section="settings" merchantName={merchant?.name}>
+      <h1>Settings</h1>
+      <form method="post" action="/admin/settings" class="card">
+        <h2>Business</h2>
+        {extra.error ? (
+          <p class="error" role="alert">
+            {extra.error}
+          </p>
+        ) : null}
+        {extra.saved ? <p class="notice">Saved.</p> : null}
+        <label for="name">Name shown to customers</label>
+        <input id="name" name="name" value={merchant?.name ?? ''} required maxlength={100} />
+        <label for="display_domain">
+          Your website's domain, shown on checkout pages so customers can check it is you
+        </label>
+        <input
+          id="display_domain"
+          name="display_domain"
+          value={merchant?.displayDomain ?? ''}
+          placeholder="cafeluna.example"
+        />
+        <p>
+          <button type="submit">Save</button>
+        </p>
+      </form>
+      <section class="card" aria-labelledby="keys-h">
+        <h2 id="keys-h">API keys</h2>
+        {extra.newKey ? (
+          <div class="notice" role="status">
+            <p>
+              <strong>Your new key. Copy it now: it will not be shown again.</strong>
+            </p>
+            <p class="secret">{extra.newKey}</p>
+          </div>
+        ) : null}
+        <div class="scroll">
+          <table>
+            <thead>
+              <tr>
+                <th>Name</th>
+                <th>Key</th>
+                <th class="hide">Created</th>
+                <th class="hide">Last used</th>
+                <th>State</th>
+              </tr>
+            </thead>
+            <tbody>
+              {keys.map((k) => (
+                <tr>
+                  <td>{k.name}</td>
+                  <td class="change">qrk_…{k.last4}</td>
+                  <td class="hide">{iso(k.createdAt)}</td>
+                  <td class="hide">{iso(k.lastUsedAt)}</td>
+                  <td>
+                    {k.revokedAt ? (
+                      <span class="badge archived">revoked</span>
+                    ) : (
+                      <form method="post" action={`/admin/settings/keys/${k.id}/revoke`}>
+                        <button type="submit" class="danger">
+                          Revoke
+                        </button>
+                      </form>
+                    )}
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+        <form method="post" action="/admin/settings/keys" class="inline">
+          <div>
+            <label for="key-name">New key name</label>
+            <input id="key-name" name="name" required maxlength={100} placeholder="POS terminal" />
+          </div>
+          <button type="submit">Create key</button>
+        </form>
+      </section>
+    </AdminLayout>,
+    status,
+  )
+}
+
+adminSettings.get('/settings', (c) => page(c))
+
+adminSettings.post('/settings', async (c) => {
+  const form = await readForm(c.req)
+  const name = form.name?.trim() ?? ''
+  if (!name || name.length > 100)
+    return page(c, { error: 'Enter a name of at most 100 characters.' }, 400)
+  const domain = normalizeDomain(form.display_domain ?? '')
+  if (form.display_domain?.trim() && !domain) {
+    return page(c, { error: 'The domain must be a bare host name such as cafeluna.example.' }, 400)
+  }
+  await c.var.db
+    .update(merchants)
+    .set({ name, displayDomain: domain })
+    .where(eq(merchants.id, c.var.admin.merchantId))
+  return page(c, { saved: true })
+})
+
+adminSettings.post('/settings/keys', async (c) => {
+  const form = await readForm(c.req)
+  const name = form.name?.trim().slice(0, 100) || 'API key'
+  const created = await createApiKey(c.var.db, c.var.admin.merchantId, name)
+  return page(c, { newKey: created.key })
+})
+
+adminSettings.post('/settings/keys/:id/revoke', async (c) => {
+  const id = c.req.param('id')
+  if (/^key_[0-9A-Za-z]{1,64}$/.test(id)) {
+    await revokeApiKey(c.var.db, c.var.admin.merchantId, id, Date.now())
+  }
+  return c.redirect('/admin/settings', 303)
+})
