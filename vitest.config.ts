@@ -23,7 +23,7 @@ export default defineConfig({
         test: {
           name: 'workers',
           include: ['test/**/*.test.ts', 'test/**/*.test.tsx'],
-          exclude: ['test/node/**'],
+          exclude: ['test/node/**', 'test/browser/**'],
           setupFiles: ['./test/setup.ts'],
           globalSetup: ['./test/global-setup.ts'],
         },
@@ -31,6 +31,16 @@ export default defineConfig({
       {
         // Node-side checks that need native tools (rasterising SVG, strict QR decoding).
         test: { name: 'node', include: ['test/node/**/*.test.ts'], environment: 'node' },
+      },
+      {
+        // The built bundle in workerd, driven by Debian's Chromium (see test/browser/harness.ts).
+        test: {
+          name: 'browser',
+          include: ['test/browser/**/*.test.ts'],
+          environment: 'node',
+          testTimeout: 60_000,
+          hookTimeout: 120_000,
+        },
       },
     ],
   },

@@ -8,7 +8,7 @@ html{-webkit-text-size-adjust:100%}
 body{margin:0;font:16px/1.5 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;color:#1a1d21;background:#f4f5f7}
 main{max-width:28rem;margin:0 auto;padding:1.5rem 1rem 3rem}
 .card{background:#fff;border-radius:14px;padding:1.5rem;box-shadow:0 1px 3px rgba(0,0,0,.08)}
-h1{font-size:1.35rem;line-height:1.3;margin:0 0 .5rem}
+h1{font-size:1.35rem;line-height:1.3;margin:.75rem 0 .5rem}
 p{margin:.5rem 0}
 .muted{color:#5b6370;font-size:.95rem}
 .payee{font-weight:600}

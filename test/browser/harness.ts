@@ -1,0 +1,122 @@
+/**
+ * The product as a browser meets it: the bundle `wrangler deploy` would upload, running in workerd
+ * (miniflare) with a fresh in-memory D1 and Durable Objects, a merchant and an API key, and Debian's
+ * Chromium driven by playwright-core. Shares the bench's workerd launcher.
+ */
+import { existsSync, mkdirSync, mkdtempSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { drizzle } from 'drizzle-orm/d1'
+import { type Browser, chromium } from 'playwright-core'
+import { createApiKey, createMerchant } from '../../src/auth/queries'
+import type { Db } from '../../src/db/client'
+import * as schema from '../../src/db/schema'
+import { bundle, ROOT } from '../bench/build'
+import { applyMigrations, d1Of, readAppConfig, startWorker } from '../bench/workerd'
+
+export const ARTIFACTS = join(ROOT, 'test', 'artifacts')
+export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium'
+
+export interface App {
+  origin: string
+  apiKey: string
+  api(path: string, init?: { method?: string; json?: unknown }): Promise<Response>
+  dispose(): Promise<void>
+}
+
+export async function startApp(): Promise<App> {
+  const config = readAppConfig(join(ROOT, 'wrangler.toml'))
+  const built = bundle({
+    config: join(ROOT, 'wrangler.toml'),
+    outdir: mkdtempSync(join(tmpdir(), 'qrc-browser-')),
+  })
+  const running = await startWorker({
+    scriptPath: built.main,
+    compatibilityDate: config.runtimeCompatibilityDate,
+    compatibilityFlags: config.compatibilityFlags,
+    workerOptions: config.workerOptions,
+    // No Stripe key: payments use the test-mode provider. Fixed secrets: nothing from .dev.vars.
+    vars: {
+      VISITOR_HASH_SECRET: 'browser-visitor',
+      SESSION_SECRET: 'browser-session',
+      ENVIRONMENT: 'development',
+    },
+  })
+  const d1 = await d1Of(running, config.d1Binding)
+  await applyMigrations(d1, config.migrationsDir)
+  const db = drizzle(d1 as never, { schema }) as unknown as Db
+  const merchantId = await createMerchant(db, {
+    name: 'Café Luna',
+    displayDomain: 'cafeluna.example',
+  })
+  const { key } = await createApiKey(db, merchantId, 'browser')
+  // `localhost` is a secure context for Chromium, so the admin's __Host-/Secure cookie works over http.
+  const origin = `http://localhost:${running.url.port}`
+  return {
+    origin,
+    apiKey: key,
+    api: (path, init = {}) =>
+      fetch(`${running.url.origin}${path}`, {
+        method: init.method ?? (init.json === undefined ? 'GET' : 'POST'),
+        headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+        body: init.json === undefined ? undefined : JSON.stringify(init.json),
+      }),
+    dispose: () => running.dispose(),
+  }
+}
+
+export function chromiumAvailable(): boolean {
+  return existsSync(CHROMIUM)
+}
+
+export async function launchBrowser(): Promise<Browser> {
+  mkdirSync(ARTIFACTS, { recursive: true })
+  return chromium.launch({
+    executablePath: CHROMIUM,
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      '--disable-quic',
+    ],
+  })
+}
+
+export const PHONE = {
+  viewport: { width: 390, height: 844 },
+  deviceScaleFactor: 2,
+  isMobile: true,
+  hasTouch: true,
+}
+export const LAPTOP = { viewport: { width: 1440, height: 900 } }
+
+/** Records CSP violations and requests to anyone but us, for every page of a context. */
+export function watch(origin: string) {
+  const violations: string[] = []
+  const foreign: string[] = []
+  const errors: string[] = []
+  return {
+    violations,
+    foreign,
+    errors,
+    init: () => {
+      const w = window as unknown as { __csp: string[] }
+      w.__csp = []
+      document.addEventListener('securitypolicyviolation', (e) => {
+        w.__csp.push(`${e.violatedDirective} ${e.blockedURI}`)
+      })
+    },
+    onRequest: (url: string) => {
+      if (!url.startsWith(origin) && !url.startsWith('data:') && !url.startsWith('blob:'))
+        foreign.push(url)
+    },
+    onConsole: (type: string, text: string) => {
+      if (type === 'error') errors.push(text)
+      if (/Content Security Policy/i.test(text)) violations.push(text)
+    },
+  }
+}
