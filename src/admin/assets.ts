@@ -34,6 +34,7 @@ input[type=radio],input[type=checkbox]{width:auto}
 fieldset{border:1px solid #e1e4e8;border-radius:8px;margin:.75rem 0;padding:.5rem .9rem}
 legend{font-weight:600}
 .inline{display:flex;flex-wrap:wrap;gap:.5rem;align-items:end}
+.bar{justify-content:space-between;align-items:center}
 .inline label{margin:0}
 .inline input,.inline select{width:auto}
 button,.button{display:inline-block;font:inherit;font-weight:600;padding:.5rem .9rem;border-radius:8px;border:0;background:#0b57d0;color:#fff;cursor:pointer;text-decoration:none}
@@ -51,6 +52,7 @@ button.danger{background:#b3261e}
 .chart rect{fill:#0b57d0}.chart rect.bot{fill:#b8c3d6}.chart text{font-size:10px;fill:#5b6370}
 .actions{display:flex;flex-wrap:wrap;gap:.5rem;margin:.5rem 0}
 .actions form{margin:0}
+dl{display:grid;grid-template-columns:auto 1fr;gap:.25rem 1rem;margin:.5rem 0}dt{color:#5b6370}dd{margin:0;overflow-wrap:anywhere}
 .change{font-family:ui-monospace,monospace;font-size:.85rem;word-break:break-all}
 @media (max-width:40rem){th.hide,td.hide{display:none}}
 `.trim()

@@ -109,7 +109,7 @@ adminCodes.get('/', async (c) => {
   ])
   return c.html(
     <AdminLayout title="Codes" section="codes" merchantName={name} testMode={isTestMode(c.env)}>
-      <div class="inline" style="justify-content:space-between">
+      <div class="inline bar">
         <h1>Codes</h1>
         <a class="button" href="/admin/codes/new">
           New code

@@ -1,0 +1,132 @@
+import { join } from 'node:path'
+import type { Browser, BrowserContext, Page } from 'playwright-core'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import {
+  type App,
+  ARTIFACTS,
+  chromiumAvailable,
+  LAPTOP,
+  launchBrowser,
+  PHONE,
+  startApp,
+  watch,
+} from './harness'
+
+let app: App
+let browser: Browser
+
+beforeAll(async () => {
+  if (!chromiumAvailable())
+    throw new Error('Chromium is missing: apt-get install -y chromium (see .ci/run)')
+  app = await startApp()
+  browser = await launchBrowser()
+}, 120_000)
+
+afterAll(async () => {
+  await browser?.close()
+  await app?.dispose()
+})
+
+async function signIn(context: BrowserContext): Promise<Page> {
+  const page = await context.newPage()
+  await page.goto(`${app.origin}/admin`)
+  await page.waitForURL(/\/admin\/login$/)
+  await page.getByLabel('API key').fill(app.apiKey)
+  await page.getByRole('button', { name: 'Sign in' }).click()
+  await page.waitForURL(`${app.origin}/admin`)
+  return page
+}
+
+async function shoot(page: Page, name: string) {
+  await page.screenshot({ path: join(ARTIFACTS, `${name}.png`), fullPage: true })
+}
+
+describe('a merchant runs the admin in Chromium', () => {
+  it('signs in, creates a checkout code, sees its QR, edits the amount with an audit entry, sees a payment, signs out', async () => {
+    const context = await browser.newContext(LAPTOP)
+    const seen = watch(app.origin)
+    await context.addInitScript(seen.init)
+    const page = await signIn(context)
+    page.on('request', (r) => seen.onRequest(r.url()))
+    page.on('console', (m) => seen.onConsole(m.type(), m.text()))
+
+    await page.getByRole('link', { name: 'New code' }).click()
+    await page.getByLabel('Take a payment').check()
+    await page.getByLabel('Description').fill('Flat white')
+    await page.getByLabel('Currency').selectOption('eur')
+    await page.getByLabel('Amount (e.g. 4.50)').fill('4.50')
+    await page.getByLabel('Custom slug (optional)').fill('flat-white')
+    await page.getByRole('button', { name: 'Create code' }).click()
+    await page.waitForURL(/\/admin\/codes\/code_/)
+    const codeUrl = page.url()
+
+    const qr = page.getByRole('img', { name: /QR code for/ })
+    await qr.waitFor()
+    expect(await qr.evaluate((img: HTMLImageElement) => img.complete && img.naturalWidth > 0)).toBe(
+      true,
+    )
+    expect(await page.getByRole('button', { name: 'Copy' }).isVisible()).toBe(true)
+    expect(await page.getByRole('button', { name: 'Download PNG' }).isVisible()).toBe(true)
+    await shoot(page, 'admin-code-laptop')
+
+    // Edit the amount: a confirmation first, then the audit entry.
+    await page.getByRole('link', { name: 'Edit' }).click()
+    await page.getByLabel('Amount', { exact: true }).fill('4.80')
+    await page.getByRole('button', { name: 'Review changes' }).click()
+    expect(await page.locator('td.change').innerText()).toBe('€4.50 → €4.80')
+    await page.getByRole('button', { name: 'Confirm change' }).click()
+    await page.waitForURL(codeUrl)
+    expect(await page.getByRole('region', { name: 'Changes' }).innerText()).toContain('450 → 480')
+
+    // A customer pays on their phone.
+    const phone = await browser.newContext(PHONE)
+    const customer = await phone.newPage()
+    await customer.goto(`${app.origin}/flat-white`)
+    await customer.getByRole('button', { name: /Pay/ }).click()
+    await customer.getByRole('button', { name: 'Pay (succeeds)' }).click()
+    await customer.waitForURL(/\/return\/pay_/)
+    await phone.close()
+
+    await page.reload()
+    expect(await page.getByRole('region', { name: 'Recent payments' }).innerText()).toContain(
+      '€4.80',
+    )
+    await page.getByRole('link', { name: 'Payments', exact: true }).click()
+    expect(await page.locator('table').innerText()).toContain('paid')
+    await shoot(page, 'admin-payments-laptop')
+    await page.getByRole('link', { name: 'Codes', exact: true }).click()
+    await shoot(page, 'admin-codes-laptop')
+    await page.getByRole('link', { name: 'Settings', exact: true }).click()
+    await shoot(page, 'admin-settings-laptop')
+
+    expect(seen.violations).toEqual([])
+    expect(seen.foreign).toEqual([])
+    expect(await page.evaluate(() => (window as unknown as { __csp: string[] }).__csp)).toEqual([])
+
+    await page.getByRole('button', { name: 'Sign out' }).click()
+    await page.waitForURL(/\/admin\/login$/)
+    await page.goto(`${app.origin}/admin`)
+    await page.waitForURL(/\/admin\/login$/)
+    await context.close()
+  })
+
+  it('is usable on a 390 px phone', async () => {
+    const context = await browser.newContext(PHONE)
+    const page = await signIn(context)
+    await shoot(page, 'admin-codes-phone')
+    const overflow = await page.evaluate(
+      () => document.documentElement.scrollWidth - window.innerWidth,
+    )
+    expect(overflow).toBeLessThanOrEqual(0)
+    await page.getByRole('link', { name: /^\/flat-white/ }).click()
+    await shoot(page, 'admin-code-phone')
+    expect(
+      await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth),
+    ).toBeLessThanOrEqual(0)
+    await page.getByRole('link', { name: 'Payments', exact: true }).click()
+    await shoot(page, 'admin-payments-phone')
+    await page.getByRole('link', { name: 'Settings', exact: true }).click()
+    await shoot(page, 'admin-settings-phone')
+    await context.close()
+  })
+})
