@@ -1,7 +1,7 @@
-import { and, desc, eq, lt, or, sql } from 'drizzle-orm'
+import { and, desc, eq, sql } from 'drizzle-orm'
 import type { Db } from '../db/client'
 import { type Code, codeChanges, codes, merchants, type NewCode } from '../db/schema'
-import type { Cursor } from '../lib/cursor'
+import { after as afterCursor, type Cursor } from '../lib/cursor'
 
 export async function insertCode(db: Db, code: NewCode) {
   await db.insert(codes).values(code)
@@ -43,12 +43,7 @@ export async function listCodes(
         like
           ? sql`(${codes.slug} like ${like} escape '\\' or ${codes.description} like ${like} escape '\\' or ${codes.destinationUrl} like ${like} escape '\\' or ${codes.reference} like ${like} escape '\\')`
           : undefined,
-        after
-          ? or(
-              lt(codes.createdAt, after.at),
-              and(eq(codes.createdAt, after.at), lt(codes.id, after.id)),
-            )
-          : undefined,
+        afterCursor(codes.createdAt, codes.id, after),
       ),
     )
     .orderBy(desc(codes.createdAt), desc(codes.id))

@@ -1,10 +1,10 @@
 /** `/api/v1/codes`: create, read, list, update and archive codes, and list a code's scans. */
 import { createRoute, z } from '@hono/zod-openapi'
-import { and, desc, eq, lt, or } from 'drizzle-orm'
+import { and, desc, eq } from 'drizzle-orm'
 import { type Api, conflict, errorResponses, json, jsonBody, security } from '../api/factory'
 import { scans } from '../db/schema'
 import { notFound } from '../errors'
-import { decodeCursor, paginate } from '../lib/cursor'
+import { after as afterCursor, decodeCursor, paginate } from '../lib/cursor'
 import { publicBase } from '../lib/urls'
 import { forgetCode } from '../scan/resolve'
 import { presentCode, presentScan } from './present'
@@ -188,17 +188,7 @@ export function registerCodeRoutes(api: Api) {
     const rows = await c.var.db
       .select()
       .from(scans)
-      .where(
-        and(
-          eq(scans.codeId, code.id),
-          after
-            ? or(
-                lt(scans.scannedAt, after.at),
-                and(eq(scans.scannedAt, after.at), lt(scans.id, after.id)),
-              )
-            : undefined,
-        ),
-      )
+      .where(and(eq(scans.codeId, code.id), afterCursor(scans.scannedAt, scans.id, after)))
       .orderBy(desc(scans.scannedAt), desc(scans.id))
       .limit(limit + 1)
     const page = paginate(rows, limit, (r) => ({ at: r.scannedAt, id: r.id }))

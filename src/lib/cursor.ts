@@ -1,4 +1,6 @@
 /** Opaque cursors for keyset pagination over (time desc, id desc). */
+import { and, eq, lt, or, type SQL } from 'drizzle-orm'
+import type { SQLiteColumn } from 'drizzle-orm/sqlite-core'
 import { ApiError } from '../errors'
 
 export interface Cursor {
@@ -38,4 +40,14 @@ export function paginate<T>(rows: T[], limit: number, key: (row: T) => Cursor) {
     has_more: hasMore,
     next_cursor: hasMore && last ? encodeCursor(key(last)) : null,
   }
+}
+
+/** The rows after a cursor in (time desc, id desc) order; no condition without a cursor. */
+export function after(
+  at: SQLiteColumn,
+  id: SQLiteColumn,
+  cursor: Cursor | undefined,
+): SQL | undefined {
+  if (!cursor) return undefined
+  return or(lt(at, cursor.at), and(eq(at, cursor.at), lt(id, cursor.id)))
 }

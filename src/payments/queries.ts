@@ -3,7 +3,7 @@
  * the event id and the state change are written in one D1 batch (one transaction), so duplicate,
  * retried, concurrent or out-of-order deliveries never change a result twice or backwards.
  */
-import { and, desc, eq, exists, gte, inArray, lt, lte, or, sql } from 'drizzle-orm'
+import { and, desc, eq, exists, gte, inArray, lte, sql } from 'drizzle-orm'
 import type { Db } from '../db/client'
 import {
   codes,
@@ -13,7 +13,7 @@ import {
   paymentEvents,
   payments,
 } from '../db/schema'
-import type { Cursor } from '../lib/cursor'
+import { after as afterCursor, type Cursor } from '../lib/cursor'
 import { newId } from '../lib/ids'
 import type { PaymentMethod, ProviderName } from './provider'
 
@@ -186,12 +186,7 @@ export async function listPayments(
         filter.status ? eq(payments.status, filter.status) : undefined,
         filter.from !== undefined ? gte(payments.createdAt, filter.from) : undefined,
         filter.to !== undefined ? lte(payments.createdAt, filter.to) : undefined,
-        after
-          ? or(
-              lt(payments.createdAt, after.at),
-              and(eq(payments.createdAt, after.at), lt(payments.id, after.id)),
-            )
-          : undefined,
+        afterCursor(payments.createdAt, payments.id, after),
       ),
     )
     .orderBy(desc(payments.createdAt), desc(payments.id))

@@ -73,10 +73,10 @@ describe('a merchant runs the admin in Chromium', () => {
     await page.getByRole('link', { name: 'Edit' }).click()
     await page.getByLabel('Amount', { exact: true }).fill('4.80')
     await page.getByRole('button', { name: 'Review changes' }).click()
-    expect(await page.locator('td.change').innerText()).toBe('€4.50 → €4.80')
+    expect(await page.locator('td.change').textContent()).toBe('€4.50 → €4.80')
     await page.getByRole('button', { name: 'Confirm change' }).click()
     await page.waitForURL(codeUrl)
-    expect(await page.getByRole('region', { name: 'Changes' }).innerText()).toContain('450 → 480')
+    expect(await page.getByRole('region', { name: 'Changes' }).textContent()).toContain('450 → 480')
 
     // A customer pays on their phone.
     const phone = await browser.newContext(PHONE)
@@ -88,11 +88,11 @@ describe('a merchant runs the admin in Chromium', () => {
     await phone.close()
 
     await page.reload()
-    expect(await page.getByRole('region', { name: 'Recent payments' }).innerText()).toContain(
+    expect(await page.getByRole('region', { name: 'Recent payments' }).textContent()).toContain(
       '€4.80',
     )
     await page.getByRole('link', { name: 'Payments', exact: true }).click()
-    expect(await page.locator('table').innerText()).toContain('paid')
+    expect(await page.locator('table').textContent()).toContain('paid')
     await shoot(page, 'admin-payments-laptop')
     await page.getByRole('link', { name: 'Codes', exact: true }).click()
     await shoot(page, 'admin-codes-laptop')
