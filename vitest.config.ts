@@ -15,6 +15,7 @@ export default defineConfig({
               bindings: {
                 TEST_MIGRATIONS: migrations,
                 VISITOR_HASH_SECRET: 'test-visitor-secret',
+                LIVE_TOKEN_SECRET: 'test-live-token-secret',
               },
             },
           }),

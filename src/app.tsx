@@ -13,10 +13,12 @@ import { registerCodeRoutes } from './codes/routes'
 import { createDb } from './db/client'
 import type { AppEnv } from './env'
 import { ApiError, toApiError, toProblem } from './errors'
+import { registerLiveFeedRoute, registerLiveTokenRoute } from './hub/live-routes'
 import { StatusPage } from './pages/layout'
 import { CSS, CSS_PATH } from './pages/styles'
 import { qrRoutes } from './qr/routes'
 import { scanRoutes } from './scan/routes'
+import { registerStatsRoutes } from './stats/routes'
 
 /** Bodies of API requests are small JSON documents. */
 export const MAX_BODY_BYTES = 16 * 1024
@@ -50,8 +52,12 @@ export function createApp() {
       },
     }),
   )
+  // The live feed authenticates itself (an API key, or a live token from a browser).
+  registerLiveFeedRoute(api)
   api.use('*', requireApiKey)
   registerCodeRoutes(api)
+  registerStatsRoutes(api)
+  registerLiveTokenRoute(api)
   registerApiKeyRoutes(api)
 
   const app = createApi()
@@ -59,6 +65,12 @@ export function createApp() {
     type: 'http',
     scheme: 'bearer',
     description: 'An API key: `Authorization: Bearer qrk_…`.',
+  })
+  app.openAPIRegistry.registerComponent('securitySchemes', 'liveToken', {
+    type: 'apiKey',
+    in: 'query',
+    name: 'token',
+    description: 'A short-lived token from `POST /api/v1/codes/{id}/live-token` (live feed only).',
   })
   app.use('*', async (c, next) => {
     // The API reference page loads its viewer from a CDN; every other HTML page is ours alone.

@@ -5,6 +5,8 @@ import type { Db } from './db/client'
 export interface Secrets {
   /** Keys the daily salt of visitor hashes. Without it, scans are stored with no visitor hash. */
   VISITOR_HASH_SECRET?: string
+  /** Signs the short-lived live-feed tokens browsers use. Without it, no tokens are issued. */
+  LIVE_TOKEN_SECRET?: string
 }
 
 export type Bindings = Env & Secrets

@@ -21,6 +21,7 @@ export type ErrorCode =
   | 'qr_content_too_long'
   | 'qr_content_empty'
   | 'qr_low_contrast'
+  | 'upgrade_required'
   | 'internal_error'
 
 export interface FieldError {
@@ -45,6 +46,7 @@ const TITLES: Record<ErrorCode, string> = {
   qr_content_too_long: 'The content does not fit in a QR code',
   qr_content_empty: 'The QR content is empty',
   qr_low_contrast: 'The colours are too close to scan reliably',
+  upgrade_required: 'Open this URL as a WebSocket',
   internal_error: 'Something went wrong on our side',
 }
 

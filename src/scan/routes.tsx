@@ -1,6 +1,7 @@
 /**
  * The hot path: `GET /{slug}`. Resolve from cache, answer, and hand the scan to `recordScan`
- * inside `waitUntil` so the customer never waits for it. Nothing heavy is imported here.
+ * inside `waitUntil` so the customer never waits for it (it goes to the code's hub, batched per
+ * isolate). Nothing heavy is imported here, and a warm scan makes no storage call before answering.
  */
 import { Hono } from 'hono'
 import { CheckoutPage, customerLocale } from '../checkout/page'
@@ -36,6 +37,8 @@ scanRoutes.on(['GET', 'HEAD'], `/:slug{${SLUG_PATTERN}}`, async (c) => {
   }
 
   const at = Date.now()
+  const gone = code.status === 'archived' || (code.expiresAt !== null && code.expiresAt <= at)
+  const redirect = code.action === 'redirect' && code.destinationUrl !== null
   const input: ScanInput = {
     codeId: code.id,
     merchantId: code.merchantId,
@@ -45,6 +48,7 @@ scanRoutes.on(['GET', 'HEAD'], `/:slug{${SLUG_PATTERN}}`, async (c) => {
     referrer: c.req.header('referer') ?? null,
     ip: c.req.header('cf-connecting-ip') ?? null,
     cf: c.req.raw.cf as ScanInput['cf'],
+    checkoutShown: !gone && code.status === 'active' && code.action === 'checkout',
   }
   c.executionCtx.waitUntil(
     import('./record')
@@ -53,7 +57,7 @@ scanRoutes.on(['GET', 'HEAD'], `/:slug{${SLUG_PATTERN}}`, async (c) => {
   )
 
   for (const [k, v] of Object.entries(noStore)) c.header(k, v)
-  if (code.status === 'archived' || (code.expiresAt !== null && code.expiresAt <= at)) {
+  if (gone) {
     return c.html(
       <StatusPage
         icon="⌛"
@@ -75,9 +79,7 @@ scanRoutes.on(['GET', 'HEAD'], `/:slug{${SLUG_PATTERN}}`, async (c) => {
       503,
     )
   }
-  if (code.action === 'redirect' && code.destinationUrl) {
-    return c.redirect(code.destinationUrl, 302)
-  }
+  if (redirect && code.destinationUrl) return c.redirect(code.destinationUrl, 302)
   return c.html(
     <CheckoutPage code={code} locale={customerLocale(c.req.header('accept-language'))} />,
   )
