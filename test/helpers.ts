@@ -27,6 +27,8 @@ export interface CallOptions {
   body?: BodyInit
   headers?: Record<string, string>
   cf?: Record<string, unknown>
+  /** Bindings to run the Worker with (default: the test environment). */
+  env?: Env
 }
 
 /** Sends one request through the Worker and waits for everything it left in `waitUntil`. */
@@ -48,7 +50,7 @@ export async function call(path: string, options: CallOptions = {}): Promise<Res
   const ctx = createExecutionContext()
   const response = await worker.fetch(
     request as Request<unknown, IncomingRequestCfProperties>,
-    env,
+    options.env ?? env,
     ctx,
   )
   await waitOnExecutionContext(ctx)
