@@ -32,5 +32,6 @@ CREATE TABLE `scan_rollup_visitors` (
 	PRIMARY KEY(`code_id`, `hour`, `visitor_hash`)
 );
 --> statement-breakpoint
+CREATE INDEX `scan_rollup_visitors_hour_idx` ON `scan_rollup_visitors` (`hour`);--> statement-breakpoint
 ALTER TABLE `scans` ADD `checkout_view` integer DEFAULT false NOT NULL;--> statement-breakpoint
 CREATE INDEX `scans_time_idx` ON `scans` (`scanned_at`);

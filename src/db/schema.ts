@@ -157,6 +157,7 @@ export const scanRollupDimensions = sqliteTable(
 /**
  * The distinct visitor hashes of human scans per code and UTC hour, so unique visitors can be
  * counted exactly over any set of hours (a local day, a range) without reading raw scans.
+ * Hashes are pseudonymous data: they expire with the raw scans (retention), unlike the counts.
  */
 export const scanRollupVisitors = sqliteTable(
   'scan_rollup_visitors',
@@ -165,7 +166,10 @@ export const scanRollupVisitors = sqliteTable(
     hour: timestamp('hour').notNull(),
     visitorHash: text('visitor_hash').notNull(),
   },
-  (t) => [primaryKey({ columns: [t.codeId, t.hour, t.visitorHash] })],
+  (t) => [
+    primaryKey({ columns: [t.codeId, t.hour, t.visitorHash] }),
+    index('scan_rollup_visitors_hour_idx').on(t.hour),
+  ],
 )
 
 /** The last flush sequence number each code's hub has applied: makes flushes idempotent. */

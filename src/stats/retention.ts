@@ -1,6 +1,7 @@
 /**
  * Raw scan retention: the daily cron deletes scans older than SCAN_RETENTION_DAYS in chunks
- * (short statements, so D1 keeps answering everyone else meanwhile). Rollups are kept.
+ * (short statements, so D1 keeps answering everyone else meanwhile), and with them the visitor
+ * hashes kept for unique counts. The hourly and dimension rollups (plain counts) are kept.
  */
 export const DEFAULT_RETENTION_DAYS = 400
 const DAY_MS = 86_400_000
@@ -16,15 +17,21 @@ export function retentionDays(env: { SCAN_RETENTION_DAYS?: string }): number {
   return DEFAULT_RETENTION_DAYS
 }
 
-/** Deletes raw scans older than `cutoff` (epoch ms), `chunk` rows per statement. */
-export async function deleteScansBefore(
-  d1: D1Database,
+/** The oldest instant whose raw scans and visitor hashes are kept. */
+export function retainedSince(env: { SCAN_RETENTION_DAYS?: string }, now = Date.now()): number {
+  return now - retentionDays(env) * DAY_MS
+}
+
+interface ChunkOptions {
+  chunk?: number
+  maxChunks?: number
+}
+
+async function deleteInChunks(
+  statement: D1PreparedStatement,
   cutoff: number,
-  { chunk = 1_000, maxChunks = 500 }: { chunk?: number; maxChunks?: number } = {},
+  { chunk = 1_000, maxChunks = 500 }: ChunkOptions,
 ): Promise<number> {
-  const statement = d1.prepare(
-    'delete from scans where rowid in (select rowid from scans where scanned_at < ? order by scanned_at limit ?)',
-  )
   let deleted = 0
   for (let i = 0; i < maxChunks; i++) {
     const { meta } = await statement.bind(cutoff, chunk).run()
@@ -34,12 +41,37 @@ export async function deleteScansBefore(
   return deleted
 }
 
+/** Deletes raw scans older than `cutoff` (epoch ms), `chunk` rows per statement. */
+export function deleteScansBefore(d1: D1Database, cutoff: number, options: ChunkOptions = {}) {
+  return deleteInChunks(
+    d1.prepare(
+      'delete from scans where rowid in (select rowid from scans where scanned_at < ? order by scanned_at limit ?)',
+    ),
+    cutoff,
+    options,
+  )
+}
+
+/** Deletes the visitor hashes of hours that ended before `cutoff`. */
+export function deleteVisitorsBefore(d1: D1Database, cutoff: number, options: ChunkOptions = {}) {
+  return deleteInChunks(
+    d1.prepare(
+      'delete from scan_rollup_visitors where rowid in (select rowid from scan_rollup_visitors where hour < ? - 3600000 limit ?)',
+    ),
+    cutoff,
+    options,
+  )
+}
+
 export async function runRetention(
   env: { DB: D1Database; SCAN_RETENTION_DAYS?: string },
   controller: { scheduledTime: number },
-): Promise<number> {
-  const days = retentionDays(env)
-  const deleted = await deleteScansBefore(env.DB, controller.scheduledTime - days * DAY_MS)
-  console.log(`retention: deleted ${deleted} raw scans older than ${days} days`)
-  return deleted
+): Promise<{ scans: number; visitors: number }> {
+  const cutoff = retainedSince(env, controller.scheduledTime)
+  const scans = await deleteScansBefore(env.DB, cutoff)
+  const visitors = await deleteVisitorsBefore(env.DB, cutoff)
+  console.log(
+    `retention: deleted ${scans} raw scans and ${visitors} visitor-hours from before ${new Date(cutoff).toISOString()}`,
+  )
+  return { scans, visitors }
 }

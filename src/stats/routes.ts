@@ -7,6 +7,7 @@ import { ApiError, notFound } from '../errors'
 import { hubFor } from '../hub/client'
 import { csvLine } from './csv'
 import { readStats } from './query'
+import { retainedSince } from './retention'
 import { bucketsFor, type Interval, isTimeZone, localIso } from './tz'
 
 const DAY_MS = 86_400_000
@@ -49,7 +50,9 @@ const Point = z.object({
   scans: z.number().int(),
   human: z.number().int(),
   bot: z.number().int(),
-  unique_visitors: z.number().int(),
+  unique_visitors: z.number().int().nullable().openapi({
+    description: 'null for buckets older than the raw-scan retention (visitor hashes expire).',
+  }),
   checkout_views: z.number().int(),
   pay_pressed: z.number().int(),
   paid: z.number().int(),
@@ -75,9 +78,9 @@ const CodeStats = z
       scans: z.number().int(),
       human: z.number().int(),
       bot: z.number().int(),
-      unique_visitors: z.number().int().openapi({
+      unique_visitors: z.number().int().nullable().openapi({
         description:
-          'Distinct visitor hashes of human scans. Hashes rotate daily at 00:00 UTC, so over several days this counts visitor-days.',
+          'Distinct visitor hashes of human scans. Hashes rotate daily at 00:00 UTC, so over several days this counts visitor-days. null when the range reaches back past the raw-scan retention, since visitor hashes expire with the raw scans.',
       }),
     }),
     funnel: Funnel.openapi({
@@ -186,6 +189,8 @@ export function registerStatsRoutes(api: Api) {
     const pending = await hubFor(c.env, code.id).pendingStats({ from: start, to: end })
     const stats = await readStats(c.env.DB, code.id, q.interval, buckets, pending)
     const { totals } = stats
+    // Visitor hashes older than the retention are deleted: no unique count there, rather than a wrong one.
+    const uniqueSince = retainedSince(c.env)
     return c.json(
       {
         object: 'code_stats' as const,
@@ -198,7 +203,7 @@ export function registerStatsRoutes(api: Api) {
           scans: totals.human + totals.bot,
           human: totals.human,
           bot: totals.bot,
-          unique_visitors: totals.unique_visitors,
+          unique_visitors: start < uniqueSince ? null : totals.unique_visitors,
         },
         funnel: {
           human_scans: totals.human,
@@ -212,7 +217,7 @@ export function registerStatsRoutes(api: Api) {
           scans: p.human + p.bot,
           human: p.human,
           bot: p.bot,
-          unique_visitors: p.unique_visitors,
+          unique_visitors: p.start < uniqueSince ? null : p.unique_visitors,
           checkout_views: p.checkout_views,
           pay_pressed: p.pay_pressed,
           paid: p.paid,

@@ -21,6 +21,14 @@ async function seed(codeId: string, merchantId: string, ages: number[], now: num
   await env.DB.prepare('insert into scan_rollup_hours (code_id, hour, human) values (?, ?, ?)')
     .bind(codeId, now - 500 * DAY, ages.length)
     .run()
+  const visitor = env.DB.prepare(
+    'insert into scan_rollup_visitors (code_id, hour, visitor_hash) values (?, ?, ?)',
+  )
+  await env.DB.batch(
+    ages.map((age, i) =>
+      visitor.bind(codeId, Math.floor((now - age) / 3_600_000) * 3_600_000, `v${i}`),
+    ),
+  )
 }
 
 const count = async (codeId: string) =>
@@ -43,12 +51,18 @@ async function runCron(scheduledTime: number, vars: Partial<Env> = {}) {
 }
 
 describe('raw scan retention (the scheduled handler)', () => {
-  it('deletes raw scans older than SCAN_RETENTION_DAYS and keeps newer ones and the rollups', async () => {
+  it('deletes raw scans and visitor hashes older than SCAN_RETENTION_DAYS, keeping newer ones and the counts', async () => {
     const { merchantId } = await newMerchant()
     const now = Date.now()
     await seed('code_ret1', merchantId, [31 * DAY, 45 * DAY, 400 * DAY, 29 * DAY, 1000], now)
     await runCron(now, { SCAN_RETENTION_DAYS: '30' })
     expect(await count('code_ret1')).toBe(2)
+    const visitors = await env.DB.prepare(
+      'select visitor_hash from scan_rollup_visitors where code_id = ? order by visitor_hash',
+    )
+      .bind('code_ret1')
+      .all()
+    expect(visitors.results).toEqual([{ visitor_hash: 'v3' }, { visitor_hash: 'v4' }])
     const rollup = await env.DB.prepare('select human from scan_rollup_hours where code_id = ?')
       .bind('code_ret1')
       .first()

@@ -6,6 +6,8 @@ import type { HubScan } from '../../src/hub/types'
 import { call, createCode, flushHub, newMerchant, problemOf } from '../helpers'
 import { IPHONE, random, scanFor } from '../hub/fixtures'
 
+/** The fixed 2026 dates below stay inside the retention whatever the test machine's clock says. */
+const keepAll = { ...env, SCAN_RETENTION_DAYS: '36500' } as Env
 const HOUR = 3_600_000
 const DAY = 86_400_000
 const SEED = 20261124
@@ -29,7 +31,7 @@ interface Raw {
 interface Stats {
   from: string
   to: string
-  totals: { scans: number; human: number; bot: number; unique_visitors: number }
+  totals: { scans: number; human: number; bot: number; unique_visitors: number | null }
   funnel: { human_scans: number; checkout_views: number; pay_pressed: number; paid: number }
   series: {
     start: string
@@ -37,7 +39,7 @@ interface Stats {
     scans: number
     human: number
     bot: number
-    unique_visitors: number
+    unique_visitors: number | null
     checkout_views: number
   }[]
   breakdowns: Record<
@@ -240,7 +242,7 @@ describe('GET /codes/{id}/stats equals a brute-force count over the raw rows', (
       from: new Date(from).toISOString(),
       to: new Date(to).toISOString(),
     })
-    const response = await call(`/api/v1/codes/${code.id}/stats?${query}`, { key })
+    const response = await call(`/api/v1/codes/${code.id}/stats?${query}`, { key, env: keepAll })
     expect(response.status).toBe(200)
     const stats = (await response.json()) as Stats
     // Whole buckets covering the request.
@@ -289,9 +291,11 @@ describe('GET /codes/{id}/stats equals a brute-force count over the raw rows', (
 
   it('gives the same answer once everything is flushed', async () => {
     const query = `interval=day&tz=Asia/Kolkata&from=${new Date(BASE).toISOString()}&to=${new Date(BASE + SPAN).toISOString()}`
-    const before = await (await call(`/api/v1/codes/${code.id}/stats?${query}`, { key })).json()
+    const get = async () =>
+      (await call(`/api/v1/codes/${code.id}/stats?${query}`, { key, env: keepAll })).json()
+    const before = await get()
     await flushHub(code.id)
-    const after = await (await call(`/api/v1/codes/${code.id}/stats?${query}`, { key })).json()
+    const after = await get()
     expect(after).toEqual(before)
     expect(
       (
@@ -359,6 +363,29 @@ describe('GET /codes/{id}/stats: never behind, validated, scoped', () => {
     const problem = await problemOf(response)
     expect(problem.code).toBe('validation_failed')
     expect(problem.errors?.map((e) => e.path)).toContain(path)
+  })
+
+  it('reports no unique visitors for buckets older than the retention, whose hashes are gone', async () => {
+    const { key, merchantId } = await newMerchant()
+    const code = await createCode(key, { action: 'redirect', destination_url: 'https://a.example' })
+    const now = Date.now()
+    await hubFor(env, code.id).recordScans([
+      scanFor({ id: code.id, merchantId }, { scannedAt: now - 12 * DAY, visitorHash: 'old' }),
+      scanFor({ id: code.id, merchantId }, { scannedAt: now, visitorHash: 'new' }),
+    ])
+    const short = { ...env, SCAN_RETENTION_DAYS: '10' } as Env
+    const from = new Date(now - 20 * DAY).toISOString()
+    const stats = (await (
+      await call(`/api/v1/codes/${code.id}/stats?from=${from}`, { key, env: short })
+    ).json()) as Stats
+    expect(stats.totals).toEqual({ scans: 2, human: 2, bot: 0, unique_visitors: null })
+    const withScans = stats.series.filter((p) => p.scans > 0)
+    expect(withScans.map((p) => p.unique_visitors)).toEqual([null, 1])
+    const recent = new Date(now - 5 * DAY).toISOString()
+    const inside = (await (
+      await call(`/api/v1/codes/${code.id}/stats?from=${recent}`, { key, env: short })
+    ).json()) as Stats
+    expect(inside.totals.unique_visitors).toBe(1)
   })
 
   it("answers 404 for another merchant's code and 401 without a key", async () => {
