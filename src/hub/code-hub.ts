@@ -31,7 +31,11 @@ export const FLUSH_MAX_SCANS = 500
 export const FLUSH_DELAY_MS = 2_000
 /** Flushed scans stay this long so a re-sent batch (the Worker retries once) is recognised. */
 export const DEDUPE_WINDOW_MS = 10 * 60_000
-const MAX_FLUSHES_PER_ALARM = 20
+/**
+ * D1 counts every statement of a batch against the per-invocation query limit (50 on the free
+ * plan): 8 flushes of 5 statements stay under it. A bigger backlog re-arms the alarm at once.
+ */
+const MAX_FLUSHES_PER_ALARM = 8
 const BACKOFF_BASE_MS = 2_000
 const BACKOFF_MAX_MS = 5 * 60_000
 const HOUR_MS = 3_600_000

@@ -1,7 +1,9 @@
 /**
- * Raw scan retention: the daily cron deletes scans older than SCAN_RETENTION_DAYS in chunks
+ * Raw scan retention: an hourly cron deletes scans older than SCAN_RETENTION_DAYS in chunks
  * (short statements, so D1 keeps answering everyone else meanwhile), and with them the visitor
  * hashes kept for unique counts. The hourly and dimension rollups (plain counts) are kept.
+ * A run issues at most 2 × MAX_CHUNKS statements (D1 allows 50 queries per invocation on the
+ * free plan) and so deletes up to 40,000 rows of each; the next run carries on.
  */
 export const DEFAULT_RETENTION_DAYS = 400
 const DAY_MS = 86_400_000
@@ -22,6 +24,9 @@ export function retainedSince(env: { SCAN_RETENTION_DAYS?: string }, now = Date.
   return now - retentionDays(env) * DAY_MS
 }
 
+const CHUNK_ROWS = 2_000
+const MAX_CHUNKS = 20
+
 interface ChunkOptions {
   chunk?: number
   maxChunks?: number
@@ -30,7 +35,7 @@ interface ChunkOptions {
 async function deleteInChunks(
   statement: D1PreparedStatement,
   cutoff: number,
-  { chunk = 1_000, maxChunks = 500 }: ChunkOptions,
+  { chunk = CHUNK_ROWS, maxChunks = MAX_CHUNKS }: ChunkOptions,
 ): Promise<number> {
   let deleted = 0
   for (let i = 0; i < maxChunks; i++) {

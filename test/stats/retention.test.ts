@@ -42,7 +42,7 @@ async function runCron(scheduledTime: number, vars: Partial<Env> = {}) {
   const ctx = createExecutionContext()
   const log = vi.spyOn(console, 'log').mockImplementation(() => {})
   await worker.scheduled(
-    createScheduledController({ scheduledTime, cron: '17 3 * * *' }),
+    createScheduledController({ scheduledTime, cron: '17 * * * *' }),
     { ...env, ...vars },
     ctx,
   )
