@@ -1,10 +1,11 @@
-import { runInDurableObject } from 'cloudflare:test'
+import { createExecutionContext, runInDurableObject, waitOnExecutionContext } from 'cloudflare:test'
 import { env } from 'cloudflare:workers'
 import { describe, expect, it } from 'vitest'
 import { BATCH_MAX } from '../../src/hub/batcher'
 import { hubFor } from '../../src/hub/client'
+import worker from '../../src/index'
 import { clearIsolateCache } from '../../src/scan/resolve'
-import { call, createCode, flushHub, newMerchant } from '../helpers'
+import { call, createCode, flushHub, newMerchant, ORIGIN } from '../helpers'
 import { countingEnv, d1Count, d1Scans, IPHONE, SLACKBOT, scanFor } from './fixtures'
 
 describe('recording scans through the code hub', () => {
@@ -61,6 +62,26 @@ describe('recording scans through the code hub', () => {
       .bind(code.id)
       .first()
     expect(rollup).toEqual({ human: humans, bot: bots + heads })
+  })
+
+  it('answers before the scan reaches the hub; the scan is stored once waitUntil settles', async () => {
+    const { key } = await newMerchant()
+    const code = await createCode(key, { action: 'redirect', destination_url: 'https://a.example' })
+    await call(`/${code.slug}`) // warm the isolate cache
+    const hub = hubFor(env, code.id)
+    const ctx = createExecutionContext()
+    const response = await worker.fetch(
+      new Request(`${ORIGIN}/${code.slug}`, { redirect: 'manual' }) as Request<
+        unknown,
+        IncomingRequestCfProperties
+      >,
+      env,
+      ctx,
+    )
+    expect(response.status).toBe(302)
+    expect((await hub.counters()).scans).toBe(1)
+    await waitOnExecutionContext(ctx)
+    expect((await hub.counters()).scans).toBe(2)
   })
 
   it('keeps concurrent scans of different codes apart', async () => {
