@@ -16,6 +16,7 @@ export default defineConfig({
                 TEST_MIGRATIONS: migrations,
                 VISITOR_HASH_SECRET: 'test-visitor-secret',
                 SESSION_SECRET: 'test-session-secret',
+                LIVE_TOKEN_SECRET: 'test-live-token-secret',
               },
             },
           }),

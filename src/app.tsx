@@ -15,12 +15,14 @@ import { registerCodeRoutes } from './codes/routes'
 import { createDb } from './db/client'
 import type { AppEnv } from './env'
 import { ApiError, toApiError, toProblem } from './errors'
+import { registerLiveFeedRoute, registerLiveTokenRoute } from './hub/live-routes'
 import { StatusPage } from './pages/layout'
 import { CSS, CSS_PATH } from './pages/styles'
 import { registerPaymentRoutes } from './payments/routes'
 import { webhookRoutes } from './payments/webhook'
 import { qrRoutes } from './qr/routes'
 import { scanRoutes } from './scan/routes'
+import { registerStatsRoutes } from './stats/routes'
 
 /** Bodies of API requests are small JSON documents. */
 export const MAX_BODY_BYTES = 16 * 1024
@@ -54,6 +56,8 @@ export function createApp() {
       },
     }),
   )
+  // The live feed authenticates itself (an API key, or a live token from a browser).
+  registerLiveFeedRoute(api)
   api.use('*', requireApiKey)
   api.use('*', async (c, next) => {
     if (c.req.method !== 'GET' && c.req.method !== 'HEAD') {
@@ -69,6 +73,8 @@ export function createApp() {
     await next()
   })
   registerCodeRoutes(api)
+  registerStatsRoutes(api)
+  registerLiveTokenRoute(api)
   registerApiKeyRoutes(api)
   registerPaymentRoutes(api)
 
@@ -77,6 +83,12 @@ export function createApp() {
     type: 'http',
     scheme: 'bearer',
     description: 'An API key: `Authorization: Bearer qrk_…`.',
+  })
+  app.openAPIRegistry.registerComponent('securitySchemes', 'liveToken', {
+    type: 'apiKey',
+    in: 'query',
+    name: 'token',
+    description: 'A short-lived token from `POST /api/v1/codes/{id}/live-token` (live feed only).',
   })
   app.use('*', async (c, next) => {
     // The API reference page loads its viewer from a CDN, and the admin sets its own policy;

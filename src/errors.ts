@@ -24,6 +24,7 @@ export type ErrorCode =
   | 'rate_limited'
   | 'invalid_signature'
   | 'not_configured'
+  | 'upgrade_required'
   | 'internal_error'
 
 export interface FieldError {
@@ -51,6 +52,7 @@ const TITLES: Record<ErrorCode, string> = {
   rate_limited: 'Too many requests',
   invalid_signature: 'The webhook signature is not valid',
   not_configured: 'This feature is not configured',
+  upgrade_required: 'Open this URL as a WebSocket',
   internal_error: 'Something went wrong on our side',
 }
 

@@ -5,6 +5,7 @@ declare global {
     interface Env {
       TEST_MIGRATIONS: D1Migration[]
       VISITOR_HASH_SECRET?: string
+      LIVE_TOKEN_SECRET?: string
     }
   }
 }

@@ -1,10 +1,15 @@
 /** Test factories: a merchant with a key, and a client that calls the Worker like the outside would. */
-import { createExecutionContext, waitOnExecutionContext } from 'cloudflare:test'
+import {
+  createExecutionContext,
+  runDurableObjectAlarm,
+  waitOnExecutionContext,
+} from 'cloudflare:test'
 import { env } from 'cloudflare:workers'
 import { expect } from 'vitest'
 import { createApiKey, createMerchant } from '../src/auth/queries'
 import { createDb } from '../src/db/client'
 import type { Bindings } from '../src/env'
+import { hubFor } from '../src/hub/client'
 import worker from '../src/index'
 
 export const ORIGIN = 'https://qr.test'
@@ -74,4 +79,17 @@ export async function createCode(key: string, body: Record<string, unknown>) {
     slug: string
     url: string
   }
+}
+
+/**
+ * Runs the code's hub alarm until everything it holds is in D1, as the runtime would a few seconds
+ * after a scan. Throws if it cannot (e.g. while a test makes D1 fail).
+ */
+export async function flushHub(codeId: string) {
+  const hub = hubFor(env, codeId)
+  for (let i = 0; i < 50; i++) {
+    if ((await hub.counters()).unflushed === 0) return
+    await runDurableObjectAlarm(hub)
+  }
+  throw new Error(`hub ${codeId} still holds unflushed records`)
 }

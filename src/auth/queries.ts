@@ -71,3 +71,13 @@ export async function revokeApiKey(db: Db, merchantId: string, id: string, at: n
   const [key] = (await listApiKeys(db, merchantId)).filter((k) => k.id === id)
   return key
 }
+
+/** Whether a key exists and is not revoked (live tokens stop working when their key is revoked). */
+export async function isApiKeyActive(db: Db, id: string): Promise<boolean> {
+  const [row] = await db
+    .select({ id: apiKeys.id })
+    .from(apiKeys)
+    .where(and(eq(apiKeys.id, id), isNull(apiKeys.revokedAt)))
+    .limit(1)
+  return row !== undefined
+}

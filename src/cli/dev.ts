@@ -21,14 +21,22 @@ interface Demo {
   checkoutSlug: string
 }
 
+/** Local secrets, each a fresh random value; added to an existing `.dev.vars` when missing. */
+const DEV_SECRETS = ['VISITOR_HASH_SECRET', 'LIVE_TOKEN_SECRET']
+
 function ensureDevVars() {
-  if (existsSync('.dev.vars')) return
-  const secret = Buffer.from(crypto.getRandomValues(new Uint8Array(32))).toString('hex')
-  writeFileSync(
-    '.dev.vars',
-    `# Local secrets for wrangler dev (not committed).\nVISITOR_HASH_SECRET=${secret}\n`,
-  )
-  console.log('Wrote .dev.vars with a fresh VISITOR_HASH_SECRET.')
+  const current = existsSync('.dev.vars')
+    ? readFileSync('.dev.vars', 'utf8')
+    : '# Local secrets for wrangler dev (not committed).\n'
+  const missing = DEV_SECRETS.filter((name) => !new RegExp(`^${name}=`, 'm').test(current))
+  if (!missing.length) return
+  const lines = missing.map((name) => {
+    const secret = Buffer.from(crypto.getRandomValues(new Uint8Array(32))).toString('hex')
+    return `${name}=${secret}\n`
+  })
+  const separator = current.endsWith('\n') ? '' : '\n'
+  writeFileSync('.dev.vars', current + separator + lines.join(''))
+  console.log(`Wrote ${missing.join(' and ')} to .dev.vars.`)
 }
 
 async function seed(): Promise<Demo> {

@@ -3,7 +3,7 @@
  * into the SQL migrations under `migrations/`, which wrangler applies.
  */
 import { sql } from 'drizzle-orm'
-import { index, integer, sqliteTable, text, uniqueIndex } from 'drizzle-orm/sqlite-core'
+import { index, integer, primaryKey, sqliteTable, text, uniqueIndex } from 'drizzle-orm/sqlite-core'
 
 /** Milliseconds since the epoch; every timestamp column uses it. */
 const timestamp = (name: string) => integer(name, { mode: 'number' })
@@ -103,8 +103,14 @@ export const scans = sqliteTable(
     referrerHost: text('referrer_host'),
     /** Hash of IP and user agent with a salt that rotates daily; never a raw IP. */
     visitorHash: text('visitor_hash'),
+    /** A person was shown the checkout page (an active checkout code): the funnel's 2nd step. */
+    checkoutView: integer('checkout_view', { mode: 'boolean' }).notNull().default(false),
   },
-  (t) => [index('scans_code_time_idx').on(t.codeId, t.scannedAt, t.id)],
+  (t) => [
+    index('scans_code_time_idx').on(t.codeId, t.scannedAt, t.id),
+    // Retention deletes the oldest rows across all codes in chunks.
+    index('scans_time_idx').on(t.scannedAt),
+  ],
 )
 
 export const PAYMENT_STATUSES = [
@@ -228,3 +234,64 @@ export type NewCode = typeof codes.$inferInsert
 export type Payment = typeof payments.$inferSelect
 export type Scan = typeof scans.$inferSelect
 export type NewScan = typeof scans.$inferInsert
+
+// ---------------------------------------------------------------------------------------------
+// Rollups, written by the code hubs (src/hub/flush.ts) in the same D1 batch as the raw scans.
+// They are kept when raw scans expire. Hours are UTC hour starts in epoch ms.
+
+/** Per code and UTC hour: scans and the checkout funnel. */
+export const scanRollupHours = sqliteTable(
+  'scan_rollup_hours',
+  {
+    codeId: text('code_id').notNull(),
+    hour: timestamp('hour').notNull(),
+    human: integer('human').notNull().default(0),
+    bot: integer('bot').notNull().default(0),
+    checkoutViews: integer('checkout_views').notNull().default(0),
+    payPressed: integer('pay_pressed').notNull().default(0),
+    paid: integer('paid').notNull().default(0),
+  },
+  (t) => [primaryKey({ columns: [t.codeId, t.hour] })],
+)
+
+/** Per code, UTC hour, dimension and value: scans. The value '' stands for unknown. */
+export const scanRollupDimensions = sqliteTable(
+  'scan_rollup_dimensions',
+  {
+    codeId: text('code_id').notNull(),
+    hour: timestamp('hour').notNull(),
+    dimension: text('dimension', {
+      enum: ['country', 'city', 'device', 'browser', 'referrer'],
+    }).notNull(),
+    /** Cities are `{country}:{city}`, since a city name alone is ambiguous. */
+    value: text('value').notNull(),
+    human: integer('human').notNull().default(0),
+    bot: integer('bot').notNull().default(0),
+  },
+  (t) => [primaryKey({ columns: [t.codeId, t.hour, t.dimension, t.value] })],
+)
+
+/**
+ * The distinct visitor hashes of human scans per code and UTC hour, so unique visitors can be
+ * counted exactly over any set of hours (a local day, a range) without reading raw scans.
+ * Hashes are pseudonymous data: they expire with the raw scans (retention), unlike the counts.
+ */
+export const scanRollupVisitors = sqliteTable(
+  'scan_rollup_visitors',
+  {
+    codeId: text('code_id').notNull(),
+    hour: timestamp('hour').notNull(),
+    visitorHash: text('visitor_hash').notNull(),
+  },
+  (t) => [
+    primaryKey({ columns: [t.codeId, t.hour, t.visitorHash] }),
+    index('scan_rollup_visitors_hour_idx').on(t.hour),
+  ],
+)
+
+/** The last flush sequence number each code's hub has applied: makes flushes idempotent. */
+export const hubFlushState = sqliteTable('hub_flush_state', {
+  codeId: text('code_id').primaryKey(),
+  lastSeq: integer('last_seq').notNull(),
+  flushedAt: timestamp('flushed_at').notNull(),
+})

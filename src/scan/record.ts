@@ -1,11 +1,12 @@
 /**
  * Recording a scan: everything here runs after the answer has gone out (inside `waitUntil`), and
- * is imported lazily so a cold scan does not even parse it. `recordScan` is the single entry point;
- * the real-time issue moves the storing into the code's Durable Object behind it.
+ * is imported lazily so a cold scan does not even parse it. `recordScan` is the single entry point:
+ * it builds the event and hands it to the code's hub through the per-isolate batcher; the promise
+ * settles once the hub has stored it durably.
  */
-import { createDb } from '../db/client'
-import { type NewScan, scans } from '../db/schema'
 import type { Bindings } from '../env'
+import { sendScan } from '../hub/batcher'
+import type { HubScan } from '../hub/types'
 import { newId } from '../lib/ids'
 import { classifyClient } from './classify'
 import { visitorHash } from './visitor'
@@ -20,18 +21,21 @@ export interface ScanInput {
   referrer: string | null
   ip: string | null
   cf: { country?: string; region?: string; city?: string; colo?: string } | undefined
+  /** The answer was the checkout page of an active checkout code. */
+  checkoutShown: boolean
 }
 
-export async function buildScan(input: ScanInput, secret: string | undefined): Promise<NewScan> {
+export async function buildScan(input: ScanInput, secret: string | undefined): Promise<HubScan> {
   const client = classifyClient(input.userAgent)
+  // A HEAD is a machine checking the link, never a person scanning.
+  const isBot = client.isBot || input.method === 'HEAD'
   return {
     id: newId('scan'),
     codeId: input.codeId,
     merchantId: input.merchantId,
     scannedAt: input.at,
     method: input.method,
-    // A HEAD is a machine checking the link, never a person scanning.
-    isBot: client.isBot || input.method === 'HEAD',
+    isBot,
     device: input.method === 'HEAD' && !client.isBot ? 'unknown' : client.device,
     browser: client.browser,
     os: client.os,
@@ -41,6 +45,7 @@ export async function buildScan(input: ScanInput, secret: string | undefined): P
     colo: input.cf?.colo ?? null,
     referrerHost: referrerHost(input.referrer),
     visitorHash: await visitorHash(secret, input.at, input.ip, input.userAgent),
+    checkoutView: input.checkoutShown && !isBot,
   }
 }
 
@@ -53,7 +58,7 @@ function referrerHost(referrer: string | null): string | null {
   }
 }
 
+/** Resolves once the code's hub has stored the scan (or the batch failed twice and was logged). */
 export async function recordScan(env: Bindings, input: ScanInput): Promise<void> {
-  const scan = await buildScan(input, env.VISITOR_HASH_SECRET)
-  await createDb(env.DB).insert(scans).values(scan).onConflictDoNothing()
+  await sendScan(env, await buildScan(input, env.VISITOR_HASH_SECRET))
 }

@@ -1,6 +1,7 @@
 /**
  * The hot path: `GET /{slug}`. Resolve from cache, answer, and hand the scan to `recordScan`
- * inside `waitUntil` so the customer never waits for it. Nothing heavy is imported here.
+ * inside `waitUntil` so the customer never waits for it (it goes to the code's hub, batched per
+ * isolate). Nothing heavy is imported here, and a warm scan makes no storage call before answering.
  */
 import { Hono } from 'hono'
 import { CheckoutPage, customerLocale, unavailable } from '../checkout/page'
@@ -37,6 +38,7 @@ scanRoutes.on(['GET', 'HEAD'], `/:slug{${SLUG_PATTERN}}`, async (c) => {
   }
 
   const at = Date.now()
+  const closed = unavailable(code, at)
   const input: ScanInput = {
     codeId: code.id,
     merchantId: code.merchantId,
@@ -46,6 +48,8 @@ scanRoutes.on(['GET', 'HEAD'], `/:slug{${SLUG_PATTERN}}`, async (c) => {
     referrer: c.req.header('referer') ?? null,
     ip: c.req.header('cf-connecting-ip') ?? null,
     cf: c.req.raw.cf as ScanInput['cf'],
+    // A person was shown the pay button: the funnel's second step.
+    checkoutShown: closed === null && code.action === 'checkout',
   }
   c.executionCtx.waitUntil(
     import('./record')
@@ -54,7 +58,6 @@ scanRoutes.on(['GET', 'HEAD'], `/:slug{${SLUG_PATTERN}}`, async (c) => {
   )
 
   for (const [k, v] of Object.entries(noStore)) c.header(k, v)
-  const closed = unavailable(code, at)
   if (closed) return c.html(<StatusPage {...closed.page} />, closed.status)
   if (code.action === 'redirect' && code.destinationUrl) {
     return c.redirect(code.destinationUrl, 302)

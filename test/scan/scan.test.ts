@@ -1,14 +1,16 @@
 import { env } from 'cloudflare:workers'
 import { beforeEach, describe, expect, it } from 'vitest'
 import { clearIsolateCache } from '../../src/scan/resolve'
-import { call, createCode, newMerchant } from '../helpers'
+import { call, createCode, flushHub, newMerchant } from '../helpers'
 
 const IPHONE =
   'Mozilla/5.0 (iPhone; CPU iPhone OS 18_0 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/18.0 Mobile/15E148 Safari/604.1'
 const SLACKBOT = 'Slackbot-LinkExpanding 1.0 (+https://api.slack.com/robots)'
 const CF = { country: 'DE', region: 'Berlin', city: 'Berlin', colo: 'TXL' }
 
+/** The code's scans in D1, once its hub has flushed them. */
 async function scansOf(codeId: string) {
+  await flushHub(codeId)
   const { results } = await env.DB.prepare(
     'select * from scans where code_id = ? order by scanned_at',
   )

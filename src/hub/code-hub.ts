@@ -1,0 +1,612 @@
+/**
+ * `CodeHub`: the real-time side of one code, a SQLite-backed Durable Object named by the code id.
+ *
+ * - Scans arrive in batches (`recordScans`) and are stored in the hub's own SQLite before the call
+ *   returns, so an acknowledged scan survives eviction. Exact counters are kept next to them.
+ * - An alarm flushes stored scans to D1 (see flush.ts), oldest flush sequence first, and marks
+ *   them flushed only after D1 committed; on failure it re-arms itself with backoff.
+ * - Payment holds for limited codes (`reservePayment`, `settlePayment`) and the checkout funnel.
+ * - The live feed: WebSockets accepted with the hibernation API, updates coalesced (feed.ts).
+ *
+ * Every RPC method does its storage work with the synchronous `ctx.storage.sql` and never awaits
+ * in between, so concurrent calls cannot interleave inside a decision.
+ */
+import { DurableObject } from 'cloudflare:workers'
+import { broadcast, LiveFeed } from './feed'
+import { type FlushBatch, flushToD1 } from './flush'
+import type {
+  HubCounters,
+  HubScan,
+  LiveEvent,
+  LiveMessage,
+  PaymentOutcome,
+  PendingStats,
+  ReservePaymentInput,
+  ReservePaymentResult,
+} from './types'
+
+/** A flush carries at most this many scans (about 250 KB of JSON). */
+export const FLUSH_MAX_SCANS = 500
+/** Scans wait this long in the hub before a flush, so one flush carries many. */
+export const FLUSH_DELAY_MS = 2_000
+/** Flushed scans stay this long so a re-sent batch (the Worker retries once) is recognised. */
+export const DEDUPE_WINDOW_MS = 10 * 60_000
+/**
+ * D1 counts every statement of a batch against the per-invocation query limit (50 on the free
+ * plan): 8 flushes of 5 statements stay under it. A bigger backlog re-arms the alarm at once.
+ */
+const MAX_FLUSHES_PER_ALARM = 8
+const BACKOFF_BASE_MS = 2_000
+const BACKOFF_MAX_MS = 5 * 60_000
+const HOUR_MS = 3_600_000
+
+const SCHEMA = `
+create table if not exists scans (
+  id text primary key,
+  seq integer not null,
+  code_id text not null,
+  merchant_id text not null,
+  scanned_at integer not null,
+  method text not null,
+  is_bot integer not null,
+  device text not null,
+  browser text,
+  os text,
+  country text,
+  region text,
+  city text,
+  colo text,
+  referrer_host text,
+  visitor_hash text,
+  checkout_view integer not null,
+  flushed_at integer
+);
+create index if not exists scans_unflushed on scans (seq) where flushed_at is null;
+create index if not exists scans_flushed on scans (flushed_at) where flushed_at is not null;
+create table if not exists funnel (
+  payment_id text not null,
+  kind text not null,
+  at integer not null,
+  seq integer not null,
+  flushed_at integer,
+  primary key (payment_id, kind)
+);
+create index if not exists funnel_unflushed on funnel (seq) where flushed_at is null;
+create table if not exists payments (
+  id text primary key,
+  state text not null,
+  hold_until integer not null,
+  reserved_at integer not null,
+  settled_at integer
+);
+create index if not exists payments_state on payments (state, hold_until);
+create table if not exists counters (name text primary key, value integer not null);
+create table if not exists visitors (day text not null, hash text not null, primary key (day, hash)) without rowid;
+create table if not exists meta (key text primary key, value);
+`
+
+const SCAN_COLUMNS =
+  'id, seq, code_id, merchant_id, scanned_at, method, is_bot, device, browser, os, country, region, city, colo, referrer_host, visitor_hash, checkout_view'
+
+/** Per UTC hour: counts of scans (human/bot/checkout views) and funnel events, per sequence. */
+const HOURS_SQL = (scanFilter: string, funnelFilter: string) => `
+select seq, hour, sum(human) as human, sum(bot) as bot, sum(checkout_view) as checkout_views,
+  sum(pay_pressed) as pay_pressed, sum(paid) as paid
+from (
+  select seq, scanned_at - scanned_at % ${HOUR_MS} as hour, 1 - is_bot as human, is_bot as bot,
+    checkout_view, 0 as pay_pressed, 0 as paid
+  from scans where ${scanFilter}
+  union all
+  select seq, at - at % ${HOUR_MS}, 0, 0, 0, kind = 'pay_pressed', kind = 'paid'
+  from funnel where ${funnelFilter}
+)
+group by seq, hour`
+
+/** Per UTC hour, dimension and value: human and bot scans. '' stands for unknown. */
+const DIMENSIONS_SQL = (scanFilter: string) => `
+with s as (
+  select seq, scanned_at - scanned_at % ${HOUR_MS} as hour, 1 - is_bot as human, is_bot as bot,
+    country, city, device, browser, referrer_host
+  from scans where ${scanFilter}
+)
+select seq, hour, dimension, value, sum(human) as human, sum(bot) as bot
+from (
+  select seq, hour, 'country' as dimension, coalesce(country, '') as value, human, bot from s
+  union all select seq, hour, 'city',
+    case when city is null then '' else coalesce(country, '') || ':' || city end, human, bot from s
+  union all select seq, hour, 'device', device, human, bot from s
+  union all select seq, hour, 'browser', coalesce(browser, ''), human, bot from s
+  union all select seq, hour, 'referrer', coalesce(referrer_host, ''), human, bot from s
+)
+group by seq, hour, dimension, value`
+
+/** Distinct (hour, visitor hash) of human scans. */
+const VISITORS_SQL = (scanFilter: string) => `
+select distinct seq, scanned_at - scanned_at % ${HOUR_MS} as hour, visitor_hash as hash
+from scans where (${scanFilter}) and is_bot = 0 and visitor_hash is not null`
+
+const COUNTER_NAMES = ['scans', 'human', 'bot', 'checkout_views', 'pay_pressed', 'paid'] as const
+type CounterName = (typeof COUNTER_NAMES)[number]
+
+const utcDay = (ms: number) => new Date(ms).toISOString().slice(0, 10)
+const iso = (ms: number) => new Date(ms).toISOString()
+
+export class CodeHub extends DurableObject<Env> {
+  private readonly sql: SqlStorage
+  private readonly feed: LiveFeed
+  /** The alarm as last set by this instance (null: none); read from storage at start. */
+  private alarmAt: number | null = null
+  /** Test seam: runs after D1 committed a flush and before the hub records that it did. */
+  flushHooks: { afterCommit?: (seq: number) => void } = {}
+
+  constructor(ctx: DurableObjectState, env: Env) {
+    super(ctx, env)
+    this.sql = ctx.storage.sql
+    this.sql.exec(SCHEMA)
+    const name = ctx.id.name
+    if (name && this.getMeta('name') !== name) this.setMeta('name', name)
+    this.feed = new LiveFeed(
+      () => ctx.getWebSockets(),
+      () => this.counters(),
+    )
+    ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair('ping', 'pong'))
+    void ctx.blockConcurrencyWhile(async () => {
+      this.alarmAt = await ctx.storage.getAlarm()
+      // A flush interrupted by an eviction must not leave stored scans without an alarm.
+      if (this.alarmAt === null && this.unflushedCount() > 0) this.armAlarm(Date.now())
+    })
+  }
+
+  /**
+   * The code this hub belongs to: the `{code}` part of its name (`{code}` or `{code}:{shard}`).
+   * Remembered in storage, because an alarm may start the object without its name.
+   */
+  get codeId(): string {
+    const name = this.ctx.id.name ?? (this.getMeta('name') as string | null)
+    if (!name) throw new Error('CodeHub must be addressed by name: idFromName(codeId)')
+    return name.split(':')[0] as string
+  }
+
+  // ---------------------------------------------------------------- scans
+
+  /**
+   * Stores a batch of scans, each exactly once (a re-sent scan id is ignored), and updates the
+   * counters. Durable when it returns: the Worker acknowledges the scans on this answer.
+   */
+  async recordScans(scans: HubScan[]): Promise<{ stored: number }> {
+    const codeId = this.codeId
+    const stored: HubScan[] = []
+    let sealed = false
+    this.ctx.storage.transactionSync(() => {
+      let openSeq = this.getMeta('open_seq', 1)
+      let openCount = this.getMeta('open_count', 0)
+      const add: Record<string, number> = {}
+      const bump = (name: string, by = 1) => {
+        add[name] = (add[name] ?? 0) + by
+      }
+      for (const s of scans) {
+        if (s.codeId !== codeId) throw new Error(`scan ${s.id} is for ${s.codeId}, not ${codeId}`)
+        const inserted = this.sql
+          .exec(
+            `insert into scans (${SCAN_COLUMNS}) values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+             on conflict (id) do nothing returning id`,
+            s.id,
+            openSeq,
+            s.codeId,
+            s.merchantId,
+            s.scannedAt,
+            s.method,
+            s.isBot ? 1 : 0,
+            s.device,
+            s.browser,
+            s.os,
+            s.country,
+            s.region,
+            s.city,
+            s.colo,
+            s.referrerHost,
+            s.visitorHash,
+            s.checkoutView && !s.isBot ? 1 : 0,
+          )
+          .toArray().length
+        if (!inserted) continue
+        stored.push(s)
+        bump('scans')
+        bump(s.isBot ? 'bot' : 'human')
+        if (s.checkoutView && !s.isBot) bump('checkout_views')
+        if (!s.isBot && s.visitorHash) {
+          const day = utcDay(s.scannedAt)
+          const isNew = this.sql
+            .exec(
+              'insert into visitors (day, hash) values (?, ?) on conflict do nothing returning 1',
+              day,
+              s.visitorHash,
+            )
+            .toArray().length
+          if (isNew) bump(`unique:${day}`)
+        }
+        if (++openCount >= FLUSH_MAX_SCANS) {
+          openSeq++
+          openCount = 0
+          sealed = true
+        }
+      }
+      for (const [name, by] of Object.entries(add)) this.addCounter(name, by)
+      this.setMeta('open_seq', openSeq)
+      this.setMeta('open_count', openCount)
+    })
+    if (stored.length) {
+      this.wantFlush(sealed ? Date.now() : Date.now() + FLUSH_DELAY_MS)
+      this.feed.push(stored.map(liveScan))
+    }
+    return { stored: stored.length }
+  }
+
+  /** The code's exact totals (synchronous here; a Promise through the stub). */
+  counters(): HubCounters {
+    const values = new Map<string, number>()
+    const today = `unique:${utcDay(Date.now())}`
+    for (const row of this.sql.exec<{ name: string; value: number }>(
+      `select name, value from counters where name in (${COUNTER_NAMES.map(() => '?').join(', ')}, ?)`,
+      ...COUNTER_NAMES,
+      today,
+    )) {
+      values.set(row.name, row.value)
+    }
+    const get = (name: CounterName) => values.get(name) ?? 0
+    return {
+      scans: get('scans'),
+      human: get('human'),
+      bot: get('bot'),
+      unique_visitors_today: values.get(today) ?? 0,
+      checkout_views: get('checkout_views'),
+      pay_pressed: get('pay_pressed'),
+      paid: get('paid'),
+      unflushed: this.unflushedCount(),
+    }
+  }
+
+  /**
+   * What D1 may not have yet, for the stats API: the unflushed scans and funnel events in
+   * [from, to), aggregated per flush sequence and UTC hour. The caller keeps the sequences D1
+   * has not applied (see stats/query.ts), so nothing is counted twice or missed.
+   */
+  async pendingStats(range: { from: number; to: number }): Promise<PendingStats> {
+    const scanFilter = 'flushed_at is null and scanned_at >= ?1 and scanned_at < ?2'
+    const funnelFilter = 'flushed_at is null and at >= ?1 and at < ?2'
+    const { from, to } = range
+    return {
+      hours: this.sql
+        .exec<PendingStats['hours'][number]>(HOURS_SQL(scanFilter, funnelFilter), from, to)
+        .toArray(),
+      dimensions: this.sql
+        .exec<PendingStats['dimensions'][number]>(DIMENSIONS_SQL(scanFilter), from, to)
+        .toArray(),
+      visitors: this.sql
+        .exec<PendingStats['visitors'][number]>(VISITORS_SQL(scanFilter), from, to)
+        .toArray(),
+    }
+  }
+
+  // ---------------------------------------------------------------- flushing to D1
+
+  override async alarm(): Promise<void> {
+    this.alarmAt = null
+    for (let i = 0; i < MAX_FLUSHES_PER_ALARM; i++) {
+      const batch = this.nextFlush()
+      if (!batch) break
+      try {
+        await flushToD1(this.env.DB, batch)
+        this.flushHooks.afterCommit?.(batch.seq)
+      } catch (err) {
+        const failures = this.getMeta('failures', 0) + 1
+        this.setMeta('failures', failures)
+        const delay = Math.min(BACKOFF_MAX_MS, BACKOFF_BASE_MS * 2 ** (failures - 1))
+        console.error(
+          `hub ${batch.codeId}: flush ${batch.seq} failed (attempt ${failures}); retrying in ${delay} ms`,
+          err,
+        )
+        // Jitter spreads the retries of many hubs after a D1 outage.
+        this.armAlarm(Date.now() + Math.round(delay * (0.8 + Math.random() * 0.4)), true)
+        return
+      }
+      this.confirmFlush(batch.seq)
+    }
+    this.prune()
+    this.scheduleNext()
+  }
+
+  /** The oldest unflushed sequence, sealed so nothing joins it while it is in flight. */
+  private nextFlush(): FlushBatch | null {
+    const minSeq = (table: string) =>
+      this.sql
+        .exec<{ seq: number | null }>(
+          `select min(seq) as seq from ${table} where flushed_at is null`,
+        )
+        .one().seq
+    const candidates = [minSeq('scans'), minSeq('funnel')].filter((s): s is number => s !== null)
+    if (!candidates.length) return null
+    const seq = Math.min(...candidates)
+    if (seq >= this.getMeta('open_seq', 1)) {
+      this.setMeta('open_seq', seq + 1)
+      this.setMeta('open_count', 0)
+    }
+    // Every row of a sealed sequence is unflushed; saying so lets SQLite use the partial indexes.
+    const filter = 'seq = ?1 and flushed_at is null'
+    const strip = <T extends { seq: number }>(rows: T[]) => rows.map(({ seq: _, ...rest }) => rest)
+    const rows = this.sql.exec(`select ${SCAN_COLUMNS} from scans where ${filter}`, seq).toArray()
+    return {
+      codeId: this.codeId,
+      seq,
+      scans: JSON.stringify(rows.map(({ seq: _, ...row }) => row)),
+      hours: JSON.stringify(
+        strip(
+          this.sql.exec<PendingStats['hours'][number]>(HOURS_SQL(filter, filter), seq).toArray(),
+        ),
+      ),
+      dimensions: JSON.stringify(
+        strip(
+          this.sql.exec<PendingStats['dimensions'][number]>(DIMENSIONS_SQL(filter), seq).toArray(),
+        ),
+      ),
+      visitors: JSON.stringify(
+        strip(this.sql.exec<PendingStats['visitors'][number]>(VISITORS_SQL(filter), seq).toArray()),
+      ),
+    }
+  }
+
+  private confirmFlush(seq: number) {
+    const now = Date.now()
+    this.sql.exec('update scans set flushed_at = ? where seq = ? and flushed_at is null', now, seq)
+    this.sql.exec('update funnel set flushed_at = ? where seq = ? and flushed_at is null', now, seq)
+    this.setMeta('failures', 0)
+  }
+
+  private prune() {
+    const now = Date.now()
+    this.sql.exec('delete from scans where flushed_at < ?', now - DEDUPE_WINDOW_MS)
+    this.sql.exec('delete from visitors where day < ?', utcDay(now))
+    this.sql.exec(
+      "delete from counters where name like 'unique:%' and name < ?",
+      `unique:${utcDay(now)}`,
+    )
+  }
+
+  private scheduleNext() {
+    const now = Date.now()
+    const open = this.getMeta('open_seq', 1)
+    const pending = this.sql
+      .exec<{ seq: number | null }>('select min(seq) as seq from scans where flushed_at is null')
+      .one().seq
+    const funnel = this.sql
+      .exec<{ n: number }>('select count(*) as n from funnel where flushed_at is null')
+      .one().n
+    if (pending !== null && pending < open) this.armAlarm(now)
+    else if (pending !== null || funnel > 0) this.armAlarm(now + FLUSH_DELAY_MS)
+    else {
+      const oldest = this.sql
+        .exec<{ at: number | null }>('select min(flushed_at) as at from scans')
+        .one().at
+      if (oldest !== null) this.armAlarm(oldest + DEDUPE_WINDOW_MS)
+    }
+  }
+
+  /** Asks for a flush by `at`, unless a backoff after a failed flush is already scheduled. */
+  private wantFlush(at: number) {
+    if (this.alarmAt !== null && this.getMeta('failures', 0) > 0) return
+    this.armAlarm(at)
+  }
+
+  /** Sets the alarm to `at` unless one is due earlier (`replace`: set it to `at` regardless). */
+  private armAlarm(at: number, replace = false) {
+    if (!replace && this.alarmAt !== null && this.alarmAt <= at) return
+    this.alarmAt = at
+    void this.ctx.storage.setAlarm(at)
+  }
+
+  /** Scans and funnel events waiting for D1. */
+  private unflushedCount(): number {
+    return this.sql
+      .exec<{ n: number }>(
+        `select (select count(*) from scans where flushed_at is null)
+           + (select count(*) from funnel where flushed_at is null) as n`,
+      )
+      .one().n
+  }
+
+  // ---------------------------------------------------------------- payments and the funnel
+
+  /**
+   * Holds a payment slot. `limit` null = unlimited (always ok; the hold is still recorded).
+   * Otherwise refused when paid + live holds reach the limit: `sold_out` once paid alone does,
+   * else `busy` (someone's checkout is open). Idempotent per payment id; the first reservation
+   * of an id counts as "pay pressed" in the funnel.
+   */
+  async reservePayment(input: ReservePaymentInput): Promise<ReservePaymentResult> {
+    const { paymentId, limit, holdUntil } = input
+    if (typeof paymentId !== 'string' || !paymentId) throw new TypeError('paymentId is required')
+    if (limit !== null && !(Number.isInteger(limit) && limit >= 0)) {
+      throw new TypeError('limit is a non-negative integer or null')
+    }
+    if (!Number.isFinite(holdUntil)) throw new TypeError('holdUntil is epoch milliseconds')
+    const now = Date.now()
+    const ok = { ok: true } as const
+    const { result, held } = this.ctx.storage.transactionSync(() => {
+      const existing = this.payment(paymentId)
+      if (existing?.state === 'paid') return { result: ok, held: false }
+      if (existing?.state === 'held' && existing.hold_until > now) {
+        this.sql.exec(
+          'update payments set hold_until = max(hold_until, ?) where id = ?',
+          holdUntil,
+          paymentId,
+        )
+        return { result: ok, held: false }
+      }
+      if (limit !== null) {
+        const { paid, held } = this.sql
+          .exec<{ paid: number; held: number }>(
+            `select coalesce(sum(state = 'paid'), 0) as paid,
+               coalesce(sum(state = 'held' and hold_until > ?1 and id != ?2), 0) as held
+             from payments`,
+            now,
+            paymentId,
+          )
+          .one()
+        if (paid + held >= limit) {
+          const reason = paid >= limit ? ('sold_out' as const) : ('busy' as const)
+          return { result: { ok: false as const, reason }, held: false }
+        }
+      }
+      this.sql.exec(
+        `insert into payments (id, state, hold_until, reserved_at) values (?1, 'held', ?2, ?3)
+         on conflict (id) do update set state = 'held', hold_until = ?2, settled_at = null`,
+        paymentId,
+        holdUntil,
+        now,
+      )
+      if (!existing) this.funnelEvent(paymentId, 'pay_pressed', now)
+      return { result: ok, held: true }
+    })
+    if (held) {
+      this.feed.push([{ type: 'payment', payment_id: paymentId, status: 'pending', at: iso(now) }])
+    }
+    return result
+  }
+
+  /**
+   * Settles a payment. 'paid' counts once per id, also after its hold expired or was released
+   * (the money was taken); 'released' frees a hold and does nothing to a paid payment.
+   */
+  async settlePayment(paymentId: string, outcome: PaymentOutcome): Promise<void> {
+    if (typeof paymentId !== 'string' || !paymentId) throw new TypeError('paymentId is required')
+    if (outcome !== 'paid' && outcome !== 'released') {
+      throw new TypeError("outcome is 'paid' or 'released'")
+    }
+    const now = Date.now()
+    const event = this.ctx.storage.transactionSync((): LiveEvent | null => {
+      const existing = this.payment(paymentId)
+      if (outcome === 'paid') {
+        if (existing?.state === 'paid') return null
+        if (!existing) {
+          // Paid without a reservation: the customer still pressed pay.
+          this.sql.exec(
+            "insert into payments (id, state, hold_until, reserved_at, settled_at) values (?1, 'paid', ?2, ?2, ?2)",
+            paymentId,
+            now,
+          )
+          this.funnelEvent(paymentId, 'pay_pressed', now)
+        } else {
+          this.sql.exec(
+            "update payments set state = 'paid', settled_at = ? where id = ?",
+            now,
+            paymentId,
+          )
+        }
+        this.funnelEvent(paymentId, 'paid', now)
+        return { type: 'payment', payment_id: paymentId, status: 'paid', at: iso(now) }
+      }
+      if (existing?.state !== 'held') return null
+      this.sql.exec(
+        "update payments set state = 'released', settled_at = ? where id = ?",
+        now,
+        paymentId,
+      )
+      return { type: 'payment', payment_id: paymentId, status: 'released', at: iso(now) }
+    })
+    if (event) this.feed.push([event])
+  }
+
+  private payment(id: string) {
+    return this.sql
+      .exec<{ state: 'held' | 'paid' | 'released'; hold_until: number; reserved_at: number }>(
+        'select state, hold_until, reserved_at from payments where id = ?',
+        id,
+      )
+      .toArray()[0]
+  }
+
+  /** Records a funnel step once per payment, counts it, and queues it for the next D1 flush. */
+  private funnelEvent(paymentId: string, kind: 'pay_pressed' | 'paid', at: number) {
+    const inserted = this.sql
+      .exec(
+        'insert into funnel (payment_id, kind, at, seq) values (?, ?, ?, ?) on conflict do nothing returning 1',
+        paymentId,
+        kind,
+        at,
+        this.getMeta('open_seq', 1),
+      )
+      .toArray().length
+    if (!inserted) return
+    this.addCounter(kind, 1)
+    this.wantFlush(at + FLUSH_DELAY_MS)
+  }
+
+  // ---------------------------------------------------------------- live feed
+
+  /** Accepts a live-feed WebSocket (the Worker has authenticated it) and greets it with the counters. */
+  override async fetch(request: Request): Promise<Response> {
+    if (request.headers.get('upgrade')?.toLowerCase() !== 'websocket') {
+      return new Response('Expected a WebSocket upgrade', { status: 426 })
+    }
+    const { 0: client, 1: server } = new WebSocketPair()
+    this.ctx.acceptWebSocket(server)
+    const hello: LiveMessage = { type: 'hello', code_id: this.codeId, counters: this.counters() }
+    server.send(JSON.stringify(hello))
+    return new Response(null, { status: 101, webSocket: client })
+  }
+
+  override async webSocketMessage(ws: WebSocket, message: string | ArrayBuffer) {
+    // The feed is one-way; a client may ask for the counters again ("ping" is answered by the
+    // runtime without waking the hub).
+    if (message === 'counters') broadcast([ws], { type: 'counters', counters: this.counters() })
+  }
+
+  override async webSocketClose(ws: WebSocket, code: number, reason: string) {
+    try {
+      ws.close(code, reason)
+    } catch {
+      // Already closed, or a code that may not be sent (1005, 1006).
+    }
+  }
+
+  // ---------------------------------------------------------------- small storage helpers
+
+  private getMeta(key: string): unknown
+  private getMeta(key: string, fallback: number): number
+  private getMeta(key: string, fallback: unknown = null): unknown {
+    const row = this.sql
+      .exec<{ value: SqlStorageValue }>('select value from meta where key = ?', key)
+      .toArray()[0]
+    return row ? row.value : fallback
+  }
+
+  private setMeta(key: string, value: SqlStorageValue) {
+    this.sql.exec(
+      'insert into meta (key, value) values (?, ?) on conflict (key) do update set value = excluded.value',
+      key,
+      value,
+    )
+  }
+
+  private addCounter(name: string, by: number) {
+    this.sql.exec(
+      'insert into counters (name, value) values (?, ?) on conflict (name) do update set value = value + excluded.value',
+      name,
+      by,
+    )
+  }
+}
+
+function liveScan(s: HubScan): LiveEvent {
+  return {
+    type: 'scan',
+    id: s.id,
+    at: iso(s.scannedAt),
+    country: s.country,
+    city: s.city,
+    device: s.device,
+    browser: s.browser,
+    is_bot: s.isBot,
+    checkout_view: s.checkoutView && !s.isBot,
+  }
+}

@@ -1,0 +1,67 @@
+/**
+ * The hub's fan-out to live-feed sockets, coalesced: at most one message per MIN_INTERVAL_MS
+ * (10 a second) whatever the scan rate, each carrying the exact counters and up to
+ * MAX_EVENTS_PER_MESSAGE events; events beyond that are only counted (`omitted`).
+ *
+ * The queue lives in memory: a hub evicted with events still queued drops them from the feed
+ * (never from the counters, which are in storage). A pending timer keeps the hub awake, so
+ * hibernation only happens with an empty queue.
+ */
+import type { HubCounters, LiveEvent, LiveMessage } from './types'
+
+export const MIN_INTERVAL_MS = 100
+export const MAX_EVENTS_PER_MESSAGE = 100
+
+export class LiveFeed {
+  #events: LiveEvent[] = []
+  #omitted = 0
+  #lastSentAt = 0
+  #timer: ReturnType<typeof setTimeout> | undefined
+
+  constructor(
+    private readonly sockets: () => WebSocket[],
+    private readonly counters: () => HubCounters,
+  ) {}
+
+  push(events: LiveEvent[]) {
+    if (!events.length || !this.sockets().length) return
+    for (const event of events) {
+      if (this.#events.length < MAX_EVENTS_PER_MESSAGE) this.#events.push(event)
+      else this.#omitted++
+    }
+    if (this.#timer) return
+    const wait = this.#lastSentAt + MIN_INTERVAL_MS - Date.now()
+    if (wait <= 0) {
+      this.#send()
+      return
+    }
+    this.#timer = setTimeout(() => {
+      this.#timer = undefined
+      this.#send()
+    }, wait)
+  }
+
+  #send() {
+    const message: LiveMessage = {
+      type: 'update',
+      counters: this.counters(),
+      events: this.#events,
+      omitted: this.#omitted,
+    }
+    this.#events = []
+    this.#omitted = 0
+    this.#lastSentAt = Date.now()
+    broadcast(this.sockets(), message)
+  }
+}
+
+export function broadcast(sockets: WebSocket[], message: LiveMessage) {
+  const text = JSON.stringify(message)
+  for (const ws of sockets) {
+    try {
+      ws.send(text)
+    } catch {
+      // A socket closing under us: its close event cleans up.
+    }
+  }
+}

@@ -1,0 +1,80 @@
+/**
+ * One hub flush into D1, as one `batch()` (one transaction): the raw scan rows, the hourly
+ * rollups, the dimension rollups, the visitor sets, and the code's flush sequence number.
+ *
+ * Each part travels as one JSON parameter read with `json_each`, so a flush of any size is five
+ * statements with at most four bound parameters each (D1 allows 100 per statement).
+ *
+ * Idempotent: the hub numbers its flushes 1, 2, 3… per code and resends the same sequence number
+ * with the same content until D1 confirms it. Raw rows and visitor sets are keyed, so a resend
+ * adds nothing; the counters are added only while `hub_flush_state.last_seq` is below the
+ * sequence number, and the last statement raises it, in the same transaction.
+ */
+
+export interface FlushBatch {
+  codeId: string
+  seq: number
+  /** JSON array of D1 `scans` rows (snake_case keys). */
+  scans: string
+  /** JSON array of { hour, human, bot, checkout_views, pay_pressed, paid }. */
+  hours: string
+  /** JSON array of { hour, dimension, value, human, bot }. */
+  dimensions: string
+  /** JSON array of { hour, hash }. */
+  visitors: string
+}
+
+const NOT_YET_APPLIED =
+  'not exists (select 1 from hub_flush_state where code_id = ?1 and last_seq >= ?2)'
+
+const INSERT_SCANS = `
+insert into scans (id, code_id, merchant_id, scanned_at, method, is_bot, device, browser, os,
+  country, region, city, colo, referrer_host, visitor_hash, checkout_view)
+select value->>'id', value->>'code_id', value->>'merchant_id', value->>'scanned_at',
+  value->>'method', value->>'is_bot', value->>'device', value->>'browser', value->>'os',
+  value->>'country', value->>'region', value->>'city', value->>'colo', value->>'referrer_host',
+  value->>'visitor_hash', value->>'checkout_view'
+from json_each(?1) where true
+on conflict (id) do nothing`
+
+const ADD_HOURS = `
+insert into scan_rollup_hours (code_id, hour, human, bot, checkout_views, pay_pressed, paid)
+select ?1, value->>'hour', value->>'human', value->>'bot', value->>'checkout_views',
+  value->>'pay_pressed', value->>'paid'
+from json_each(?3) where ${NOT_YET_APPLIED}
+on conflict (code_id, hour) do update set
+  human = human + excluded.human,
+  bot = bot + excluded.bot,
+  checkout_views = checkout_views + excluded.checkout_views,
+  pay_pressed = pay_pressed + excluded.pay_pressed,
+  paid = paid + excluded.paid`
+
+const ADD_DIMENSIONS = `
+insert into scan_rollup_dimensions (code_id, hour, dimension, value, human, bot)
+select ?1, value->>'hour', value->>'dimension', value->>'value', value->>'human', value->>'bot'
+from json_each(?3) where ${NOT_YET_APPLIED}
+on conflict (code_id, hour, dimension, value) do update set
+  human = human + excluded.human,
+  bot = bot + excluded.bot`
+
+const ADD_VISITORS = `
+insert into scan_rollup_visitors (code_id, hour, visitor_hash)
+select ?1, value->>'hour', value->>'hash' from json_each(?2) where true
+on conflict do nothing`
+
+const ADVANCE = `
+insert into hub_flush_state (code_id, last_seq, flushed_at) values (?1, ?2, ?3)
+on conflict (code_id) do update set last_seq = excluded.last_seq, flushed_at = excluded.flushed_at
+where excluded.last_seq > hub_flush_state.last_seq`
+
+/** Sends one flush; resolves once D1 has committed it (or had already committed it before). */
+export async function flushToD1(d1: D1Database, batch: FlushBatch, now = Date.now()) {
+  const { codeId, seq } = batch
+  await d1.batch([
+    d1.prepare(INSERT_SCANS).bind(batch.scans),
+    d1.prepare(ADD_HOURS).bind(codeId, seq, batch.hours),
+    d1.prepare(ADD_DIMENSIONS).bind(codeId, seq, batch.dimensions),
+    d1.prepare(ADD_VISITORS).bind(codeId, batch.visitors),
+    d1.prepare(ADVANCE).bind(codeId, seq, now),
+  ])
+}

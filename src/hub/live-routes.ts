@@ -1,0 +1,138 @@
+/**
+ * The live feed of a code: `GET /codes/{id}/live` upgrades to a WebSocket served by the code's hub,
+ * and `POST /codes/{id}/live-token` issues the short-lived token browsers pass as `?token=`.
+ */
+import { createRoute, z } from '@hono/zod-openapi'
+import { createMiddleware } from 'hono/factory'
+import { type Api, errorResponses, json, problem, security } from '../api/factory'
+import { authenticateApiKey, unauthorized } from '../auth/middleware'
+import { isApiKeyActive } from '../auth/queries'
+import { getCode } from '../codes/queries'
+import { CodeId } from '../codes/schemas'
+import type { AppEnv } from '../env'
+import { ApiError, notFound } from '../errors'
+import { hubFor } from './client'
+import { LIVE_TOKEN_TTL_MS, signLiveToken, verifyLiveToken } from './live-token'
+
+const tags = ['Live']
+const params = z.object({ id: CodeId })
+/** Either scheme opens the feed. */
+const liveSecurity: Record<string, string[]>[] = [{ bearer: [] }, { liveToken: [] }]
+
+const liveRoute = createRoute({
+  method: 'get',
+  path: '/codes/{id}/live',
+  tags,
+  security: liveSecurity,
+  summary: "Watch a code's scans and payments live (WebSocket)",
+  description: [
+    'Open as a WebSocket with the API key in `Authorization`, or, from a browser, with `?token=` from `POST /codes/{id}/live-token`.',
+    'Messages are JSON: first `{"type":"hello","code_id","counters"}`, then `{"type":"update","counters","events":[…],"omitted"}` at most 10 times a second.',
+    'Events are `{"type":"scan","id","at","country","city","device","browser","is_bot","checkout_view"}` and `{"type":"payment","payment_id","status":"pending|paid|released","at"}`; under a flood at most 100 events per message are listed and the rest counted in `omitted`, while the counters stay exact.',
+    'Send `counters` to get the counters again; `ping` is answered with `pong`.',
+  ].join(' '),
+  request: {
+    params,
+    query: z.strictObject({
+      token: z
+        .string()
+        .max(512)
+        .optional()
+        .openapi({ description: 'A live token, for clients that cannot send headers.' }),
+    }),
+  },
+  responses: {
+    101: { description: 'Switching protocols: the socket carries the feed.' },
+    ...errorResponses,
+    426: problem('The request is not a WebSocket upgrade.'),
+  },
+})
+
+const LiveToken = z
+  .object({
+    object: z.literal('live_token'),
+    token: z.string(),
+    expires_at: z.string(),
+    url: z.string().openapi({ description: 'The WebSocket URL with the token, ready to open.' }),
+  })
+  .openapi('LiveToken')
+
+const liveTokenRoute = createRoute({
+  method: 'post',
+  path: '/codes/{id}/live-token',
+  tags,
+  security,
+  summary: 'Get a short-lived token to open the live feed from a browser',
+  description: `The token is valid for ${LIVE_TOKEN_TTL_MS / 1000} seconds, for this code only, and stops working if the API key that asked for it is revoked. It only opens the socket; an open socket stays open.`,
+  request: { params },
+  responses: { 201: json(LiveToken, 'A token and the URL to open.'), ...errorResponses },
+})
+
+/** API key or live token, whichever the request carries (a header wins over a token). */
+const liveAuth = createMiddleware<AppEnv>(async (c, next) => {
+  const token = c.req.query('token')
+  if (token === undefined || c.req.header('authorization') !== undefined) {
+    c.set('auth', await authenticateApiKey(c))
+    return next()
+  }
+  const secret = c.env.LIVE_TOKEN_SECRET
+  const claims = secret ? await verifyLiveToken(secret, token) : null
+  if (!claims || claims.codeId !== c.req.param('id')) {
+    throw unauthorized('The live token is invalid, expired, or for another code.')
+  }
+  if (!(await isApiKeyActive(c.var.db, claims.apiKeyId))) {
+    throw unauthorized('The API key behind this live token has been revoked.')
+  }
+  c.set('auth', { merchantId: claims.merchantId, apiKeyId: claims.apiKeyId })
+  await next()
+})
+
+/** Registers the feed itself; call before the API-key middleware, since it also takes tokens. */
+export function registerLiveFeedRoute(api: Api) {
+  api.use('/codes/:id/live', liveAuth)
+  api.openapi(liveRoute, async (c) => {
+    const code = await getCode(c.var.db, c.var.auth.merchantId, c.req.valid('param').id)
+    if (!code) throw notFound('code')
+    if (c.req.header('upgrade')?.toLowerCase() !== 'websocket') {
+      throw new ApiError(426, 'upgrade_required', 'Open this URL as a WebSocket.')
+    }
+    const answer = await hubFor(c.env, code.id).fetch('https://hub/live', {
+      headers: { upgrade: 'websocket' },
+    })
+    if (answer.status !== 101 || !answer.webSocket) {
+      throw new ApiError(500, 'internal_error', 'The live feed is not available right now.')
+    }
+    // A fresh response: the hub's is immutable, and our middleware adds headers.
+    return new Response(null, { status: 101, webSocket: answer.webSocket })
+  })
+}
+
+export function registerLiveTokenRoute(api: Api) {
+  api.openapi(liveTokenRoute, async (c) => {
+    const code = await getCode(c.var.db, c.var.auth.merchantId, c.req.valid('param').id)
+    if (!code) throw notFound('code')
+    const secret = c.env.LIVE_TOKEN_SECRET
+    if (!secret) {
+      throw new ApiError(500, 'internal_error', 'Live tokens are not configured on this server.')
+    }
+    const expiresAt = Date.now() + LIVE_TOKEN_TTL_MS
+    const token = await signLiveToken(secret, {
+      codeId: code.id,
+      merchantId: code.merchantId,
+      apiKeyId: c.var.auth.apiKeyId,
+      expiresAt,
+    })
+    const url = new URL(`/api/v1/codes/${code.id}/live`, c.req.url)
+    url.protocol = url.protocol === 'http:' ? 'ws:' : 'wss:'
+    url.searchParams.set('token', token)
+    return c.json(
+      {
+        object: 'live_token' as const,
+        token,
+        expires_at: new Date(expiresAt).toISOString(),
+        url: url.toString(),
+      },
+      201,
+    )
+  })
+}

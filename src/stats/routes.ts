@@ -1,0 +1,286 @@
+/** `/codes/{id}/stats` (time series, breakdowns, funnel) and `/codes/{id}/scans.csv` (export). */
+import { createRoute, z } from '@hono/zod-openapi'
+import { type Api, errorResponses, json, security } from '../api/factory'
+import { getCode } from '../codes/queries'
+import { CodeId } from '../codes/schemas'
+import { ApiError, notFound } from '../errors'
+import { hubFor } from '../hub/client'
+import { csvLine } from './csv'
+import { readStats } from './query'
+import { retainedSince } from './retention'
+import { bucketsFor, type Interval, isTimeZone, localIso } from './tz'
+
+const DAY_MS = 86_400_000
+/** Widest range per request: 31 days of hours, 400 days of days. */
+export const MAX_RANGE_DAYS: Record<Interval, number> = { hour: 31, day: 400 }
+const DEFAULT_RANGE_MS: Record<Interval, number> = { hour: DAY_MS, day: 30 * DAY_MS }
+const CSV_PAGE = 1_000
+
+const tags = ['Stats']
+const params = z.object({ id: CodeId })
+const Instant = z.iso
+  .datetime({ offset: true, message: 'use an ISO 8601 date-time such as 2030-01-31T00:00:00Z' })
+  .openapi({ example: '2026-11-01T00:00:00Z' })
+
+const StatsQuery = z.strictObject({
+  from: Instant.optional().openapi({
+    description:
+      'Start (inclusive), widened to the start of its bucket. Default: `to` minus 1 day (hour) or 30 days (day).',
+  }),
+  to: Instant.optional().openapi({
+    description: 'End (exclusive), widened to the end of its bucket. Default: now.',
+  }),
+  interval: z.enum(['hour', 'day']).default('day'),
+  tz: z.string().max(64).default('UTC').openapi({
+    example: 'Europe/Berlin',
+    description: 'IANA time zone for bucket boundaries and labels.',
+  }),
+})
+
+const Funnel = z.object({
+  human_scans: z.number().int(),
+  checkout_views: z.number().int(),
+  pay_pressed: z.number().int(),
+  paid: z.number().int(),
+})
+
+const Point = z.object({
+  start: z.string().openapi({ example: '2026-11-24T00:00:00+01:00' }),
+  end: z.string(),
+  scans: z.number().int(),
+  human: z.number().int(),
+  bot: z.number().int(),
+  unique_visitors: z.number().int().nullable().openapi({
+    description: 'null for buckets older than the raw-scan retention (visitor hashes expire).',
+  }),
+  checkout_views: z.number().int(),
+  pay_pressed: z.number().int(),
+  paid: z.number().int(),
+})
+
+const Entry = z.object({
+  value: z.string().nullable().openapi({ description: 'null: unknown (or no referrer).' }),
+  country: z.string().nullable().optional().openapi({ description: 'Cities only.' }),
+  scans: z.number().int(),
+  human: z.number().int(),
+  bot: z.number().int(),
+})
+
+const CodeStats = z
+  .object({
+    object: z.literal('code_stats'),
+    code_id: z.string(),
+    interval: z.enum(['hour', 'day']),
+    tz: z.string(),
+    from: z.string().openapi({ description: 'The effective start: the first bucket’s start.' }),
+    to: z.string().openapi({ description: 'The effective end: the last bucket’s end.' }),
+    totals: z.object({
+      scans: z.number().int(),
+      human: z.number().int(),
+      bot: z.number().int(),
+      unique_visitors: z.number().int().nullable().openapi({
+        description:
+          'Distinct visitor hashes of human scans. Hashes rotate daily at 00:00 UTC, so over several days this counts visitor-days. null when the range reaches back past the raw-scan retention, since visitor hashes expire with the raw scans.',
+      }),
+    }),
+    funnel: Funnel.openapi({
+      description:
+        'Human scans → checkout pages shown → pay pressed (a payment reserved) → paid, in the range.',
+    }),
+    series: z.array(Point),
+    breakdowns: z.object({
+      country: z.array(Entry),
+      city: z.array(Entry),
+      device: z.array(Entry),
+      browser: z.array(Entry),
+      referrer: z.array(Entry),
+    }),
+  })
+  .openapi('CodeStats')
+
+const statsRoute = createRoute({
+  method: 'get',
+  path: '/codes/{id}/stats',
+  tags,
+  security,
+  summary:
+    "A code's scans over time, by country, city, device, browser and referrer, and its funnel",
+  description:
+    'Answered from hourly rollups plus the scans the code’s hub has not flushed to the database yet, so the numbers are never behind. Breakdowns list the top 50 values by scans. Hour buckets are UTC hours labelled in `tz`; a day bucket is the UTC hours starting on or after local midnight (in zones with a non-hour offset it starts at the next whole UTC hour, e.g. 00:30 in India).',
+  request: { params, query: StatsQuery },
+  responses: { 200: json(CodeStats, 'The stats.'), ...errorResponses },
+})
+
+const csvRoute = createRoute({
+  method: 'get',
+  path: '/codes/{id}/scans.csv',
+  tags,
+  security,
+  summary: "Export a code's raw scans as CSV, oldest first",
+  description:
+    'Raw scans as kept by the retention policy, once flushed from the code’s hub (within seconds). Never includes visitor hashes.',
+  request: {
+    params,
+    query: z.strictObject({
+      from: Instant.optional().openapi({ description: 'Inclusive. Default: everything kept.' }),
+      to: Instant.optional().openapi({ description: 'Exclusive. Default: now.' }),
+    }),
+  },
+  responses: {
+    200: { description: 'CSV with a header row.', content: { 'text/csv': { schema: z.string() } } },
+    ...errorResponses,
+  },
+})
+
+function invalid(path: string, message: string): never {
+  throw new ApiError(400, 'validation_failed', `${path}: ${message}`, [{ path, message }])
+}
+
+const CSV_COLUMNS = [
+  'id',
+  'scanned_at',
+  'method',
+  'is_bot',
+  'device',
+  'browser',
+  'os',
+  'country',
+  'region',
+  'city',
+  'colo',
+  'referrer_host',
+  'checkout_view',
+] as const
+
+interface CsvRow {
+  id: string
+  scanned_at: number
+  method: string
+  is_bot: number
+  device: string
+  browser: string | null
+  os: string | null
+  country: string | null
+  region: string | null
+  city: string | null
+  colo: string | null
+  referrer_host: string | null
+  checkout_view: number
+}
+
+export function registerStatsRoutes(api: Api) {
+  api.openapi(statsRoute, async (c) => {
+    const code = await getCode(c.var.db, c.var.auth.merchantId, c.req.valid('param').id)
+    if (!code) throw notFound('code')
+    const q = c.req.valid('query')
+    if (!isTimeZone(q.tz)) invalid('query.tz', `"${q.tz}" is not an IANA time zone`)
+    const to = q.to ? Date.parse(q.to) : Date.now()
+    const from = q.from ? Date.parse(q.from) : to - DEFAULT_RANGE_MS[q.interval]
+    if (from >= to) invalid('query.from', 'must be before to')
+    const maxDays = MAX_RANGE_DAYS[q.interval]
+    if (to - from > maxDays * DAY_MS) {
+      invalid('query.from', `the range is at most ${maxDays} days for interval=${q.interval}`)
+    }
+
+    const buckets = bucketsFor(from, to, q.interval, q.tz)
+    const start = buckets[0]?.start ?? from
+    const end = buckets.at(-1)?.end ?? to
+    // The hub first, then D1: see query.ts for why this order counts every scan exactly once.
+    const pending = await hubFor(c.env, code.id).pendingStats({ from: start, to: end })
+    const stats = await readStats(c.env.DB, code.id, q.interval, buckets, pending)
+    const { totals } = stats
+    // Visitor hashes older than the retention are deleted: no unique count there, rather than a wrong one.
+    const uniqueSince = retainedSince(c.env)
+    return c.json(
+      {
+        object: 'code_stats' as const,
+        code_id: code.id,
+        interval: q.interval,
+        tz: q.tz,
+        from: localIso(start, q.tz),
+        to: localIso(end, q.tz),
+        totals: {
+          scans: totals.human + totals.bot,
+          human: totals.human,
+          bot: totals.bot,
+          unique_visitors: start < uniqueSince ? null : totals.unique_visitors,
+        },
+        funnel: {
+          human_scans: totals.human,
+          checkout_views: totals.checkout_views,
+          pay_pressed: totals.pay_pressed,
+          paid: totals.paid,
+        },
+        series: stats.series.map((p) => ({
+          start: localIso(p.start, q.tz),
+          end: localIso(p.end, q.tz),
+          scans: p.human + p.bot,
+          human: p.human,
+          bot: p.bot,
+          unique_visitors: p.start < uniqueSince ? null : p.unique_visitors,
+          checkout_views: p.checkout_views,
+          pay_pressed: p.pay_pressed,
+          paid: p.paid,
+        })),
+        breakdowns: stats.breakdowns,
+      },
+      200,
+    )
+  })
+
+  api.openapi(csvRoute, async (c) => {
+    const code = await getCode(c.var.db, c.var.auth.merchantId, c.req.valid('param').id)
+    if (!code) throw notFound('code')
+    const q = c.req.valid('query')
+    const from = q.from ? Date.parse(q.from) : 0
+    const to = q.to ? Date.parse(q.to) : Date.now() + 1
+    if (from >= to) invalid('query.from', 'must be before to')
+
+    const d1 = c.env.DB
+    const page = d1.prepare(
+      `select ${CSV_COLUMNS.join(', ')} from scans
+       where code_id = ?1 and scanned_at >= ?2 and scanned_at < ?3
+         and (scanned_at > ?4 or (scanned_at = ?4 and id > ?5))
+       order by scanned_at, id limit ?6`,
+    )
+    const encoder = new TextEncoder()
+    let after = { at: from - 1, id: '' }
+    const body = new ReadableStream<Uint8Array>({
+      start(controller) {
+        controller.enqueue(encoder.encode(csvLine([...CSV_COLUMNS])))
+      },
+      async pull(controller) {
+        const { results } = await page
+          .bind(code.id, from, to, after.at, after.id, CSV_PAGE)
+          .all<CsvRow>()
+        let text = ''
+        for (const r of results) {
+          text += csvLine([
+            r.id,
+            new Date(r.scanned_at).toISOString(),
+            r.method,
+            r.is_bot === 1,
+            r.device,
+            r.browser,
+            r.os,
+            r.country,
+            r.region,
+            r.city,
+            r.colo,
+            r.referrer_host,
+            r.checkout_view === 1,
+          ])
+        }
+        if (text) controller.enqueue(encoder.encode(text))
+        const last = results.at(-1)
+        if (!last || results.length < CSV_PAGE) controller.close()
+        else after = { at: last.scanned_at, id: last.id }
+      },
+    })
+    return c.body(body, 200, {
+      'content-type': 'text/csv; charset=utf-8',
+      'content-disposition': `attachment; filename="scans-${code.slug}.csv"`,
+      'cache-control': 'no-store',
+    })
+  })
+}

@@ -1,0 +1,244 @@
+import { evictDurableObject, runDurableObjectAlarm, runInDurableObject } from 'cloudflare:test'
+import { env } from 'cloudflare:workers'
+import { afterEach, describe, expect, it, vi } from 'vitest'
+import { sendScan } from '../../src/hub/batcher'
+import { hubFor } from '../../src/hub/client'
+import { FLUSH_DELAY_MS, FLUSH_MAX_SCANS } from '../../src/hub/code-hub'
+import type { HubScan } from '../../src/hub/types'
+import { call, createCode, flushHub, newMerchant } from '../helpers'
+import { d1Count, d1Scans, hubRows, IPHONE, scanFor } from './fixtures'
+
+async function newCode() {
+  const { key, merchantId } = await newMerchant()
+  const code = await createCode(key, { action: 'redirect', destination_url: 'https://a.example' })
+  return { ...code, merchantId, key }
+}
+
+const rollupTotals = (codeId: string) =>
+  env.DB.prepare(
+    'select coalesce(sum(human), 0) as human, coalesce(sum(bot), 0) as bot from scan_rollup_hours where code_id = ?',
+  )
+    .bind(codeId)
+    .first<{ human: number; bot: number }>()
+
+/** Makes every flush fail the way a D1 outage does, until the returned function is called. */
+async function breakD1() {
+  await env.DB.exec('alter table scan_rollup_hours rename to scan_rollup_hours_away')
+  return () => env.DB.exec('alter table scan_rollup_hours_away rename to scan_rollup_hours')
+}
+
+describe('flushing the hub to D1', () => {
+  it('arms an alarm a few seconds out when scans arrive, and flushes them all', async () => {
+    const code = await newCode()
+    const hub = hubFor(env, code.id)
+    const before = Date.now()
+    await hub.recordScans([scanFor(code), scanFor(code, { isBot: true })])
+    const alarm = await runInDurableObject(hub, (_h, state) => state.storage.getAlarm())
+    expect(alarm).toBeGreaterThanOrEqual(before + FLUSH_DELAY_MS - 50)
+    expect(alarm).toBeLessThanOrEqual(Date.now() + FLUSH_DELAY_MS + 50)
+    expect(await runDurableObjectAlarm(hub)).toBe(true)
+    expect(await d1Scans(code.id)).toHaveLength(2)
+    expect(await rollupTotals(code.id)).toEqual({ human: 1, bot: 1 })
+    expect((await hub.counters()).unflushed).toBe(0)
+  })
+
+  it('keeps scans in the hub while D1 fails, backs off, and delivers each exactly once after', async () => {
+    const code = await newCode()
+    const hub = hubFor(env, code.id)
+    await hub.recordScans(Array.from({ length: 30 }, () => scanFor(code)))
+    const restore = await breakD1()
+    const errors = vi.spyOn(console, 'error').mockImplementation(() => {})
+    try {
+      const delays: number[] = []
+      for (let attempt = 1; attempt <= 3; attempt++) {
+        const started = Date.now()
+        expect(await runDurableObjectAlarm(hub)).toBe(true)
+        const next = await runInDurableObject(hub, (_h, state) => state.storage.getAlarm())
+        expect(next).not.toBeNull()
+        delays.push((next as number) - started)
+        // More scans arrive during the outage; they must not pull the retry earlier.
+        await hub.recordScans([scanFor(code)])
+        expect(await runInDurableObject(hub, (_h, s) => s.storage.getAlarm())).toBe(next)
+      }
+      // Exponential backoff with ±20% jitter: about 2 s, 4 s, 8 s.
+      expect(delays[0]).toBeGreaterThan(1_500)
+      expect(delays[1]).toBeGreaterThan(delays[0] as number)
+      expect(delays[2]).toBeGreaterThan(delays[1] as number)
+      expect(errors).toHaveBeenCalledTimes(3)
+      // A failed batch is one rolled-back transaction: not even the raw rows went in.
+      expect(await d1Count('select count(*) as n from scans where code_id = ?', code.id)).toBe(0)
+      expect((await hub.counters()).unflushed).toBe(33)
+    } finally {
+      errors.mockRestore()
+      await restore()
+    }
+    await flushHub(code.id)
+    expect(await d1Scans(code.id)).toHaveLength(33)
+    expect(await rollupTotals(code.id)).toEqual({ human: 33, bot: 0 })
+    const [meta] = await hubRows(code.id, "select value from meta where key = 'failures'")
+    expect(meta?.value).toBe(0)
+  })
+
+  it('adds nothing twice when D1 committed a flush but the hub never heard back', async () => {
+    const code = await newCode()
+    const hub = hubFor(env, code.id)
+    const scans = Array.from({ length: 12 }, (_, i) =>
+      scanFor(code, { isBot: i < 2, visitorHash: `v${i}`, country: i % 2 ? 'FR' : 'DE' }),
+    )
+    await hub.recordScans(scans)
+    await runInDurableObject(hub, (instance) => {
+      instance.flushHooks.afterCommit = () => {
+        throw new Error('connection reset after commit')
+      }
+    })
+    const errors = vi.spyOn(console, 'error').mockImplementation(() => {})
+    await runDurableObjectAlarm(hub)
+    errors.mockRestore()
+    expect(await d1Scans(code.id)).toHaveLength(12)
+    expect((await hub.counters()).unflushed).toBe(12)
+
+    await runInDurableObject(hub, (instance) => {
+      instance.flushHooks = {}
+    })
+    await flushHub(code.id)
+    expect(await d1Scans(code.id)).toHaveLength(12)
+    expect(await rollupTotals(code.id)).toEqual({ human: 10, bot: 2 })
+    expect(
+      await d1Count(
+        "select sum(human + bot) as n from scan_rollup_dimensions where code_id = ? and dimension = 'country'",
+        code.id,
+      ),
+    ).toBe(12)
+    expect(
+      await d1Count('select count(*) as n from scan_rollup_visitors where code_id = ?', code.id),
+    ).toBe(10)
+    expect(
+      await d1Count('select last_seq as n from hub_flush_state where code_id = ?', code.id),
+    ).toBe(1)
+  })
+
+  it('loses nothing when the hub is evicted with scans buffered, or mid-outage', async () => {
+    const code = await newCode()
+    const hub = hubFor(env, code.id)
+    await Promise.all(
+      Array.from({ length: 40 }, () =>
+        call(`/${code.slug}`, {
+          headers: { 'user-agent': IPHONE, 'cf-connecting-ip': '192.0.2.1' },
+        }),
+      ),
+    )
+    await evictDurableObject(hub)
+    expect(await hub.counters()).toMatchObject({ scans: 40, unique_visitors_today: 1 })
+
+    const restore = await breakD1()
+    const errors = vi.spyOn(console, 'error').mockImplementation(() => {})
+    await runDurableObjectAlarm(hub)
+    errors.mockRestore()
+    await evictDurableObject(hub)
+    await restore()
+    // The evicted hub still has its alarm, and the same flush goes out again.
+    expect(await runInDurableObject(hub, (_h, s) => s.storage.getAlarm())).not.toBeNull()
+    await flushHub(code.id)
+    expect(await d1Scans(code.id)).toHaveLength(40)
+    expect(await hub.counters()).toMatchObject({ scans: 40, human: 40, unflushed: 0 })
+  })
+
+  it('splits a big backlog into flushes of at most FLUSH_MAX_SCANS, flushing at once when one is full', async () => {
+    const code = await newCode()
+    const hub = hubFor(env, code.id)
+    const total = FLUSH_MAX_SCANS * 2 + 137
+    const started = Date.now()
+    for (let i = 0; i < total; i += 250) {
+      await hub.recordScans(
+        Array.from({ length: Math.min(250, total - i) }, (_, j) =>
+          scanFor(code, { visitorHash: `h${(i + j) % 97}`, city: `City ${(i + j) % 13}` }),
+        ),
+      )
+    }
+    // A full flush does not wait for the usual delay.
+    const alarm = await runInDurableObject(hub, (_h, s) => s.storage.getAlarm())
+    expect(alarm).toBeLessThan(started + FLUSH_DELAY_MS)
+    const perSeq = await hubRows(code.id, 'select seq, count(*) as n from scans group by seq')
+    expect(perSeq.map((r) => r.n)).toEqual([FLUSH_MAX_SCANS, FLUSH_MAX_SCANS, 137])
+
+    expect(await runDurableObjectAlarm(hub)).toBe(true)
+    expect(await d1Scans(code.id)).toHaveLength(total)
+    expect(await rollupTotals(code.id)).toEqual({ human: total, bot: 0 })
+    expect(
+      await d1Count('select last_seq as n from hub_flush_state where code_id = ?', code.id),
+    ).toBe(3)
+    expect(
+      await d1Count(
+        "select count(*) as n from scan_rollup_dimensions where code_id = ? and dimension = 'city'",
+        code.id,
+      ),
+    ).toBe(13)
+  })
+
+  it('forgets flushed scans after the dedupe window and clears yesterday’s visitors', async () => {
+    const code = await newCode()
+    const hub = hubFor(env, code.id)
+    await hub.recordScans([
+      scanFor(code, { visitorHash: 'old', scannedAt: Date.now() - 2 * 86_400_000 }),
+      scanFor(code, { visitorHash: 'new' }),
+    ])
+    await flushHub(code.id)
+    expect(await hubRows(code.id, 'select id from scans')).toHaveLength(2)
+    // The pruning alarm stays set while flushed rows remain.
+    expect(await runInDurableObject(hub, (_h, s) => s.storage.getAlarm())).not.toBeNull()
+    await runInDurableObject(hub, (_h, state) => {
+      state.storage.sql.exec('update scans set flushed_at = flushed_at - 11 * 60000')
+    })
+    await runDurableObjectAlarm(hub)
+    expect(await hubRows(code.id, 'select id from scans')).toHaveLength(0)
+    expect(await hubRows(code.id, 'select hash from visitors')).toEqual([{ hash: 'new' }])
+    expect(await runInDurableObject(hub, (_h, s) => s.storage.getAlarm())).toBeNull()
+    expect(await d1Scans(code.id)).toHaveLength(2)
+  })
+})
+
+describe('the per-isolate batcher', () => {
+  afterEach(() => vi.restoreAllMocks())
+
+  function fakeHub(failures: number) {
+    const calls: HubScan[][] = []
+    const stub = {
+      async recordScans(scans: HubScan[]) {
+        calls.push(scans)
+        if (calls.length <= failures) throw new Error('hub unavailable')
+        return { stored: scans.length }
+      },
+    }
+    const CODE_HUB = { idFromName: (name: string) => name, get: () => stub }
+    return { env: { CODE_HUB } as unknown as Env, calls }
+  }
+
+  it('sends scans of one code arriving together in one call, and resolves each when it is stored', async () => {
+    const { env: fake, calls } = fakeHub(0)
+    const code = { id: 'code_batch1', merchantId: 'mer_x' }
+    const done = await Promise.all(
+      Array.from({ length: 7 }, () => sendScan(fake, scanFor(code)).then(() => calls.length)),
+    )
+    expect(calls).toHaveLength(1)
+    expect(calls[0]).toHaveLength(7)
+    expect(done).toEqual(Array(7).fill(1))
+  })
+
+  it('retries a failed call once', async () => {
+    const { env: fake, calls } = fakeHub(1)
+    const error = vi.spyOn(console, 'error').mockImplementation(() => {})
+    await sendScan(fake, scanFor({ id: 'code_batch2', merchantId: 'mer_x' }))
+    expect(calls).toHaveLength(2)
+    expect(error).not.toHaveBeenCalled()
+  })
+
+  it('logs the whole batch when the retry fails too, and still resolves', async () => {
+    const { env: fake, calls } = fakeHub(2)
+    const error = vi.spyOn(console, 'error').mockImplementation(() => {})
+    const scan = scanFor({ id: 'code_batch3', merchantId: 'mer_x' })
+    await expect(sendScan(fake, scan)).resolves.toBeUndefined()
+    expect(calls).toHaveLength(2)
+    expect(error).toHaveBeenCalledTimes(1)
+    expect(String(error.mock.calls[0]?.[1])).toContain(scan.id)
+  })
+})

@@ -1,0 +1,293 @@
+import { evictDurableObject, runInDurableObject } from 'cloudflare:test'
+import { env } from 'cloudflare:workers'
+import { describe, expect, it, vi } from 'vitest'
+import { hubFor } from '../../src/hub/client'
+import { MAX_EVENTS_PER_MESSAGE, MIN_INTERVAL_MS } from '../../src/hub/feed'
+import { signLiveToken } from '../../src/hub/live-token'
+import type { LiveMessage, LivePayment, LiveScan } from '../../src/hub/types'
+import { call, createCode, newMerchant, problemOf } from '../helpers'
+import { IPHONE, scanFor } from './fixtures'
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
+
+async function newCode(kind: 'redirect' | 'checkout' = 'redirect') {
+  const merchant = await newMerchant()
+  const body =
+    kind === 'redirect'
+      ? { action: 'redirect', destination_url: 'https://a.example' }
+      : { action: 'checkout', currency: 'eur', amount: 450, description: 'Coffee' }
+  const code = await createCode(merchant.key, body)
+  return { ...merchant, code: { ...code, merchantId: merchant.merchantId } }
+}
+
+interface Received {
+  at: number
+  message: LiveMessage
+}
+
+/** Opens the live feed like a client would, recording every message with its arrival time. */
+async function openLive(codeId: string, auth: { key?: string; token?: string }) {
+  const query = auth.token ? `?token=${encodeURIComponent(auth.token)}` : ''
+  const response = await call(`/api/v1/codes/${codeId}/live${query}`, {
+    key: auth.key,
+    headers: { upgrade: 'websocket' },
+  })
+  expect(response.status).toBe(101)
+  const ws = response.webSocket
+  if (!ws) throw new Error('no websocket')
+  const received: Received[] = []
+  const raw: string[] = []
+  ws.accept()
+  ws.addEventListener('message', (event) => {
+    raw.push(String(event.data))
+    received.push({ at: Date.now(), message: JSON.parse(String(event.data)) as LiveMessage })
+  })
+  /** Waits for the first message (from `from` on) that matches. */
+  async function next(match: (m: LiveMessage) => boolean, from = 0, timeoutMs = 3_000) {
+    const deadline = Date.now() + timeoutMs
+    for (;;) {
+      const found = received.slice(from).find((r) => match(r.message))
+      if (found) return found.message
+      if (Date.now() > deadline) throw new Error(`no matching message in ${JSON.stringify(raw)}`)
+      await sleep(10)
+    }
+  }
+  return { ws, received, raw, next }
+}
+
+const updates = (received: Received[]) =>
+  received.filter((r) => r.message.type === 'update') as (Received & {
+    message: Extract<LiveMessage, { type: 'update' }>
+  })[]
+
+describe('live feed: what a watcher receives', () => {
+  it('greets with the counters, then sends each scan without the visitor hash', async () => {
+    const { key, code } = await newCode()
+    await call(`/${code.slug}`, { headers: { 'user-agent': IPHONE } })
+    const live = await openLive(code.id, { key })
+    const hello = await live.next((m) => m.type === 'hello')
+    expect(hello).toMatchObject({
+      type: 'hello',
+      code_id: code.id,
+      counters: { scans: 1, human: 1 },
+    })
+
+    await call(`/${code.slug}`, {
+      headers: { 'user-agent': IPHONE, 'cf-connecting-ip': '203.0.113.5' },
+      cf: { country: 'JP', city: 'Osaka' },
+    })
+    const update = await live.next((m) => m.type === 'update')
+    if (update.type !== 'update') throw new Error('unreachable')
+    expect(update.counters).toMatchObject({ scans: 2, human: 2, unique_visitors_today: 1 })
+    const [event, ...others] = update.events as LiveScan[]
+    expect(others).toHaveLength(0)
+    expect(event).toMatchObject({
+      type: 'scan',
+      country: 'JP',
+      city: 'Osaka',
+      device: 'mobile',
+      is_bot: false,
+    })
+    expect(Date.parse(event?.at ?? '')).toBeGreaterThan(Date.now() - 10_000)
+    const hashes = (await runInDurableObject(hubFor(env, code.id), (_h, s) =>
+      s.storage.sql.exec('select visitor_hash from scans where visitor_hash is not null').toArray(),
+    )) as { visitor_hash: string }[]
+    expect(hashes).toHaveLength(1)
+    for (const text of live.raw) {
+      expect(text).not.toContain(hashes[0]?.visitor_hash)
+      expect(text).not.toMatch(/visitor_hash|visitorHash/)
+    }
+    live.ws.close()
+  })
+
+  it('sends payment events', async () => {
+    const { key, code } = await newCode('checkout')
+    const live = await openLive(code.id, { key })
+    await live.next((m) => m.type === 'hello')
+    const hub = hubFor(env, code.id)
+    await hub.reservePayment({ paymentId: 'pay_live', limit: null, holdUntil: Date.now() + 60_000 })
+    await sleep(MIN_INTERVAL_MS + 20)
+    await hub.settlePayment('pay_live', 'paid')
+    const paid = await live.next(
+      (m) =>
+        m.type === 'update' && m.events.some((e) => e.type === 'payment' && e.status === 'paid'),
+    )
+    const payments = updates(live.received).flatMap((u) =>
+      u.message.events.filter((e): e is LivePayment => e.type === 'payment'),
+    )
+    expect(payments.map((p) => [p.payment_id, p.status])).toEqual([
+      ['pay_live', 'pending'],
+      ['pay_live', 'paid'],
+    ])
+    expect(paid.type === 'update' && paid.counters).toMatchObject({ pay_pressed: 1, paid: 1 })
+    live.ws.close()
+  })
+
+  it('keeps working after the hub hibernates and wakes up', async () => {
+    const { key, code } = await newCode()
+    const hub = hubFor(env, code.id)
+    const live = await openLive(code.id, { key })
+    await live.next((m) => m.type === 'hello')
+    await runInDurableObject(hub, (instance) => {
+      instance.flushHooks = { afterCommit: () => {} }
+    })
+    await evictDurableObject(hub, { webSockets: 'hibernate' })
+    // A new instance: in-memory state is gone, the socket is not.
+    expect(
+      await runInDurableObject(hub, (instance, state) => ({
+        hooks: Object.keys(instance.flushHooks),
+        sockets: state.getWebSockets().length,
+      })),
+    ).toEqual({ hooks: [], sockets: 1 })
+
+    const seen = live.received.length
+    await call(`/${code.slug}`, { headers: { 'user-agent': IPHONE } })
+    const update = await live.next((m) => m.type === 'update', seen)
+    expect(update.type === 'update' && update.events).toHaveLength(1)
+    live.ws.send('counters')
+    const counters = await live.next((m) => m.type === 'counters', seen)
+    expect(counters).toMatchObject({ counters: { scans: 1 } })
+    live.ws.close()
+  })
+
+  it('coalesces a flood to at most one message per 100 ms, with exact counters', async () => {
+    const { key, code } = await newCode()
+    const hub = hubFor(env, code.id)
+    const live = await openLive(code.id, { key })
+    await live.next((m) => m.type === 'hello')
+    const started = Date.now()
+    const calls = 40
+    const perCall = 5
+    for (let i = 0; i < calls; i++) {
+      await hub.recordScans(Array.from({ length: perCall }, () => scanFor(code)))
+      await sleep(10)
+    }
+    // One big burst: more events than a message lists.
+    await hub.recordScans(Array.from({ length: 250 }, () => scanFor(code, { isBot: true })))
+    const total = calls * perCall + 250
+    await live.next((m) => m.type === 'update' && m.counters.scans === total)
+    const elapsed = Date.now() - started
+    const sent = updates(live.received)
+    expect(sent.length).toBeLessThanOrEqual(Math.ceil(elapsed / MIN_INTERVAL_MS) + 1)
+    expect(sent.length).toBeLessThan(calls)
+    for (const [i, u] of sent.entries()) {
+      expect(u.message.events.length).toBeLessThanOrEqual(MAX_EVENTS_PER_MESSAGE)
+      const previous = sent[i - 1]
+      if (previous) expect(u.at - previous.at).toBeGreaterThanOrEqual(MIN_INTERVAL_MS - 25)
+    }
+    const listed = sent.reduce((n, u) => n + u.message.events.length, 0)
+    const omitted = sent.reduce((n, u) => n + u.message.omitted, 0)
+    expect(listed + omitted).toBe(total)
+    expect(omitted).toBeGreaterThan(0)
+    expect(sent.at(-1)?.message.counters).toMatchObject({ scans: total, bot: 250 })
+    live.ws.close()
+  })
+})
+
+describe('live feed: who may watch', () => {
+  it('opens with a live token from the API, without a header', async () => {
+    const { key, code } = await newCode()
+    const response = await call(`/api/v1/codes/${code.id}/live-token`, { key, method: 'POST' })
+    expect(response.status).toBe(201)
+    const body = (await response.json()) as { token: string; url: string; expires_at: string }
+    expect(body.url).toBe(
+      `wss://qr.test/api/v1/codes/${code.id}/live?token=${encodeURIComponent(body.token)}`,
+    )
+    const ttl = Date.parse(body.expires_at) - Date.now()
+    expect(ttl).toBeGreaterThan(0)
+    expect(ttl).toBeLessThanOrEqual(60_000)
+    const live = await openLive(code.id, { token: body.token })
+    expect(await live.next((m) => m.type === 'hello')).toMatchObject({ code_id: code.id })
+    live.ws.close()
+  })
+
+  it('refuses missing, malformed, unknown and revoked credentials with 401', async () => {
+    const { key, keyId, code } = await newCode()
+    const path = `/api/v1/codes/${code.id}/live`
+    const ws = { upgrade: 'websocket' }
+    const token = async (claims: Partial<Parameters<typeof signLiveToken>[1]>, secret?: string) =>
+      signLiveToken(secret ?? (env.LIVE_TOKEN_SECRET as string), {
+        codeId: code.id,
+        merchantId: code.merchantId,
+        apiKeyId: keyId,
+        expiresAt: Date.now() + 60_000,
+        ...claims,
+      })
+    const good = await token({})
+    const attempts: [string, string, Record<string, string>][] = [
+      ['nothing', path, ws],
+      ['a malformed key', path, { ...ws, authorization: 'Bearer nope' }],
+      ['an unknown key', path, { ...ws, authorization: `Bearer qrk_${'B'.repeat(32)}` }],
+      ['a garbage token', `${path}?token=abc.def`, ws],
+      ['a tampered token', `${path}?token=${good.slice(0, -2)}xx`, ws],
+      ['an expired token', `${path}?token=${await token({ expiresAt: Date.now() - 1 })}`, ws],
+      ['a token signed with another secret', `${path}?token=${await token({}, 'other')}`, ws],
+      ['a token for another code', `/api/v1/codes/code_${'Z'.repeat(22)}/live?token=${good}`, ws],
+    ]
+    for (const [name, target, headers] of attempts) {
+      const response = await call(target, { headers })
+      expect(response.status, name).toBe(401)
+      expect((await problemOf(response)).code, name).toBe('unauthorized')
+    }
+    // The good token works until its key is revoked.
+    expect((await call(`${path}?token=${good}`, { headers: ws })).status).toBe(101)
+    await call(`/api/v1/api-keys/${keyId}`, { key, method: 'DELETE' })
+    expect((await call(`${path}?token=${good}`, { headers: ws })).status).toBe(401)
+  })
+
+  it("answers 404 for another merchant's code, with a key or with that merchant's token", async () => {
+    const alice = await newCode()
+    const bob = await newCode()
+    const ws = { upgrade: 'websocket' }
+    const byKey = await call(`/api/v1/codes/${alice.code.id}/live`, { key: bob.key, headers: ws })
+    expect(byKey.status).toBe(404)
+    expect((await problemOf(byKey)).code).toBe('not_found')
+    const mint = await call(`/api/v1/codes/${alice.code.id}/live-token`, {
+      key: bob.key,
+      method: 'POST',
+    })
+    expect(mint.status).toBe(404)
+    // A token Bob could only get by forging: right secret, Bob as merchant, Alice's code.
+    const forged = await signLiveToken(env.LIVE_TOKEN_SECRET as string, {
+      codeId: alice.code.id,
+      merchantId: bob.merchantId,
+      apiKeyId: bob.keyId,
+      expiresAt: Date.now() + 60_000,
+    })
+    const byToken = await call(`/api/v1/codes/${alice.code.id}/live?token=${forged}`, {
+      headers: ws,
+    })
+    expect(byToken.status).toBe(404)
+  })
+
+  it('asks for a WebSocket upgrade with 426, and issues no tokens without a secret', async () => {
+    const { key, code } = await newCode()
+    const plain = await call(`/api/v1/codes/${code.id}/live`, { key })
+    expect(plain.status).toBe(426)
+    expect((await problemOf(plain)).code).toBe('upgrade_required')
+    const noSecret = { ...env, LIVE_TOKEN_SECRET: undefined } as Env
+    const logged = vi.spyOn(console, 'error').mockImplementation(() => {})
+    const mint = await call(`/api/v1/codes/${code.id}/live-token`, {
+      key,
+      method: 'POST',
+      env: noSecret,
+    })
+    expect(mint.status).toBe(500)
+    expect(logged).toHaveBeenCalledTimes(1)
+    logged.mockRestore()
+  })
+
+  it('lists the live routes in the OpenAPI document', async () => {
+    const doc = (await (await call('/openapi.json')).json()) as {
+      paths: Record<string, unknown>
+    }
+    expect(Object.keys(doc.paths)).toEqual(
+      expect.arrayContaining([
+        '/api/v1/codes/{id}/live',
+        '/api/v1/codes/{id}/live-token',
+        '/api/v1/codes/{id}/stats',
+        '/api/v1/codes/{id}/scans.csv',
+      ]),
+    )
+  })
+})

@@ -1,0 +1,198 @@
+import { evictDurableObject, runInDurableObject } from 'cloudflare:test'
+import { env } from 'cloudflare:workers'
+import { describe, expect, it } from 'vitest'
+import { hubFor } from '../../src/hub/client'
+import type { CodeHub } from '../../src/hub/code-hub'
+import { call, createCode, flushHub, newMerchant } from '../helpers'
+import { d1Count, hubRows, IPHONE, SLACKBOT } from './fixtures'
+
+async function newHub() {
+  const { key } = await newMerchant()
+  const code = await createCode(key, {
+    action: 'checkout',
+    currency: 'eur',
+    amount: 450,
+    description: 'Flat white',
+  })
+  return { code, key, hub: hubFor(env, code.id) }
+}
+
+const ids = (n: number, prefix = 'pay') => Array.from({ length: n }, (_, i) => `${prefix}_${i}`)
+const soon = (ms = 60_000) => Date.now() + ms
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
+
+describe('payment holds in the hub', () => {
+  it('lets exactly one of 50 concurrent reservations through when the limit is 1', async () => {
+    const { hub } = await newHub()
+    const results = await Promise.all(
+      ids(50).map((paymentId) => hub.reservePayment({ paymentId, limit: 1, holdUntil: soon() })),
+    )
+    expect(results.filter((r) => r.ok)).toHaveLength(1)
+    expect(results.filter((r) => !r.ok && r.reason === 'busy')).toHaveLength(49)
+    expect((await hub.counters()).pay_pressed).toBe(1)
+  })
+
+  it('lets exactly N through under concurrency when the limit is N, then says sold out once paid', async () => {
+    const { hub } = await newHub()
+    const results = await Promise.all(
+      ids(30).map((paymentId) => hub.reservePayment({ paymentId, limit: 3, holdUntil: soon() })),
+    )
+    const winners = ids(30).filter((_, i) => results[i]?.ok)
+    expect(winners).toHaveLength(3)
+    for (const id of winners) await hub.settlePayment(id, 'paid')
+    expect(await hub.reservePayment({ paymentId: 'late', limit: 3, holdUntil: soon() })).toEqual({
+      ok: false,
+      reason: 'sold_out',
+    })
+    expect(await hub.counters()).toMatchObject({ pay_pressed: 3, paid: 3 })
+  })
+
+  it('is idempotent per payment id', async () => {
+    const { hub, code } = await newHub()
+    const first = { paymentId: 'pay_a', limit: 1, holdUntil: soon() }
+    expect(await hub.reservePayment(first)).toEqual({ ok: true })
+    expect(await hub.reservePayment(first)).toEqual({ ok: true })
+    expect(await hub.reservePayment({ paymentId: 'pay_b', limit: 1, holdUntil: soon() })).toEqual({
+      ok: false,
+      reason: 'busy',
+    })
+    await hub.settlePayment('pay_a', 'paid')
+    await hub.settlePayment('pay_a', 'paid')
+    await hub.settlePayment('pay_a', 'released')
+    // Reserving a paid id again is fine and changes nothing.
+    expect(await hub.reservePayment(first)).toEqual({ ok: true })
+    expect(await hub.counters()).toMatchObject({ pay_pressed: 1, paid: 1 })
+    expect(await hubRows(code.id, "select state from payments where id = 'pay_a'")).toEqual([
+      { state: 'paid' },
+    ])
+  })
+
+  it('frees the slot when a hold expires or is released', async () => {
+    const { hub } = await newHub()
+    expect(
+      await hub.reservePayment({ paymentId: 'short', limit: 1, holdUntil: soon(150) }),
+    ).toEqual({ ok: true })
+    expect(await hub.reservePayment({ paymentId: 'next', limit: 1, holdUntil: soon() })).toEqual({
+      ok: false,
+      reason: 'busy',
+    })
+    await sleep(200)
+    expect(await hub.reservePayment({ paymentId: 'next', limit: 1, holdUntil: soon() })).toEqual({
+      ok: true,
+    })
+    await hub.settlePayment('next', 'released')
+    expect(await hub.reservePayment({ paymentId: 'third', limit: 1, holdUntil: soon() })).toEqual({
+      ok: true,
+    })
+    // Each id was pressed once, whatever happened to its hold.
+    expect((await hub.counters()).pay_pressed).toBe(3)
+  })
+
+  it('counts a payment settled after its hold expired, and then refuses new ones', async () => {
+    const { hub } = await newHub()
+    await hub.reservePayment({ paymentId: 'slow', limit: 1, holdUntil: soon(100) })
+    await sleep(150)
+    expect(await hub.reservePayment({ paymentId: 'fast', limit: 1, holdUntil: soon() })).toEqual({
+      ok: true,
+    })
+    await hub.settlePayment('slow', 'paid')
+    expect(await hub.reservePayment({ paymentId: 'other', limit: 1, holdUntil: soon() })).toEqual({
+      ok: false,
+      reason: 'sold_out',
+    })
+    expect(await hub.counters()).toMatchObject({ pay_pressed: 2, paid: 1 })
+  })
+
+  it('always accepts with no limit, and still records the holds', async () => {
+    const { hub, code } = await newHub()
+    const results = await Promise.all(
+      ids(20).map((paymentId) => hub.reservePayment({ paymentId, limit: null, holdUntil: soon() })),
+    )
+    expect(results.every((r) => r.ok)).toBe(true)
+    expect(
+      await hubRows(code.id, "select count(*) as n from payments where state = 'held'"),
+    ).toEqual([{ n: 20 }])
+  })
+
+  it('keeps holds across an eviction', async () => {
+    const { hub } = await newHub()
+    await hub.reservePayment({ paymentId: 'kept', limit: 1, holdUntil: soon() })
+    await evictDurableObject(hub)
+    expect(await hub.reservePayment({ paymentId: 'new', limit: 1, holdUntil: soon() })).toEqual({
+      ok: false,
+      reason: 'busy',
+    })
+  })
+
+  it('rejects malformed calls', async () => {
+    const { hub } = await newHub()
+    // Through runInDurableObject: see recording.test.ts on rejecting stub calls in tests.
+    const attempts: ((h: CodeHub) => Promise<unknown>)[] = [
+      (h) => h.reservePayment({ paymentId: '', limit: 1, holdUntil: soon() }),
+      (h) => h.reservePayment({ paymentId: 'x', limit: -1, holdUntil: soon() }),
+      (h) => h.reservePayment({ paymentId: 'x', limit: 1.5, holdUntil: soon() }),
+      (h) => h.reservePayment({ paymentId: 'x', limit: 1, holdUntil: Number.NaN }),
+      (h) => h.settlePayment('x', 'refunded' as 'paid'),
+    ]
+    for (const attempt of attempts) {
+      await expect(runInDurableObject(hub, (instance) => attempt(instance))).rejects.toThrow(
+        TypeError,
+      )
+    }
+    expect((await hub.counters()).pay_pressed).toBe(0)
+  })
+})
+
+describe('the checkout funnel', () => {
+  it('is exact from scans to paid, in the hub, in D1 and in the stats, before and after the flush', async () => {
+    const { hub, code, key } = await newHub()
+    const humans = 23
+    await Promise.all([
+      ...Array.from({ length: humans }, () =>
+        call(`/${code.slug}`, { headers: { 'user-agent': IPHONE } }),
+      ),
+      ...Array.from({ length: 6 }, () =>
+        call(`/${code.slug}`, { headers: { 'user-agent': SLACKBOT } }),
+      ),
+      ...Array.from({ length: 4 }, () =>
+        call(`/${code.slug}`, { method: 'HEAD', headers: { 'user-agent': IPHONE } }),
+      ),
+    ])
+    // A paused code's page is not a checkout page.
+    await call(`/api/v1/codes/${code.id}`, { key, method: 'PATCH', json: { status: 'paused' } })
+    expect((await call(`/${code.slug}`, { headers: { 'user-agent': IPHONE } })).status).toBe(503)
+
+    const pressed = ids(9)
+    for (const paymentId of pressed) {
+      await hub.reservePayment({ paymentId, limit: null, holdUntil: soon() })
+    }
+    await hub.reservePayment({ paymentId: 'pay_0', limit: null, holdUntil: soon() })
+    for (const paymentId of pressed.slice(0, 4)) await hub.settlePayment(paymentId, 'paid')
+    await hub.settlePayment('pay_0', 'paid')
+    await hub.settlePayment('pay_8', 'released')
+
+    const expected = { checkout_views: humans, pay_pressed: 9, paid: 4 }
+    expect(await hub.counters()).toMatchObject({ ...expected, human: humans + 1, bot: 10 })
+    const funnel = async () => {
+      const response = await call(`/api/v1/codes/${code.id}/stats?interval=hour`, { key })
+      expect(response.status).toBe(200)
+      return ((await response.json()) as { funnel: unknown }).funnel
+    }
+    const want = { human_scans: humans + 1, ...expected }
+    expect(await funnel()).toEqual(want)
+    await flushHub(code.id)
+    expect(await funnel()).toEqual(want)
+    const sums = await env.DB.prepare(
+      'select sum(checkout_views) as checkout_views, sum(pay_pressed) as pay_pressed, sum(paid) as paid from scan_rollup_hours where code_id = ?',
+    )
+      .bind(code.id)
+      .first()
+    expect(sums).toEqual(expected)
+    expect(
+      await d1Count(
+        'select count(*) as n from scans where code_id = ? and checkout_view = 1',
+        code.id,
+      ),
+    ).toBe(humans)
+  })
+})
