@@ -24,6 +24,7 @@ export type ErrorCode =
   | 'rate_limited'
   | 'invalid_signature'
   | 'not_configured'
+  | 'temporarily_unavailable'
   | 'upgrade_required'
   | 'internal_error'
 
@@ -52,6 +53,7 @@ const TITLES: Record<ErrorCode, string> = {
   rate_limited: 'Too many requests',
   invalid_signature: 'The webhook signature is not valid',
   not_configured: 'This feature is not configured',
+  temporarily_unavailable: 'Temporarily unavailable; retry shortly',
   upgrade_required: 'Open this URL as a WebSocket',
   internal_error: 'Something went wrong on our side',
 }

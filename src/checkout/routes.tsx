@@ -9,11 +9,12 @@ import { findCodeBySlug } from '../codes/queries'
 import { createDb } from '../db/client'
 import type { Payment } from '../db/schema'
 import type { AppEnv } from '../env'
+import { hubFor } from '../hub/client'
 import { newId } from '../lib/ids'
 import { publicBase } from '../lib/urls'
 import { amountProblem, formatMinor, parseMajorAmount } from '../money/currency'
 import { StatusPage, type StatusPageProps } from '../pages/layout'
-import { afterPaymentEvent } from '../payments/effects'
+import { afterPaymentEvent, HOLD_GRACE_MS } from '../payments/effects'
 import { ProviderError } from '../payments/provider'
 import {
   applyPaymentEvent,
@@ -43,7 +44,7 @@ checkoutRoutes.use('*', async (c, next) => {
 
 function page(
   c: Context<AppEnv>,
-  status: 200 | 404 | 410 | 422 | 429 | 502 | 503,
+  status: 200 | 404 | 409 | 410 | 422 | 429 | 502 | 503,
   props: StatusPageProps,
 ) {
   return c.html(<StatusPage {...props} testMode={isTestMode(c.env)} />, status)
@@ -144,9 +145,51 @@ checkoutRoutes.post(`/:slug{${SLUG_PATTERN}}/pay`, csrf(), async (c) => {
       message: 'Please wait a minute before trying to pay again. Nothing was charged.',
     })
   }
-  await insertPayment(db, payment)
 
+  // The code's hub guards its limit under any concurrency: a slot is held before any session
+  // exists, for as long as the session can be paid (plus a grace for a late webhook).
   const expiresAt = at + SESSION_TTL_MS
+  const hub = hubFor(c.env, code.id)
+  const hold = await hub
+    .reservePayment({
+      paymentId: payment.id,
+      limit: code.maxPayments,
+      holdUntil: expiresAt + HOLD_GRACE_MS,
+    })
+    .catch((err) => {
+      console.error('hub unavailable for a reservation', code.id, err)
+      return null
+    })
+  if (!hold) {
+    return page(c, 503, {
+      icon: '⚠️',
+      title: 'Payments are briefly unavailable',
+      message: 'Nothing was charged. Please try again in a moment.',
+      action: { href: `/${code.slug}`, label: 'Try again' },
+    })
+  }
+  if (!hold.ok) {
+    return hold.reason === 'sold_out'
+      ? page(c, 410, {
+          icon: '✅',
+          title: code.maxPayments === 1 ? 'This has already been paid' : 'Sold out',
+          message: `${code.merchantName} has received all the payments this code allows. Nothing was charged.`,
+        })
+      : page(c, 409, {
+          icon: '⏳',
+          title: 'Someone is paying right now',
+          message:
+            'This code takes a limited number of payments and one is in progress. If it is not completed, you can pay in a few minutes. Nothing was charged.',
+          action: { href: `/${code.slug}`, label: 'Try again' },
+        })
+  }
+  try {
+    await insertPayment(db, payment)
+  } catch (err) {
+    await hub.settlePayment(payment.id, 'released').catch(() => {})
+    throw err
+  }
+
   try {
     const session = await provider.createCheckout({
       paymentId: payment.id,
@@ -165,6 +208,9 @@ checkoutRoutes.post(`/:slug{${SLUG_PATTERN}}/pay`, csrf(), async (c) => {
     const reason = err instanceof ProviderError ? err.message : 'checkout could not be created'
     console.error('checkout not created', payment.id, err)
     await failBeforeCheckout(db, payment.id, reason)
+    await hub
+      .settlePayment(payment.id, 'released')
+      .catch((e) => console.error('release failed', payment.id, e))
     return page(c, 502, {
       icon: '⚠️',
       title: 'The payment page could not open',
@@ -239,6 +285,13 @@ checkoutRoutes.get(`/:slug{${SLUG_PATTERN}}/cancel/:paymentId`, async (c) => {
       await paymentProvider(c.env, db, publicBase(c.env, c.req.url))
         .cancelSession(view.payment.sessionId)
         .catch((err) => console.error('cancel failed', paymentId, err))
+      // Test mode closes at once; Stripe closes through its `expired` webhook (then this is a no-op).
+      const after = await findPayment(db, { id: paymentId })
+      if (after) {
+        await afterPaymentEvent(c.env, after.payment, slug, new URL(c.req.url).origin).catch(
+          (err) => console.error('cancel not settled in the hub', paymentId, err),
+        )
+      }
     }
   }
   return c.redirect(`/${slug}`, 303)
@@ -318,7 +371,25 @@ testMode.post('/checkout/:sessionId', csrf(), async (c) => {
     method: outcome === 'paid' ? { brand: 'visa', last4: '4242' } : null,
   })
   if (result.payment) {
-    await afterPaymentEvent(c.env, result.payment, view.slug, new URL(c.req.url).origin)
+    const settled = await afterPaymentEvent(
+      c.env,
+      result.payment,
+      view.slug,
+      new URL(c.req.url).origin,
+    )
+      .then(() => true)
+      .catch((err) => {
+        console.error('test payment not settled in its hub', view.payment.id, err)
+        return false
+      })
+    if (!settled) {
+      return page(c, 503, {
+        icon: '⚠️',
+        title: 'Almost done',
+        message: 'Your choice was recorded but could not be finished. Press the button again.',
+        action: { href: `/test-mode/checkout/${view.payment.sessionId}`, label: 'Back' },
+      })
+    }
   }
   return c.redirect(`/${view.slug}/return/${view.payment.id}`, 303)
 })

@@ -58,6 +58,12 @@ webhookRoutes.post('/stripe', async (c) => {
     if (full?.method) await setPaymentMethod(db, payment.id, full.method)
   }
   const view = await findPayment(db, { id: payment.id })
-  if (view) await afterPaymentEvent(c.env, payment, view.slug, new URL(c.req.url).origin)
+  if (view) {
+    await afterPaymentEvent(c.env, payment, view.slug, new URL(c.req.url).origin).catch((err) => {
+      // The state change is stored; a non-2xx makes Stripe redeliver, and the repeat settles it.
+      console.error('payment settled in D1 but not in its hub yet', payment.id, err)
+      throw new ApiError(503, 'temporarily_unavailable', 'Recorded; finishing failed. Retry later.')
+    })
+  }
   return c.json({ received: true, handled: true })
 })

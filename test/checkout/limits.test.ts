@@ -1,0 +1,203 @@
+import { env } from 'cloudflare:workers'
+import { describe, expect, it } from 'vitest'
+import { hubFor } from '../../src/hub/client'
+import { call, createCode, newMerchant, ORIGIN } from '../helpers'
+import { fakeStripe, sessionEvent, signedWebhook, stripeEnv } from './support'
+
+/** One customer (own IP) pressing pay. */
+function press(slug: string, customer: number, bindings?: Record<string, string>) {
+  return call(`/${slug}/pay`, {
+    method: 'POST',
+    body: '',
+    headers: {
+      'content-type': 'application/x-www-form-urlencoded',
+      origin: ORIGIN,
+      'cf-connecting-ip': `203.0.113.${customer}`,
+    },
+    env: bindings,
+  })
+}
+
+async function chooseOutcome(checkoutUrl: string, outcome: 'paid' | 'failed') {
+  return call(new URL(checkoutUrl).pathname, {
+    method: 'POST',
+    body: `outcome=${outcome}`,
+    headers: { 'content-type': 'application/x-www-form-urlencoded', origin: ORIGIN },
+  })
+}
+
+async function paymentsOf(codeId: string) {
+  const { results } = await env.DB.prepare(
+    'select * from payments where code_id = ? order by created_at',
+  )
+    .bind(codeId)
+    .all<{ id: string; status: string; session_id: string }>()
+  return results
+}
+
+describe('limited codes hold under concurrency (guarded by the code hub)', () => {
+  it('lets exactly one of 25 simultaneous customers open a session on a single-use code', async () => {
+    const { key } = await newMerchant()
+    const code = await createCode(key, {
+      action: 'checkout',
+      currency: 'eur',
+      amount: 12000,
+      description: 'Invoice 114',
+      max_payments: 1,
+    })
+    const responses = await Promise.all(
+      Array.from({ length: 25 }, (_, i) => press(code.slug, i + 1)),
+    )
+    const statuses = responses.map((r) => r.status)
+    expect(statuses.filter((s) => s === 303)).toHaveLength(1)
+    expect(statuses.filter((s) => s === 409)).toHaveLength(24)
+    expect(await paymentsOf(code.id)).toHaveLength(1)
+    const busy = responses.find((r) => r.status === 409)
+    expect(await busy?.text()).toContain('Someone is paying right now')
+
+    // The one pays; from then on the code is sold out, and nobody else is ever charged.
+    const winner = responses.find((r) => r.status === 303)
+    await chooseOutcome(winner?.headers.get('location') ?? '', 'paid')
+    const after = await Promise.all(Array.from({ length: 5 }, (_, i) => press(code.slug, 100 + i)))
+    expect(after.map((r) => r.status)).toEqual([410, 410, 410, 410, 410])
+    expect((await paymentsOf(code.id)).map((p) => p.status)).toEqual(['paid'])
+  })
+
+  it('never lets more than max_payments be paid, however the presses interleave', async () => {
+    const { key } = await newMerchant()
+    const code = await createCode(key, {
+      action: 'checkout',
+      currency: 'eur',
+      amount: 500,
+      description: 'Workshop seat',
+      max_payments: 3,
+    })
+    const responses = await Promise.all(
+      Array.from({ length: 12 }, (_, i) => press(code.slug, i + 1)),
+    )
+    const opened = responses.filter((r) => r.status === 303)
+    expect(opened).toHaveLength(3)
+    for (const r of opened) await chooseOutcome(r.headers.get('location') ?? '', 'paid')
+    const late = await press(code.slug, 99)
+    expect(late.status).toBe(410)
+    const paid = (await paymentsOf(code.id)).filter((p) => p.status === 'paid')
+    expect(paid).toHaveLength(3)
+    const counters = await hubFor(env, code.id).counters()
+    expect(counters.paid).toBe(3)
+    expect(counters.pay_pressed).toBe(3)
+  })
+
+  it('frees the slot when a payment fails', async () => {
+    const { key } = await newMerchant()
+    const code = await createCode(key, {
+      action: 'checkout',
+      currency: 'eur',
+      amount: 500,
+      description: 'x',
+      max_payments: 1,
+    })
+    const first = await press(code.slug, 1)
+    expect((await press(code.slug, 2)).status).toBe(409)
+    await chooseOutcome(first.headers.get('location') ?? '', 'failed')
+    expect((await press(code.slug, 2)).status).toBe(303)
+  })
+
+  it('frees the slot when the customer cancels', async () => {
+    const { key } = await newMerchant()
+    const code = await createCode(key, {
+      action: 'checkout',
+      currency: 'eur',
+      amount: 500,
+      description: 'x',
+      max_payments: 1,
+    })
+    await press(code.slug, 1)
+    const [payment] = await paymentsOf(code.id)
+    await call(`/${code.slug}/cancel/${payment?.id}`)
+    expect((await press(code.slug, 2)).status).toBe(303)
+  })
+
+  it("frees the slot when Stripe's session expires (webhook), and not before", async () => {
+    const { key } = await newMerchant()
+    const code = await createCode(key, {
+      action: 'checkout',
+      currency: 'eur',
+      amount: 500,
+      description: 'x',
+      max_payments: 1,
+    })
+    expect((await press(code.slug, 1, stripeEnv())).status).toBe(303)
+    expect((await press(code.slug, 2, stripeEnv())).status).toBe(409)
+    const [payment] = await paymentsOf(code.id)
+    const session = await fakeStripe(`sessions/${payment?.session_id}/get`, {})
+    const expired = await signedWebhook(
+      sessionEvent('checkout.session.expired', { ...session, status: 'expired' }),
+    )
+    expect(expired.status).toBe(200)
+    expect((await press(code.slug, 2, stripeEnv())).status).toBe(303)
+  })
+
+  it('keeps the slot while a delayed payment is processing, and counts it once paid', async () => {
+    const { key } = await newMerchant()
+    const code = await createCode(key, {
+      action: 'checkout',
+      currency: 'eur',
+      amount: 500,
+      description: 'x',
+      max_payments: 1,
+    })
+    await press(code.slug, 1, stripeEnv())
+    const [payment] = await paymentsOf(code.id)
+    const session = await fakeStripe(`sessions/${payment?.session_id}/get`, {})
+    const completed = await fakeStripe(`sessions/${payment?.session_id}/complete`, {
+      payment_status: 'unpaid',
+    })
+    await signedWebhook(sessionEvent('checkout.session.completed', { ...session, ...completed }))
+    expect((await press(code.slug, 2, stripeEnv())).status).toBe(409)
+    await signedWebhook(
+      sessionEvent('checkout.session.async_payment_succeeded', {
+        ...session,
+        ...completed,
+        payment_status: 'paid',
+      }),
+    )
+    expect((await press(code.slug, 3, stripeEnv())).status).toBe(410)
+    expect((await hubFor(env, code.id).counters()).paid).toBe(1)
+  })
+
+  it('releases the slot when Stripe refuses to create the session', async () => {
+    const { key } = await newMerchant()
+    const code = await createCode(key, {
+      action: 'checkout',
+      currency: 'eur',
+      amount: 500,
+      description: 'x',
+      max_payments: 1,
+    })
+    await fakeStripe('fail-next', { status: 400, type: 'invalid_request_error' })
+    expect((await press(code.slug, 1, stripeEnv())).status).toBe(502)
+    expect((await press(code.slug, 2, stripeEnv())).status).toBe(303)
+  })
+
+  it('counts the funnel exactly: pressed and paid, once each, even when the webhook repeats', async () => {
+    const { key } = await newMerchant()
+    const code = await createCode(key, {
+      action: 'checkout',
+      currency: 'eur',
+      amount: 500,
+      description: 'x',
+    })
+    await press(code.slug, 1, stripeEnv())
+    const [payment] = await paymentsOf(code.id)
+    const session = await fakeStripe(`sessions/${payment?.session_id}/get`, {})
+    const completed = await fakeStripe(`sessions/${payment?.session_id}/complete`, {
+      payment_status: 'paid',
+    })
+    const event = sessionEvent('checkout.session.completed', { ...session, ...completed })
+    await signedWebhook(event)
+    await signedWebhook(event)
+    const counters = await hubFor(env, code.id).counters()
+    expect(counters.pay_pressed).toBe(1)
+    expect(counters.paid).toBe(1)
+  })
+})
