@@ -2,6 +2,7 @@
 import { Hono } from 'hono'
 import { PAYMENT_STATUSES, type PaymentStatus } from '../db/schema'
 import type { AppEnv } from '../env'
+import { csvLine } from '../lib/csv'
 import { publicBase } from '../lib/urls'
 import { formatMinor } from '../money/currency'
 import { getPayment, listPayments } from '../payments/queries'
@@ -79,13 +80,6 @@ adminPayments.get('/payments', async (c) => {
   )
 })
 
-const csvCell = (v: string | number | null) => {
-  const s = v === null ? '' : String(v)
-  // Quote always; neutralise spreadsheet formulas (CSV injection).
-  const safe = /^[=+\-@\t\r]/.test(s) ? `'${s}` : s
-  return `"${safe.replace(/"/g, '""')}"`
-}
-
 adminPayments.get('/payments.csv', async (c) => {
   const f = filtersOf((n) => c.req.query(n))
   const rows = await listPayments(c.var.db, c.var.admin.merchantId, { ...f, limit: EXPORT_MAX })
@@ -104,7 +98,7 @@ adminPayments.get('/payments.csv', async (c) => {
   const lines = rows
     .slice(0, EXPORT_MAX)
     .map((p) =>
-      [
+      csvLine([
         p.id,
         new Date(p.createdAt).toISOString(),
         p.status,
@@ -115,11 +109,9 @@ adminPayments.get('/payments.csv', async (c) => {
         p.codeId,
         p.customerEmail,
         p.paidAt ? new Date(p.paidAt).toISOString() : null,
-      ]
-        .map(csvCell)
-        .join(','),
+      ]),
     )
-  return c.body([header.join(','), ...lines].join('\r\n'), 200, {
+  return c.body([csvLine(header), ...lines].join(''), 200, {
     'content-type': 'text/csv; charset=utf-8',
     'content-disposition': 'attachment; filename="payments.csv"',
   })

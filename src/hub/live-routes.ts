@@ -100,7 +100,11 @@ export function registerLiveFeedRoute(api: Api) {
       headers: { upgrade: 'websocket' },
     })
     if (answer.status !== 101 || !answer.webSocket) {
-      throw new ApiError(500, 'internal_error', 'The live feed is not available right now.')
+      throw new ApiError(
+        503,
+        'temporarily_unavailable',
+        'The live feed is not available right now.',
+      )
     }
     // A fresh response: the hub's is immutable, and our middleware adds headers.
     return new Response(null, { status: 101, webSocket: answer.webSocket })
@@ -113,7 +117,7 @@ export function registerLiveTokenRoute(api: Api) {
     if (!code) throw notFound('code')
     const secret = c.env.LIVE_TOKEN_SECRET
     if (!secret) {
-      throw new ApiError(500, 'internal_error', 'Live tokens are not configured on this server.')
+      throw new ApiError(503, 'not_configured', 'Live tokens are not configured on this server.')
     }
     const expiresAt = Date.now() + LIVE_TOKEN_TTL_MS
     const token = await signLiveToken(secret, {

@@ -4,11 +4,9 @@ import { type Api, errorResponses, json, security } from '../api/factory'
 import { getCode } from '../codes/queries'
 import { CodeId } from '../codes/schemas'
 import { ApiError, notFound } from '../errors'
-import { hubFor } from '../hub/client'
-import { csvLine } from './csv'
-import { readStats } from './query'
-import { retainedSince } from './retention'
-import { bucketsFor, type Interval, isTimeZone, localIso } from './tz'
+import { csvLine } from '../lib/csv'
+import { codeStats } from './query'
+import { type Interval, isTimeZone } from './tz'
 
 const DAY_MS = 86_400_000
 /** Widest range per request: 31 days of hours, 400 days of days. */
@@ -182,48 +180,8 @@ export function registerStatsRoutes(api: Api) {
       invalid('query.from', `the range is at most ${maxDays} days for interval=${q.interval}`)
     }
 
-    const buckets = bucketsFor(from, to, q.interval, q.tz)
-    const start = buckets[0]?.start ?? from
-    const end = buckets.at(-1)?.end ?? to
-    // The hub first, then D1: see query.ts for why this order counts every scan exactly once.
-    const pending = await hubFor(c.env, code.id).pendingStats({ from: start, to: end })
-    const stats = await readStats(c.env.DB, code.id, q.interval, buckets, pending)
-    const { totals } = stats
-    // Visitor hashes older than the retention are deleted: no unique count there, rather than a wrong one.
-    const uniqueSince = retainedSince(c.env)
     return c.json(
-      {
-        object: 'code_stats' as const,
-        code_id: code.id,
-        interval: q.interval,
-        tz: q.tz,
-        from: localIso(start, q.tz),
-        to: localIso(end, q.tz),
-        totals: {
-          scans: totals.human + totals.bot,
-          human: totals.human,
-          bot: totals.bot,
-          unique_visitors: start < uniqueSince ? null : totals.unique_visitors,
-        },
-        funnel: {
-          human_scans: totals.human,
-          checkout_views: totals.checkout_views,
-          pay_pressed: totals.pay_pressed,
-          paid: totals.paid,
-        },
-        series: stats.series.map((p) => ({
-          start: localIso(p.start, q.tz),
-          end: localIso(p.end, q.tz),
-          scans: p.human + p.bot,
-          human: p.human,
-          bot: p.bot,
-          unique_visitors: p.start < uniqueSince ? null : p.unique_visitors,
-          checkout_views: p.checkout_views,
-          pay_pressed: p.pay_pressed,
-          paid: p.paid,
-        })),
-        breakdowns: stats.breakdowns,
-      },
+      await codeStats(c.env, code.id, { from, to, interval: q.interval, tz: q.tz }),
       200,
     )
   })

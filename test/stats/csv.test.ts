@@ -1,6 +1,6 @@
 import { env } from 'cloudflare:workers'
 import { describe, expect, it } from 'vitest'
-import { csvCell } from '../../src/stats/csv'
+import { csvCell } from '../../src/lib/csv'
 import { call, createCode, flushHub, newMerchant } from '../helpers'
 import { IPHONE, SLACKBOT } from '../hub/fixtures'
 
