@@ -692,10 +692,12 @@ const targets: Target[] = [
 const machine = `${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}`
 const gitCommit = (() => {
   try {
-    return execFileSync('git', ['rev-parse', '--short', 'HEAD'], {
-      cwd: ROOT,
-      encoding: 'utf8',
-    }).trim()
+    const git = (args: string[]) =>
+      execFileSync('git', args, { cwd: ROOT, encoding: 'utf8' }).trim()
+    const dirty = git(['status', '--porcelain', '--untracked-files=no'])
+      ? '+uncommitted changes'
+      : ''
+    return `${git(['rev-parse', '--short', 'HEAD'])}${dirty}`
   } catch {
     return 'unknown'
   }
