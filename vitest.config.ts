@@ -22,7 +22,7 @@ export default defineConfig({
         test: {
           name: 'workers',
           include: ['test/**/*.test.ts', 'test/**/*.test.tsx'],
-          exclude: ['test/node/**'],
+          exclude: ['test/node/**', 'test/bench/**'],
           setupFiles: ['./test/setup.ts'],
         },
       },
