@@ -24,7 +24,7 @@ export default defineConfig({
         test: {
           name: 'workers',
           include: ['test/**/*.test.ts', 'test/**/*.test.tsx'],
-          exclude: ['test/node/**', 'test/browser/**'],
+          exclude: ['test/node/**', 'test/browser/**', 'test/bench/**'],
           setupFiles: ['./test/setup.ts'],
           globalSetup: ['./test/global-setup.ts'],
         },

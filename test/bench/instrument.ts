@@ -13,9 +13,12 @@
  * - `ctx.waitUntil` is wrapped to know when background work has drained.
  * - A probe request (`x-bench-probe: 1`, sent one at a time) records which calls were issued
  *   before the handler returned its response and which of those had completed by then. With
- *   `x-bench-delay-ms: N` every call is held N ms before it is forwarded, so a call the response
- *   did not wait for cannot have completed when it is returned: "completed before the response"
- *   then means "the response waited for it" (blocking), independently of microtask ordering.
+ *   `x-bench-delay-ms: N` calls are held N ms before they are forwarded (only one kind with
+ *   `x-bench-delay-only: d1|hub|kv|cache`), so a call of the delayed kind that the response did
+ *   not wait for cannot have completed when it is returned: "completed before the response" then
+ *   means "the response waited for it" (blocking), independently of microtask ordering. Delaying
+ *   one kind at a time keeps a background call from completing early because the handler was
+ *   itself waiting on another delayed call.
  * - `GET /__bench/stats` returns the counters; `POST /__bench/reset` zeroes them.
  * - `POST /__bench/mode?skipWrites=1` (diagnosis only) counts writing D1 statements without
  *   sending them, to separate the cost of local D1 writes from the rest of a scan.
@@ -58,8 +61,12 @@ interface OpRecord {
   settled: boolean
 }
 
+type Kind = 'd1' | 'hub' | 'kv' | 'cache'
+
 interface ProbeState {
   delayMs: number
+  /** Delay only this kind of call (all kinds when null). */
+  delayOnly: Kind | null
   responded: boolean
   status: number
   ops: OpRecord[]
@@ -125,12 +132,25 @@ async function op<T>(
   }
   pendingCalls++
   try {
-    if (current && current.delayMs > 0) await sleep(current.delayMs)
+    if (
+      current &&
+      current.delayMs > 0 &&
+      (!current.delayOnly || current.delayOnly === kindOf(kinds))
+    ) {
+      await sleep(current.delayMs)
+    }
     return await run()
   } finally {
     pendingCalls--
     if (record) record.settled = true
   }
+}
+
+function kindOf(kinds: Partial<OpCounters>): Kind {
+  if (kinds.d1Calls) return 'd1'
+  if (kinds.hubCalls) return 'hub'
+  if (kinds.kvCalls) return 'kv'
+  return 'cache'
 }
 
 const WRITE = /^\s*(insert|update|delete|replace|create|drop|alter|pragma\s+\w+\s*=)/i
@@ -164,7 +184,7 @@ function wrapStatement(real: Obj, sql: string, origin: Origin): Obj {
       if (typeof value !== 'function') return value
       if (prop === 'bind') {
         return (...args: unknown[]) =>
-          wrapStatement((value as Fn).apply(target, args) as Obj, sql, origin)
+          wrapStatement(Reflect.apply(value as Fn, target, args) as Obj, sql, origin)
       }
       if (prop === 'first' || prop === 'all' || prop === 'run' || prop === 'raw') {
         return (...args: unknown[]) =>
@@ -175,7 +195,7 @@ function wrapStatement(real: Obj, sql: string, origin: Origin): Obj {
                 : prop === 'first'
                   ? null
                   : SKIPPED
-              : (value as Fn).apply(target, args),
+              : Reflect.apply(value as Fn, target, args),
           )
       }
       return (value as Fn).bind(target)
@@ -189,7 +209,8 @@ function wrapD1(real: Obj, origin: Origin): Obj {
       const value = target[prop]
       if (typeof value !== 'function') return value
       if (prop === 'prepare') {
-        return (sql: string) => wrapStatement((value as Fn).call(target, sql) as Obj, sql, origin)
+        return (sql: string) =>
+          wrapStatement(Reflect.apply(value as Fn, target, [sql]) as Obj, sql, origin)
       }
       if (prop === 'batch') {
         return (statements: Obj[], ...rest: unknown[]) => {
@@ -198,7 +219,7 @@ function wrapD1(real: Obj, origin: Origin): Obj {
           return op(origin, `d1.batch(${sqls.length})`, statementKinds(sqls, true), () =>
             skipWrites && sqls.every(isWrite)
               ? sqls.map(() => SKIPPED)
-              : (value as Fn).call(target, reals, ...rest),
+              : Reflect.apply(value as Fn, target, [reals, ...rest]),
           )
         }
       }
@@ -206,12 +227,13 @@ function wrapD1(real: Obj, origin: Origin): Obj {
         return (sql: string) => {
           const sqls = sql.split(/;\s*\n/).filter((s) => s.trim())
           return op(origin, 'd1.exec', statementKinds(sqls, false), () =>
-            (value as Fn).call(target, sql),
+            Reflect.apply(value as Fn, target, [sql]),
           )
         }
       }
       if (prop === 'withSession') {
-        return (...args: unknown[]) => wrapD1((value as Fn).apply(target, args) as Obj, origin)
+        return (...args: unknown[]) =>
+          wrapD1(Reflect.apply(value as Fn, target, args) as Obj, origin)
       }
       return (value as Fn).bind(target)
     },
@@ -222,9 +244,12 @@ function wrapStub(real: Obj, origin: Origin, label: string): Obj {
   return new Proxy(real, {
     get(target, prop) {
       const value = target[prop]
+      // Reflect.apply, never value.apply: on an RPC stub `apply` would be a remote method name.
       if (typeof value !== 'function' || typeof prop === 'symbol' || prop === 'then') return value
       return (...args: unknown[]) =>
-        op(origin, `${label}.${prop}`, { hubCalls: 1 }, () => (value as Fn).apply(target, args))
+        op(origin, `${label}.${prop}`, { hubCalls: 1 }, () =>
+          Reflect.apply(value as Fn, target, args),
+        )
     },
   })
 }
@@ -235,7 +260,7 @@ function wrapNamespace(real: Obj, origin: Origin, label: string): Obj {
       const value = target[prop]
       if (typeof value !== 'function') return value
       return (...args: unknown[]) => {
-        const result = (value as Fn).apply(target, args) as Obj | undefined
+        const result = Reflect.apply(value as Fn, target, args) as Obj | undefined
         if (result && typeof result === 'object') {
           if (prop === 'jurisdiction') return wrapNamespace(result, origin, label)
           if (prop === 'get' || prop === 'getByName' || prop === 'getExisting') {
@@ -255,7 +280,7 @@ function wrapKv(real: Obj, origin: Origin, label: string): Obj {
       if (typeof value !== 'function') return value
       return (...args: unknown[]) =>
         op(origin, `${label}.${String(prop)}`, { kvCalls: 1 }, () =>
-          (value as Fn).apply(target, args),
+          Reflect.apply(value as Fn, target, args),
         )
     },
   })
@@ -295,7 +320,7 @@ function patchCacheApi() {
       const original = proto[name] as Fn
       proto[name] = function (this: unknown, ...args: unknown[]) {
         return op('worker', `cache.${name}`, k, async () => {
-          const result = await original.apply(this, args)
+          const result = await Reflect.apply(original, this, args)
           if (name === 'match' && result) {
             totals.worker.cacheHits++
             if (probe && !probe.responded) probe.issued.cacheHits++
@@ -320,7 +345,7 @@ function wrapCtx(ctx: Obj): Obj {
           const tracked = Promise.resolve(promise).finally(() => {
             pendingWaitUntil--
           })
-          return (value as Fn).call(target, tracked)
+          return Reflect.apply(value as Fn, target, [tracked])
         }
       }
       return typeof value === 'function' ? (value as Fn).bind(target) : value
@@ -331,6 +356,7 @@ function wrapCtx(ctx: Obj): Obj {
 function stats(): BenchStats {
   const last = probe ?? {
     delayMs: 0,
+    delayOnly: null,
     responded: false,
     status: 0,
     ops: [],
@@ -373,6 +399,7 @@ export function instrumentHandler(handler: FetchHandler & Obj, names: BindingNam
       probe = isProbe
         ? {
             delayMs: Number(request.headers.get('x-bench-delay-ms') ?? 0),
+            delayOnly: (request.headers.get('x-bench-delay-only') as Kind | null) ?? null,
             responded: false,
             status: 0,
             ops: [],
@@ -398,7 +425,7 @@ export function instrumentHandler(handler: FetchHandler & Obj, names: BindingNam
     const h = handler[name]
     if (typeof h === 'function') {
       wrapped[name] = (event: unknown, env: Obj, ctx: Obj) =>
-        (h as Fn).call(handler, event, wrapEnv(env, 'worker', names), ctx)
+        Reflect.apply(h as Fn, handler, [event, wrapEnv(env, 'worker', names), ctx])
     }
   }
   return wrapped

@@ -61,6 +61,11 @@ export interface LoadResult {
   timeouts: number
   /** Sent but never answered (timeouts, resets); 0 in a clean run. */
   unanswered: number
+  /**
+   * For scan runs: time after the last response until every scan answered so far was in D1, and
+   * the throughput if that time is counted (requests / (elapsed + drain)).
+   */
+  drain?: { ms: number; complete: boolean; sustainedRps: number }
   /** CPU per answered request: workerd (server) and the load generator's Node process (client). */
   cpu?: { serverMsPerRequest: number; clientMsPerRequest: number; serverCores: number }
   autocannon: { rpsAverage: number; p50: number; p99: number }

@@ -51,6 +51,8 @@ export function scenarioTable(rows: ScenarioRow[]): string {
       '× base',
       'workerd CPU ms/req',
       '× base',
+      'D1 lag s',
+      'sustained req/s',
     ],
     rows.map((r) => [
       `${r.id} ${r.name}`,
@@ -64,8 +66,12 @@ export function scenarioTable(rows: ScenarioRow[]): string {
       fmt.x(r.ratios.p99),
       r.result.cpu ? r.result.cpu.serverMsPerRequest.toFixed(3) : '',
       Number.isFinite(r.ratios.cpu) ? fmt.x(r.ratios.cpu) : '',
+      r.result.drain
+        ? `${(r.result.drain.ms / 1000).toFixed(2)}${r.result.drain.complete ? '' : '!'}`
+        : '',
+      r.result.drain ? fmt.int(r.result.drain.sustainedRps) : '',
     ]),
-    [false, true, true, true, true, true, true, true, true, true, true],
+    [false, true, true, true, true, true, true, true, true, true, true, true, true],
   )
 }
 

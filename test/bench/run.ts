@@ -31,6 +31,7 @@ import {
   BENCH_VARS,
   cpuMeter,
   d1Of,
+  type Running,
   readAppConfig,
   scansPerCode,
   seed,
@@ -38,13 +39,14 @@ import {
   startWorker,
   totalScans,
   waitForScans,
+  waitIdle,
 } from './workerd'
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5)
 const SPREAD = 10_000
 const STARTUP_RUNS = 3
 const PROBE_DELAY_MS = 50
-const WARM_PROBES = 20
+const WARM_PROBES = 21
 const started = Date.now()
 
 const log = (message: string) =>
@@ -84,6 +86,7 @@ const scale = (a: OpCounters, f: number): OpCounters => {
 // ---- build ---------------------------------------------------------------------------------------
 
 const tmp = mkdtempSync(join(tmpdir(), 'qrcheckout-bench-'))
+process.on('exit', () => rmSync(tmp, { recursive: true, force: true }))
 const config = readAppConfig(join(ROOT, 'wrangler.toml'))
 log(
   `config: compatibility date ${config.compatibilityDate} (workerd here: ${config.runtimeCompatibilityDate}), ` +
@@ -103,6 +106,7 @@ const instrumentedBundle = bundle({
   outdir: join(tmp, 'instrumented'),
   entry: writeInstrumentedEntry(
     join(tmp, 'instrumented-entry.ts'),
+    config.main,
     config.durableObjectClasses,
     config.bindingNames,
   ),
@@ -123,12 +127,12 @@ for (let i = 0; i < STARTUP_RUNS; i++) {
   startupRuns.app.push(startupProfile(appUpload, join(tmp, `app-${i}.cpuprofile`), appMap))
   startupRuns.baseline.push(startupProfile(baselineUpload, join(tmp, `baseline-${i}.cpuprofile`)))
 }
-const appStartupMs = median(startupRuns.app.map((r) => r.activeMs))
-const baselineStartupMs = median(startupRuns.baseline.map((r) => r.activeMs))
-// The profiler samples about once a millisecond (its first intervals are longer): a baseline that
-// starts within one interval reads as 0 or as one long interval. The ratio uses one interval as
-// the baseline's floor, and the report says so.
+// Startup CPU = non-idle samples × the profiler's nominal interval (the median gap between
+// samples in the app's profiles, which have enough samples to tell). A startup shorter than one
+// interval shows up as 0 or 1 sample: the ratio then uses one interval as the baseline's floor.
 const interval = median(startupRuns.app.map((r) => r.intervalMs))
+const appStartupMs = median(startupRuns.app.map((r) => r.nonIdleSamples)) * interval
+const baselineStartupMs = median(startupRuns.baseline.map((r) => r.nonIdleSamples)) * interval
 const startupByOrigin: Record<string, number> = {}
 for (const run of startupRuns.app) {
   for (const [k, v] of Object.entries(run.byOrigin)) {
@@ -136,10 +140,15 @@ for (const run of startupRuns.app) {
   }
 }
 const startup = {
+  method: 'median non-idle samples × the median sampling interval of the app profiles',
   appMs: appStartupMs,
   baselineMs: baselineStartupMs,
+  wranglerActiveMs: {
+    app: median(startupRuns.app.map((r) => r.activeMs)),
+    baseline: median(startupRuns.baseline.map((r) => r.activeMs)),
+  },
   samplingIntervalMs: interval,
-  baselineFloored: baselineStartupMs < interval,
+  baselineFloored: baselineStartupMs <= interval * 1.001,
   ratio: appStartupMs / Math.max(baselineStartupMs, interval),
   appByOrigin: Object.fromEntries(
     Object.entries(startupByOrigin)
@@ -163,6 +172,7 @@ const app = await startWorker({
   workerOptions: config.workerOptions,
   vars: BENCH_VARS,
 })
+const live: Running[] = [baseline, app]
 const db = await d1Of(app, config.d1Binding)
 const migrations = await applyMigrations(db, config.migrationsDir)
 const seeded = await seed(db, {
@@ -181,20 +191,44 @@ ledger.sent('/bench-pay')
 ledger.answered('/bench-pay', page.resources[0]?.status ?? 0)
 const qr = await qrWeight(app.url, 'bench-qr', `${BENCH_VARS.PUBLIC_BASE_URL}/bench-qr`)
 
+/** Scans answered so far (2xx/3xx) across every run: what D1 should hold once drained. */
+const answeredScans = () => [...ledger.paths.values()].reduce((s, e) => s + e.ok, 0)
+
 const measure = async (
   label: string,
   spec: Parameters<typeof warmThenMeasure>[0],
-  pid: number | undefined,
+  running: Running,
 ) => {
+  // Every live workerd, not only this one: the other instance's background work shares the CPU.
+  let waited = 0
+  for (const r of live) waited += await waitIdle(r.pid)
   const warmup = Math.max(500, spec.connections * 5)
   const { warmup: w, measured } = await warmThenMeasure(spec, {
     warmup,
     seconds: SECONDS,
-    meter: cpuMeter(pid),
+    meter: cpuMeter(running.pid),
   })
+  if (spec.ledger && running === app) {
+    const t0 = performance.now()
+    const r = await waitForScans(db, {
+      expected: answeredScans(),
+      quietMs: 0,
+      stallMs: 3_000,
+      pollMs: 20,
+    })
+    const ms = performance.now() - t0
+    measured.drain = {
+      ms,
+      complete: r.settled,
+      sustainedRps: measured.requests / ((measured.elapsedMs + ms) / 1000),
+    }
+  }
   log(
-    `load: ${label}, ${spec.connections} connections: warm-up ${fmt.int(w.rps)} req/s, ` +
-      `measured ${fmt.int(measured.requests)} requests in ${(measured.elapsedMs / 1000).toFixed(1)} s = ${fmt.int(measured.rps)} req/s`,
+    `load: ${label}, ${spec.connections} connections (idle after ${waited} ms): warm-up ${fmt.int(w.rps)} req/s, ` +
+      `measured ${fmt.int(measured.requests)} requests in ${(measured.elapsedMs / 1000).toFixed(1)} s = ${fmt.int(measured.rps)} req/s` +
+      (measured.drain
+        ? `; scans in D1 ${(measured.drain.ms / 1000).toFixed(2)} s after the last response`
+        : ''),
   )
   return measured
 }
@@ -208,9 +242,12 @@ const base = (connections: number) =>
       path: () => '/',
       headers: scanHeaders,
     },
-    baseline.pid,
+    baseline,
   )
 
+// Not measured: gets the load generator's own code hot before the first baseline run (whose p99
+// otherwise came out several times higher than the same baseline at the end).
+await load({ origin: baseline.url, connections: 10, amount: 10_000, path: () => '/' })
 const baseline10a = await base(10)
 const s1 = await measure(
   '1 warm redirect',
@@ -221,7 +258,7 @@ const s1 = await measure(
     headers: scanHeaders,
     ledger,
   },
-  app.pid,
+  app,
 )
 const health = await measure(
   'diagnosis: GET /health',
@@ -231,7 +268,7 @@ const health = await measure(
     path: () => '/health',
     headers: scanHeaders,
   },
-  app.pid,
+  app,
 )
 const s2 = await measure(
   '2 redirects over 10,000 codes',
@@ -242,7 +279,7 @@ const s2 = await measure(
     headers: scanHeaders,
     ledger,
   },
-  app.pid,
+  app,
 )
 const s4 = await measure(
   '4 checkout page',
@@ -253,7 +290,7 @@ const s4 = await measure(
     headers: scanHeaders,
     ledger,
   },
-  app.pid,
+  app,
 )
 const SIZES = 4096 - 64 + 1
 const FG = ['000000', '1a237e', '311b92', '004d40', '3e2723', '263238', '880e4f', '1b5e20']
@@ -266,7 +303,7 @@ const s5a = await measure(
     path: (i) =>
       `/qr/bench-qr.svg?size=${64 + (i % SIZES)}&fg=${FG[Math.floor(i / SIZES) % FG.length]}`,
   },
-  app.pid,
+  app,
 )
 const etag = (await fetch(new URL('/qr/bench-qr.svg', app.url))).headers.get('etag') ?? ''
 const s5b = await measure(
@@ -277,13 +314,13 @@ const s5b = await measure(
     path: () => '/qr/bench-qr.svg',
     headers: { 'if-none-match': etag },
   },
-  app.pid,
+  app,
 )
 const baseline200a = await base(200)
 const s3 = await measure(
   '3 one hot code',
   { origin: app.url, connections: 200, path: () => '/bench-hot', headers: scanHeaders, ledger },
-  app.pid,
+  app,
 )
 const baseline200b = await base(200)
 const baseline10b = await base(10)
@@ -372,6 +409,7 @@ const correctness = {
 }
 await app.dispose()
 await baseline.dispose()
+live.length = 0
 
 // ---- instrumented copy: storage calls per scan, writes per 1,000 scans, edit visibility ----------
 
@@ -382,12 +420,13 @@ const inst = await startWorker({
   workerOptions: config.workerOptions,
   vars: BENCH_VARS,
 })
+live.push(inst)
 const idb = await d1Of(inst, config.d1Binding)
 await applyMigrations(idb, config.migrationsDir)
 await seed(idb, {
   redirects: ['probe-cold', 'probe-1000', 'probe-edit', 'probe-qr'],
   checkouts: [],
-  spread: 0,
+  spread: SPREAD,
 })
 
 const stats = async (): Promise<BenchStats> =>
@@ -404,12 +443,17 @@ const settle = async () => {
     await new Promise((r) => setTimeout(r, 25))
   }
 }
-const probe = async (path: string) => {
+const probe = async (path: string, delayOnly?: 'd1' | 'hub' | 'cache') => {
   await settle()
   await reset()
   const t0 = performance.now()
   const response = await fetch(new URL(path, inst.url), {
-    headers: { ...scanHeaders, 'x-bench-probe': '1', 'x-bench-delay-ms': String(PROBE_DELAY_MS) },
+    headers: {
+      ...scanHeaders,
+      'x-bench-probe': '1',
+      'x-bench-delay-ms': String(PROBE_DELAY_MS),
+      ...(delayOnly ? { 'x-bench-delay-only': delayOnly } : {}),
+    },
     redirect: 'manual',
   })
   await response.arrayBuffer()
@@ -429,24 +473,66 @@ const probe = async (path: string) => {
   }
 }
 const cold = await probe('/probe-cold')
-const warm: Awaited<ReturnType<typeof probe>>[] = []
-for (let i = 0; i < WARM_PROBES; i++) warm.push(await probe('/probe-cold'))
-const zeroCounters = minus(cold.beforeResponse, cold.beforeResponse)
-const warmSum = {
-  beforeResponse: warm.reduce((a, p) => plus(a, p.beforeResponse), zeroCounters),
-  awaitedByResponse: warm.reduce((a, p) => plus(a, p.awaitedByResponse), zeroCounters),
-  afterResponse: warm.reduce((a, p) => plus(a, p.afterResponse), zeroCounters),
+// Warm probes, delaying one kind of call at a time: a call of that kind counts as awaited by the
+// response only if it had completed when the response was returned.
+const KINDS = ['d1', 'hub', 'cache'] as const
+const warm: (Awaited<ReturnType<typeof probe>> & { kind: (typeof KINDS)[number] })[] = []
+for (let i = 0; i < WARM_PROBES; i++) {
+  const kind = KINDS[i % KINDS.length] ?? 'd1'
+  // A plain scan first, so that if the 5 s cache entry expired during the previous probes its
+  // refresh happens here and the probe itself sees a warm isolate.
+  await (await fetch(new URL('/probe-cold', inst.url), { redirect: 'manual' })).arrayBuffer()
+  warm.push({ ...(await probe('/probe-cold', kind)), kind })
 }
+const zeroCounters = minus(cold.beforeResponse, cold.beforeResponse)
+const meanOver = (xs: OpCounters[]) =>
+  scale(
+    xs.reduce((a, c) => plus(a, c), zeroCounters),
+    1 / Math.max(1, xs.length),
+  )
+const awaitedOf = (kind: (typeof KINDS)[number]) =>
+  meanOver(warm.filter((p) => p.kind === kind).map((p) => p.awaitedByResponse))
+const awaitedD1 = awaitedOf('d1')
+const awaitedHub = awaitedOf('hub')
+const awaitedCache = awaitedOf('cache')
 const warmPerScan = {
-  beforeResponse: scale(warmSum.beforeResponse, 1 / WARM_PROBES),
-  awaitedByResponse: scale(warmSum.awaitedByResponse, 1 / WARM_PROBES),
-  afterResponse: scale(warmSum.afterResponse, 1 / WARM_PROBES),
+  beforeResponse: meanOver(warm.map((p) => p.beforeResponse)),
+  awaitedByResponse: {
+    ...zeroCounters,
+    d1Calls: awaitedD1.d1Calls,
+    d1Reads: awaitedD1.d1Reads,
+    d1Writes: awaitedD1.d1Writes,
+    d1WriteCalls: awaitedD1.d1WriteCalls,
+    d1Batches: awaitedD1.d1Batches,
+    hubCalls: awaitedHub.hubCalls,
+    cacheMatches: awaitedCache.cacheMatches,
+    cachePuts: awaitedCache.cachePuts,
+    cacheDeletes: awaitedCache.cacheDeletes,
+  },
+  afterResponse: meanOver(warm.map((p) => p.afterResponse)),
   maxMs: Math.max(...warm.map((p) => p.ms)),
   medianMs: median(warm.map((p) => p.ms)),
   statuses: [...new Set(warm.map((p) => p.status))],
 }
 const qrFirst = await probe('/qr/probe-qr.svg?size=300')
 const qrRepeat = await probe('/qr/probe-qr.svg?size=300')
+
+log('instrumented copy: storage calls per request over 10,000 codes (scenario 2 pattern)')
+await settle()
+await reset()
+const spreadRun = await load({
+  origin: inst.url,
+  connections: 10,
+  amount: 1000,
+  path: (i) => `/${spreadSlug(i % SPREAD)}`,
+  headers: scanHeaders,
+})
+await settle()
+const spreadStats = await stats()
+const spreadOps = scale(
+  plus(spreadStats.totals.worker, spreadStats.totals.hub),
+  1 / spreadRun.requests,
+)
 
 log('instrumented copy: D1 writes for 1,000 scans of one code')
 await settle()
@@ -482,9 +568,9 @@ const diagSpec = {
   path: () => '/probe-cold',
   headers: scanHeaders,
 }
-const diagWrites = await measure('diagnosis: instrumented warm redirect', diagSpec, inst.pid)
+const diagWrites = await measure('diagnosis: instrumented warm redirect', diagSpec, inst)
 await mode(true)
-const diagSkipped = await measure('diagnosis: same, D1 writes skipped', diagSpec, inst.pid)
+const diagSkipped = await measure('diagnosis: same, D1 writes skipped', diagSpec, inst)
 await mode(false)
 rows.push(
   row('D', 'warm redirect, instrumented copy', diagWrites, ref10, 'c10'),
@@ -518,14 +604,14 @@ while (performance.now() - editAt < documentedBoundMs * 3) {
 }
 const instLogs = inst.logs.filter((l) => /error|exception/i.test(l)).slice(0, 10)
 await inst.dispose()
-rmSync(tmp, { recursive: true, force: true })
 
 // ---- report --------------------------------------------------------------------------------------
 
 const r1 = rows.find((r) => r.id === '1') as ScenarioRow
+const sustained1 = Math.min(s1.rps, s1.drain?.sustainedRps ?? s1.rps)
 const startupRatio = startup.ratio
 const startupBaseline = startup.baselineFloored
-  ? `≤ ${startup.samplingIntervalMs.toFixed(1)} ms (${startup.baselineMs.toFixed(1)} measured, below the profiler's ~${startup.samplingIntervalMs.toFixed(1)} ms resolution)`
+  ? `≤ ${startup.samplingIntervalMs.toFixed(1)} ms, one sampling interval`
   : `${startup.baselineMs.toFixed(1)} ms`
 const topStartup = Object.entries(startup.appByOrigin)
   .slice(0, 6)
@@ -536,9 +622,9 @@ const warmD1Before = warmPerScan.beforeResponse.d1Calls
 const warmHubAwaited = warmPerScan.awaitedByResponse.hubCalls
 const targets: Target[] = [
   {
-    target: 'warm redirect throughput ≥ 0.8× baseline',
-    pass: r1.ratios.rps >= 0.8,
-    measured: `${fmt.x(r1.ratios.rps)} (${fmt.int(s1.rps)} vs ${fmt.int(ref10.rps)} req/s)`,
+    target: 'warm redirect throughput ≥ 0.8× baseline (recording on)',
+    pass: sustained1 / ref10.rps >= 0.8,
+    measured: `${fmt.x(sustained1 / ref10.rps)} counting the time until the scans were in D1 (${fmt.int(sustained1)} vs ${fmt.int(ref10.rps)} req/s); ${fmt.x(r1.ratios.rps)} by responses alone`,
   },
   {
     target: 'warm redirect p99 ≤ 1.5× baseline',
@@ -611,10 +697,12 @@ const targets: Target[] = [
 const machine = `${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}`
 const gitCommit = (() => {
   try {
-    return execFileSync('git', ['rev-parse', '--short', 'HEAD'], {
-      cwd: ROOT,
-      encoding: 'utf8',
-    }).trim()
+    const git = (args: string[]) =>
+      execFileSync('git', args, { cwd: ROOT, encoding: 'utf8' }).trim()
+    const dirty = git(['status', '--porcelain', '--untracked-files=no'])
+      ? '+uncommitted changes'
+      : ''
+    return `${git(['rev-parse', '--short', 'HEAD'])}${dirty}`
   } catch {
     return 'unknown'
   }
@@ -625,8 +713,9 @@ const header = [
   `Load generator and workerd share the machine. Ratios are against the bare-Hono 302 baseline (mean of its runs before and after), same run, same connections. ~${SECONDS} s per measured run after a warm-up.`,
 ].join('\n')
 
+const n2 = (v: number) => (Number.isInteger(v) ? String(v) : v.toFixed(2))
 const ops = (c: OpCounters) =>
-  `D1 ${c.d1Reads}r/${c.d1Writes}w in ${c.d1Calls} call(s), hub ${c.hubCalls}, cache ${c.cacheMatches} match/${c.cachePuts} put`
+  `D1 ${n2(c.d1Reads)}r/${n2(c.d1Writes)}w in ${n2(c.d1Calls)} call(s), hub ${n2(c.hubCalls)}, cache ${n2(c.cacheMatches)} match/${n2(c.cachePuts)} put`
 const costs = table(
   ['measure', 'app', 'baseline', 'ratio / note'],
   [
@@ -642,7 +731,7 @@ const costs = table(
       startup.baselineFloored
         ? `≤ ${startup.samplingIntervalMs.toFixed(1)} ms`
         : `${startup.baselineMs.toFixed(1)} ms`,
-      `${startup.baselineFloored ? '≥ ' : ''}${fmt.x(startupRatio)}; app self time by origin: ${topStartup}`,
+      `${startup.baselineFloored ? '≥ ' : ''}${fmt.x(startupRatio)}; wrangler "Active" ${startup.wranglerActiveMs.app.toFixed(1)} / ${startup.wranglerActiveMs.baseline.toFixed(1)} ms; app by origin: ${topStartup}`,
     ],
     [
       'checkout page, gzip (brotli)',
@@ -674,9 +763,15 @@ const costs = table(
       'warm scan, before the response',
       ops(warmPerScan.beforeResponse),
       '',
-      `awaited: ${ops(warmPerScan.awaitedByResponse)}; mean of ${WARM_PROBES}, ${PROBE_DELAY_MS} ms injected per call, response median ${fmt.ms(warmPerScan.medianMs)} ms`,
+      `awaited: ${ops(warmPerScan.awaitedByResponse)}; mean of ${WARM_PROBES} probes, ${PROBE_DELAY_MS} ms injected into one kind of call at a time, response median ${fmt.ms(warmPerScan.medianMs)} ms`,
     ],
     ['warm scan, after the response', ops(warmPerScan.afterResponse), '', 'waitUntil work'],
+    [
+      'per request, 10,000 codes (1,000 req)',
+      ops(spreadOps),
+      '',
+      `Cache API hits ${spreadOps.cacheHits.toFixed(2)} per request; isolate LRU holds 2,000`,
+    ],
     [
       'D1 writes, 1,000 scans of one code',
       `${fmt.int(writes1000.total.d1Writes)} statements / ${fmt.int(writes1000.total.d1WriteCalls)} round trips`,
@@ -737,6 +832,7 @@ const results = {
     probeDelayMs: PROBE_DELAY_MS,
     cold: { ...cold, ops: cold.ops },
     warmPerScan,
+    spreadPerRequest: spreadOps,
     qrFirst: { beforeResponse: qrFirst.beforeResponse, status: qrFirst.status },
     qrRepeat: { beforeResponse: qrRepeat.beforeResponse, status: qrRepeat.status },
   },

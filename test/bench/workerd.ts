@@ -42,6 +42,8 @@ export type WorkerOptions = Record<string, unknown> & {
 
 export interface AppConfig {
   configPath: string
+  /** The Worker's entry module (absolute). */
+  main: string
   workerOptions: WorkerOptions
   compatibilityDate: string
   /** The date given to workerd: the config's, clamped to what miniflare's workerd supports. */
@@ -55,9 +57,11 @@ export interface AppConfig {
 }
 
 export function readAppConfig(configPath: string): AppConfig {
-  const { workerOptions } = unstable_getMiniflareWorkerOptions(configPath) as unknown as {
+  const { workerOptions, main } = unstable_getMiniflareWorkerOptions(configPath) as unknown as {
     workerOptions: WorkerOptions
+    main?: string
   }
+  if (!main) throw new Error(`${configPath} has no main entry`)
   const raw = unstable_readConfig({ config: configPath }) as {
     d1_databases?: { binding: string; migrations_dir?: string }[]
   }
@@ -70,6 +74,7 @@ export function readAppConfig(configPath: string): AppConfig {
     .map((v) => v.className as string)
   return {
     configPath,
+    main,
     workerOptions,
     compatibilityDate,
     runtimeCompatibilityDate: [compatibilityDate, supportedCompatibilityDate].sort()[0] as string,
@@ -277,7 +282,13 @@ export async function totalScans(d1: D1): Promise<number> {
  */
 export async function waitForScans(
   d1: D1,
-  options: { expected?: number; quietMs?: number; stallMs?: number; timeoutMs?: number },
+  options: {
+    expected?: number
+    quietMs?: number
+    stallMs?: number
+    timeoutMs?: number
+    pollMs?: number
+  },
 ): Promise<{ count: number; waitedMs: number; settled: boolean }> {
   const quietMs = options.quietMs ?? 1_000
   const stallMs = options.stallMs ?? 6_000
@@ -301,7 +312,7 @@ export async function waitForScans(
     if (quiet >= stallMs || Date.now() - start > timeoutMs) {
       return { count, waitedMs: Date.now() - start, settled: false }
     }
-    await new Promise((r) => setTimeout(r, 100))
+    await new Promise((r) => setTimeout(r, options.pollMs ?? 100))
   }
 }
 
@@ -358,5 +369,25 @@ export function cpuMeter(pid: number | undefined): CpuMeter {
         clientMs: (used.user + used.system) / 1000,
       }
     },
+  }
+}
+
+/**
+ * Waits until workerd is idle (under `maxCpuMs` of CPU in a `windowMs` window), so that work a
+ * previous run left in waitUntil (D1 inserts, cache puts) does not spill into the next one.
+ */
+export async function waitIdle(
+  pid: number | undefined,
+  options: { windowMs?: number; maxCpuMs?: number; timeoutMs?: number } = {},
+): Promise<number> {
+  if (!pid) return 0
+  const windowMs = options.windowMs ?? 250
+  const maxCpuMs = options.maxCpuMs ?? windowMs * 0.1
+  const start = Date.now()
+  for (;;) {
+    const before = processCpuMs(pid)
+    await new Promise((r) => setTimeout(r, windowMs))
+    if (processCpuMs(pid) - before <= maxCpuMs) return Date.now() - start
+    if (Date.now() - start > (options.timeoutMs ?? 20_000)) return Date.now() - start
   }
 }
