@@ -94,22 +94,28 @@ export const ADMIN_JS = `
   const live = document.querySelector('[data-live]')
   if (live) {
     const feed = live.querySelector('.feed')
-    const set = (name, value) => {
-      for (const el of live.querySelectorAll('[data-count="' + name + '"]')) el.textContent = value
+    const show = (counters) => {
+      for (const el of live.querySelectorAll('[data-count]')) {
+        const value = counters[el.dataset.count]
+        if (value !== undefined) el.textContent = String(value)
+      }
+    }
+    const line = (event) => {
+      const when = new Date(event.at).toLocaleTimeString()
+      if (event.type === 'payment') return when + ' · payment ' + event.status
+      const where = [event.city, event.country].filter(Boolean).join(', ') || 'unknown place'
+      return when + ' · ' + where + ' · ' + event.device + (event.is_bot ? ' · bot' : '')
     }
     const connect = async () => {
       const res = await fetch(live.dataset.live, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' })
       if (!res.ok) return
-      const { url } = await res.json()
-      const ws = new WebSocket(url)
-      ws.onmessage = (event) => {
-        const message = JSON.parse(event.data)
-        const counters = message.counters
-        if (counters) for (const key of Object.keys(counters)) set(key, counters[key])
-        for (const scan of message.scans || []) {
+      const ws = new WebSocket((await res.json()).url)
+      ws.onmessage = (message) => {
+        const data = JSON.parse(message.data)
+        if (data.counters) show(data.counters)
+        for (const event of data.events || []) {
           const li = document.createElement('li')
-          const when = new Date(scan.at).toLocaleTimeString()
-          li.textContent = when + ' · ' + [scan.city, scan.country].filter(Boolean).join(', ') + ' · ' + scan.device + (scan.bot ? ' · bot' : '')
+          li.textContent = line(event)
           feed.prepend(li)
           while (feed.children.length > 50) feed.lastChild.remove()
         }

@@ -7,11 +7,14 @@ import { changeCode, createCodeFor } from '../codes/service'
 import type { Db } from '../db/client'
 import { type Code, merchants, payments, scans } from '../db/schema'
 import type { AppEnv } from '../env'
+import { hubFor } from '../hub/client'
+import { issueLiveToken } from '../hub/live-routes'
 import { publicBase, qrContent } from '../lib/urls'
 import { currencyRule, formatMinor, SUPPORTED_CURRENCIES } from '../money/currency'
 import { listPayments } from '../payments/queries'
 import { isTestMode } from '../payments/select'
 import { forgetCode } from '../scan/resolve'
+import { codeStats } from '../stats/query'
 import {
   createInputOf,
   errorsOf,
@@ -20,7 +23,9 @@ import {
   readForm,
   updateInputOf,
 } from './forms'
+import { Counters, Funnel, ScansChart, TopList } from './insights'
 import { AdminLayout } from './layout'
+import { ADMIN_SUBJECT } from './session'
 
 export const adminCodes = new Hono<AppEnv>()
 
@@ -389,10 +394,23 @@ adminCodes.get('/codes/:id', async (c) => {
   if (!code) return c.html(<NotFoundPage />, 404)
   const db = c.var.db
   const base = publicBase(c.env, c.req.url)
-  const [name, changes, recent] = await Promise.all([
+  const now = Date.now()
+  const [name, changes, recent, counters, stats] = await Promise.all([
     merchantName(db, code.merchantId),
     listCodeChanges(db, code.id, 50),
     listPayments(db, code.merchantId, { codeId: code.id, limit: 10 }),
+    hubFor(c.env, code.id)
+      .counters()
+      .catch(() => null),
+    codeStats(c.env, code.id, {
+      from: now - 14 * 86_400_000,
+      to: now,
+      interval: 'day',
+      tz: 'UTC',
+    }).catch((err) => {
+      console.error('stats unavailable', code.id, err)
+      return null
+    }),
   ])
   const shortUrl = `${base}/${code.slug}`
   const size = Number(c.req.query('size')) || 512
@@ -514,7 +532,21 @@ adminCodes.get('/codes/:id', async (c) => {
           )}
         </section>
       </div>
-      <LiveSection code={code} />
+      <LiveSection code={code}>
+        <Counters counters={counters} />
+      </LiveSection>
+      {stats ? (
+        <section class="card" aria-labelledby="stats-h">
+          <h2 id="stats-h">Last 14 days (UTC)</h2>
+          <ScansChart stats={stats} />
+          {code.action === 'checkout' ? <Funnel stats={stats} /> : null}
+          <div class="grid">
+            <TopList title="Countries" entries={stats.breakdowns.country} />
+            <TopList title="Devices" entries={stats.breakdowns.device} />
+            <TopList title="Referrers" entries={stats.breakdowns.referrer} />
+          </div>
+        </section>
+      ) : null}
       {code.action === 'checkout' ? (
         <section class="card" aria-labelledby="pay-h">
           <h2 id="pay-h">Recent payments</h2>
@@ -566,9 +598,9 @@ function LiveSection(props: { code: Code; children?: Child }) {
       data-live={`/admin/codes/${props.code.id}/live-token`}
     >
       <h2 id="live-h">Live</h2>
+      {props.children}
       <p class="muted">Scans appear here as they happen. Without JavaScript, reload the page.</p>
       <ul class="feed" aria-live="polite" />
-      {props.children}
     </section>
   )
 }
@@ -616,6 +648,18 @@ function StatusButton(props: { code: Code; to: Code['status']; label: string; da
     </form>
   )
 }
+
+/** A live-feed token for this page: it names the session, so signing out ends what it opens. */
+adminCodes.post('/codes/:id/live-token', async (c) => {
+  const code = await ownCode(c, c.req.param('id'))
+  if (!code) return c.json({ error: 'not_found' }, 404)
+  const secret = c.env.LIVE_TOKEN_SECRET
+  if (!secret) return c.json({ error: 'not_configured' }, 503)
+  return c.json(
+    await issueLiveToken(secret, code, `${ADMIN_SUBJECT}${c.var.admin.sessionHash}`, c.req.url),
+    201,
+  )
+})
 
 adminCodes.post('/codes/:id/status', async (c) => {
   const code = await ownCode(c, c.req.param('id'))

@@ -107,6 +107,25 @@ export async function endSession(c: Context<AppEnv>) {
   deleteCookie(c, SESSION_COOKIE, { path: '/', secure: true, prefix: 'host' })
 }
 
+/** Live tokens issued to an admin page name its session: `admin:<session hash>`. */
+export const ADMIN_SUBJECT = 'admin:'
+
+/** Whether an admin session (by hash) is still signed in: not ended, not expired, key not revoked. */
+export async function isAdminSessionActive(db: Db, hash: string): Promise<boolean> {
+  const [row] = await db
+    .select({ keyRevokedAt: apiKeys.revokedAt })
+    .from(adminSessions)
+    .leftJoin(apiKeys, eq(apiKeys.id, adminSessions.apiKeyId))
+    .where(
+      and(
+        eq(adminSessions.hash, hash),
+        isNull(adminSessions.endedAt),
+        gt(adminSessions.expiresAt, Date.now()),
+      ),
+    )
+  return row !== undefined && row.keyRevokedAt === null
+}
+
 /** Creates a one-time sign-in link token (for `npm run merchant:create`). */
 export async function createSignInToken(db: Db, merchantId: string) {
   const token = randomSecret()

@@ -4,6 +4,7 @@
  */
 import { createRoute, z } from '@hono/zod-openapi'
 import { createMiddleware } from 'hono/factory'
+import { ADMIN_SUBJECT, isAdminSessionActive } from '../admin/session'
 import { type Api, errorResponses, json, problem, security } from '../api/factory'
 import { authenticateApiKey, unauthorized } from '../auth/middleware'
 import { isApiKeyActive } from '../auth/queries'
@@ -80,9 +81,12 @@ const liveAuth = createMiddleware<AppEnv>(async (c, next) => {
   if (!claims || claims.codeId !== c.req.param('id')) {
     throw unauthorized('The live token is invalid, expired, or for another code.')
   }
-  if (!(await isApiKeyActive(c.var.db, claims.apiKeyId))) {
-    throw unauthorized('The API key behind this live token has been revoked.')
-  }
+  // Tokens name who asked: an API key, or an admin session (`admin:<hash>`); either must still be live.
+  const subject = claims.apiKeyId
+  const live = subject.startsWith(ADMIN_SUBJECT)
+    ? await isAdminSessionActive(c.var.db, subject.slice(ADMIN_SUBJECT.length))
+    : await isApiKeyActive(c.var.db, subject)
+  if (!live) throw unauthorized('The API key or session behind this live token has ended.')
   c.set('auth', { merchantId: claims.merchantId, apiKeyId: claims.apiKeyId })
   await next()
 })
@@ -119,24 +123,31 @@ export function registerLiveTokenRoute(api: Api) {
     if (!secret) {
       throw new ApiError(503, 'not_configured', 'Live tokens are not configured on this server.')
     }
-    const expiresAt = Date.now() + LIVE_TOKEN_TTL_MS
-    const token = await signLiveToken(secret, {
-      codeId: code.id,
-      merchantId: code.merchantId,
-      apiKeyId: c.var.auth.apiKeyId,
-      expiresAt,
-    })
-    const url = new URL(`/api/v1/codes/${code.id}/live`, c.req.url)
-    url.protocol = url.protocol === 'http:' ? 'ws:' : 'wss:'
-    url.searchParams.set('token', token)
-    return c.json(
-      {
-        object: 'live_token' as const,
-        token,
-        expires_at: new Date(expiresAt).toISOString(),
-        url: url.toString(),
-      },
-      201,
-    )
+    return c.json(await issueLiveToken(secret, code, c.var.auth.apiKeyId, c.req.url), 201)
   })
+}
+
+/** A token for one code's feed, and the WebSocket URL that carries it. */
+export async function issueLiveToken(
+  secret: string,
+  code: { id: string; merchantId: string },
+  subject: string,
+  requestUrl: string,
+) {
+  const expiresAt = Date.now() + LIVE_TOKEN_TTL_MS
+  const token = await signLiveToken(secret, {
+    codeId: code.id,
+    merchantId: code.merchantId,
+    apiKeyId: subject,
+    expiresAt,
+  })
+  const url = new URL(`/api/v1/codes/${code.id}/live`, requestUrl)
+  url.protocol = url.protocol === 'http:' ? 'ws:' : 'wss:'
+  url.searchParams.set('token', token)
+  return {
+    object: 'live_token' as const,
+    token,
+    expires_at: new Date(expiresAt).toISOString(),
+    url: url.toString(),
+  }
 }

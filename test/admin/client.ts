@@ -16,10 +16,16 @@ export class AdminClient {
     return this.send(path, 'POST', new URLSearchParams(fields).toString(), origin)
   }
 
-  private async send(path: string, method: string, body?: string, origin = ORIGIN) {
+  async send(
+    path: string,
+    method: string,
+    body?: string,
+    origin = ORIGIN,
+    contentType = 'application/x-www-form-urlencoded',
+  ) {
     const headers: Record<string, string> = { origin, 'cf-connecting-ip': this.ip }
     if (this.cookie) headers.cookie = this.cookie
-    if (body !== undefined) headers['content-type'] = 'application/x-www-form-urlencoded'
+    if (body !== undefined) headers['content-type'] = contentType
     const response = await call(path, { method, body, headers })
     const setCookie = response.headers.get('set-cookie')
     if (setCookie) {

@@ -5,6 +5,7 @@ import {
   type App,
   ARTIFACTS,
   chromiumAvailable,
+  IPHONE_UA,
   LAPTOP,
   launchBrowser,
   PHONE,
@@ -67,6 +68,23 @@ describe('a merchant runs the admin in Chromium', () => {
     )
     expect(await page.getByRole('button', { name: 'Copy' }).isVisible()).toBe(true)
     expect(await page.getByRole('button', { name: 'Download PNG' }).isVisible()).toBe(true)
+    // Open the short URL on a phone: the counter on this page goes up without a reload.
+    const human = page.locator('[data-count="human"]')
+    expect(await human.innerText()).toBe('0')
+    await page.waitForFunction(
+      () => document.querySelector('[data-live]')?.getAttribute('data-state') === 'live',
+    )
+    const scanner = await browser.newContext({ ...PHONE, userAgent: IPHONE_UA })
+    await (await scanner.newPage()).goto(`${app.origin}/flat-white`)
+    await page.waitForFunction(
+      () => document.querySelector('[data-count="human"]')?.textContent === '1',
+      null,
+      {
+        timeout: 5_000,
+      },
+    )
+    expect(await page.locator('.feed li').first().innerText()).toContain('mobile')
+    await scanner.close()
     await shoot(page, 'admin-code-laptop')
 
     // Edit the amount: a confirmation first, then the audit entry.

@@ -39,6 +39,7 @@ export async function startApp(): Promise<App> {
     vars: {
       VISITOR_HASH_SECRET: 'browser-visitor',
       SESSION_SECRET: 'browser-session',
+      LIVE_TOKEN_SECRET: 'browser-live',
       ENVIRONMENT: 'development',
     },
   })
@@ -93,6 +94,9 @@ export const PHONE = {
   hasTouch: true,
 }
 export const LAPTOP = { viewport: { width: 1440, height: 900 } }
+/** Headless Chromium says so in its user agent, and bots are kept out of human counts. */
+export const IPHONE_UA =
+  'Mozilla/5.0 (iPhone; CPU iPhone OS 18_0 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/18.0 Mobile/15E148 Safari/604.1'
 
 /** Records CSP violations and requests to anyone but us, for every page of a context. */
 export function watch(origin: string) {

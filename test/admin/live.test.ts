@@ -1,0 +1,87 @@
+import { describe, expect, it } from 'vitest'
+import { call, createCode, newMerchant } from '../helpers'
+import { AdminClient } from './client'
+
+const IPHONE =
+  'Mozilla/5.0 (iPhone; CPU iPhone OS 18_0 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/18.0 Mobile/15E148 Safari/604.1'
+
+async function tokenFor(admin: AdminClient, codeId: string) {
+  const response = await admin.send(
+    `/admin/codes/${codeId}/live-token`,
+    'POST',
+    '{}',
+    undefined,
+    'application/json',
+  )
+  return response
+}
+
+describe("the admin's live feed", () => {
+  it('issues a token for its own code that opens the feed, which then carries each scan', async () => {
+    const { key } = await newMerchant()
+    const code = await createCode(key, {
+      action: 'redirect',
+      destination_url: 'https://example.com',
+    })
+    const admin = await AdminClient.signIn(key)
+    const issued = await tokenFor(admin, code.id)
+    expect(issued.status).toBe(201)
+    const { url } = (await issued.json()) as { url: string }
+    const live = new URL(url)
+    expect(live.protocol).toBe('wss:')
+    expect(live.pathname).toBe(`/api/v1/codes/${code.id}/live`)
+
+    const opened = await call(`${live.pathname}${live.search}`, {
+      headers: { upgrade: 'websocket' },
+    })
+    expect(opened.status).toBe(101)
+    const ws = opened.webSocket
+    if (!ws) throw new Error('no websocket')
+    const messages: { type: string; counters?: { human: number } }[] = []
+    ws.accept()
+    ws.addEventListener('message', (e) => messages.push(JSON.parse(String(e.data))))
+    await call(`/${code.slug}`, { headers: { 'user-agent': IPHONE } })
+    const deadline = Date.now() + 3000
+    while (
+      !messages.some((m) => m.type === 'update' && m.counters?.human === 1) &&
+      Date.now() < deadline
+    ) {
+      await new Promise((r) => setTimeout(r, 20))
+    }
+    expect(messages[0]?.type).toBe('hello')
+    expect(messages.some((m) => m.type === 'update' && m.counters?.human === 1)).toBe(true)
+    ws.close()
+
+    // The page shows the same counters server-side for a visitor without JavaScript.
+    const page = await (await admin.get(`/admin/codes/${code.id}`)).text()
+    expect(page).toMatch(/data-count="human">1</)
+  })
+
+  it('stops honouring tokens once the session that asked for them signs out', async () => {
+    const { key } = await newMerchant()
+    const code = await createCode(key, {
+      action: 'redirect',
+      destination_url: 'https://example.com',
+    })
+    const admin = await AdminClient.signIn(key)
+    const { url } = (await (await tokenFor(admin, code.id)).json()) as { url: string }
+    await admin.post('/admin/logout')
+    const live = new URL(url)
+    const refused = await call(`${live.pathname}${live.search}`, {
+      headers: { upgrade: 'websocket' },
+    })
+    expect(refused.status).toBe(401)
+  })
+
+  it("gives no token for another merchant's code, nor without a session", async () => {
+    const alice = await newMerchant('Alice')
+    const bob = await newMerchant('Bob')
+    const code = await createCode(alice.key, {
+      action: 'redirect',
+      destination_url: 'https://example.com',
+    })
+    const admin = await AdminClient.signIn(bob.key)
+    expect((await tokenFor(admin, code.id)).status).toBe(404)
+    expect((await tokenFor(new AdminClient(), code.id)).status).toBe(303)
+  })
+})
