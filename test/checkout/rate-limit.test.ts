@@ -21,15 +21,23 @@ describe('rate limits on what costs money or writes', () => {
           'cf-connecting-ip': ip,
         },
       })
-    for (let i = 0; i < 10; i++) expect((await press('198.51.100.1')).status).toBe(303)
-    const limited = await press('198.51.100.1')
+    // The limit counts in fixed one-minute windows: if a window turns over mid-test, up to twice
+    // the limit gets through, never more, and never fewer than the limit.
+    let allowed = 0
+    let limited = await press('198.51.100.1')
+    while (limited.status === 303 && allowed < 25) {
+      allowed++
+      limited = await press('198.51.100.1')
+    }
+    expect(allowed).toBeGreaterThanOrEqual(10)
+    expect(allowed).toBeLessThanOrEqual(20)
     expect(limited.status).toBe(429)
     expect(limited.headers.get('retry-after')).toBe('60')
     expect(await limited.text()).toContain('Nothing was charged')
     const count = await env.DB.prepare('select count(*) as n from payments where code_id = ?')
       .bind(code.id)
       .first<{ n: number }>()
-    expect(count?.n).toBe(10)
+    expect(count?.n).toBe(allowed)
     // Another customer is not affected.
     expect((await press('198.51.100.2')).status).toBe(303)
   })
@@ -42,7 +50,7 @@ describe('rate limits on what costs money or writes', () => {
     })
     let status = 0
     let writes = 1
-    while (writes < 400) {
+    while (writes < 700) {
       const response = await call(`/api/v1/codes/${code.id}`, {
         key,
         method: 'PATCH',
@@ -57,7 +65,9 @@ describe('rate limits on what costs money or writes', () => {
       writes++
     }
     expect(status).toBe(429)
-    expect(writes).toBe(300)
+    // Fixed one-minute windows: at least the limit, at most twice it if a window turned over.
+    expect(writes).toBeGreaterThanOrEqual(300)
+    expect(writes).toBeLessThanOrEqual(600)
     expect((await call(`/api/v1/codes/${code.id}`, { key })).status).toBe(200)
   })
 })

@@ -272,7 +272,8 @@ describe('live feed: who may watch', () => {
       method: 'POST',
       env: noSecret,
     })
-    expect(mint.status).toBe(500)
+    expect(mint.status).toBe(503)
+    expect((await problemOf(mint)).code).toBe('not_configured')
     expect(logged).toHaveBeenCalledTimes(1)
     logged.mockRestore()
   })
