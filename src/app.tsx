@@ -3,9 +3,7 @@
  * fixed prefixes come before the root-level slug route; route words are reserved slugs.
  */
 import { Scalar } from '@scalar/hono-api-reference'
-import type { Context } from 'hono'
 import { bodyLimit } from 'hono/body-limit'
-import { secureHeaders } from 'hono/secure-headers'
 import { adminAssets, adminRoutes } from './admin/routes'
 import { createApi } from './api/factory'
 import { requireApiKey } from './auth/middleware'
@@ -13,33 +11,17 @@ import { registerApiKeyRoutes } from './auth/routes'
 import { checkoutRoutes } from './checkout/routes'
 import { registerCodeRoutes } from './codes/routes'
 import { createDb } from './db/client'
-import type { AppEnv } from './env'
-import { ApiError, toApiError, toProblem } from './errors'
+import { edgeRoutes } from './edge'
+import { ApiError } from './errors'
+import { handleErrors, pageHeaders } from './http'
 import { registerLiveFeedRoute, registerLiveTokenRoute } from './hub/live-routes'
-import { StatusPage } from './pages/layout'
-import { CSS, CSS_PATH } from './pages/styles'
 import { registerPaymentRoutes } from './payments/routes'
 import { webhookRoutes } from './payments/webhook'
 import { qrRoutes } from './qr/routes'
-import { scanRoutes } from './scan/routes'
 import { registerStatsRoutes } from './stats/routes'
 
 /** Bodies of API requests are small JSON documents. */
 export const MAX_BODY_BYTES = 16 * 1024
-
-/** Customer pages: no script, our stylesheet only, and forms may post to us or Stripe Checkout. */
-const pageHeaders = secureHeaders({
-  contentSecurityPolicy: {
-    defaultSrc: ["'none'"],
-    scriptSrc: ["'self'"],
-    styleSrc: ["'self'"],
-    imgSrc: ["'self'", 'data:'],
-    formAction: ["'self'", 'https://checkout.stripe.com'],
-    baseUri: ["'none'"],
-    frameAncestors: ["'none'"],
-  },
-  referrerPolicy: 'strict-origin-when-cross-origin',
-})
 
 export function createApp() {
   const api = createApi()
@@ -109,57 +91,13 @@ export function createApp() {
     servers: [{ url: new URL(c.req.url).origin }],
   }))
   app.get('/docs', Scalar({ url: '/openapi.json', pageTitle: 'qrcheckout API' }))
-  app.get(CSS_PATH, (c) =>
-    c.body(CSS, 200, {
-      'content-type': 'text/css; charset=utf-8',
-      'cache-control': 'public, max-age=31536000, immutable',
-    }),
-  )
-  app.get('/health', (c) => c.json({ ok: true }))
   // Stripe's webhook: no cookies, no CSRF, raw body; outside everything a browser uses.
   app.route('/webhooks', webhookRoutes)
   app.route('/', adminAssets)
   app.route('/admin', adminRoutes)
   app.route('/', checkoutRoutes)
-  app.route('/', scanRoutes)
+  app.route('/', edgeRoutes)
 
-  app.notFound((c) =>
-    renderError(c, new ApiError(404, 'not_found', 'There is nothing at this address.')),
-  )
-  app.onError((err, c) => {
-    const apiError = toApiError(err)
-    if (apiError.status >= 500) console.error('unhandled error', c.req.method, c.req.path, err)
-    return renderError(c, apiError)
-  })
+  handleErrors(app)
   return app
-}
-
-/** API-ish paths get problem+json; everything a person opens gets a page. */
-function wantsProblem(path: string): boolean {
-  return (
-    path.startsWith('/api/') ||
-    path.startsWith('/qr/') ||
-    path.startsWith('/webhooks/') ||
-    path === '/openapi.json'
-  )
-}
-
-function renderError(c: Context<AppEnv>, err: ApiError): Response | Promise<Response> {
-  if (wantsProblem(c.req.path)) {
-    const headers: Record<string, string> = {
-      'content-type': 'application/problem+json',
-      'cache-control': 'no-store',
-    }
-    if (err.status === 401) headers['www-authenticate'] = 'Bearer realm="qrcheckout"'
-    if (err.status === 429) headers['retry-after'] = '60'
-    return new Response(JSON.stringify(toProblem(err, c.req.path)), { status: err.status, headers })
-  }
-  c.header('cache-control', 'no-store')
-  const page =
-    err.status >= 500
-      ? { icon: '⚠️', title: 'Something went wrong', message: 'Please try again in a moment.' }
-      : err.status === 404
-        ? { icon: '🔍', title: 'Page not found', message: 'There is nothing at this address.' }
-        : { icon: '⚠️', title: err.title, message: err.message }
-  return c.html(<StatusPage {...page} />, err.status)
 }

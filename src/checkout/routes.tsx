@@ -15,6 +15,7 @@ import { publicBase } from '../lib/urls'
 import { amountProblem, formatMinor, parseMajorAmount } from '../money/currency'
 import { StatusPage, type StatusPageProps } from '../pages/layout'
 import { afterPaymentEvent, HOLD_GRACE_MS } from '../payments/effects'
+import { isProduction, isTestMode } from '../payments/mode'
 import { ProviderError } from '../payments/provider'
 import {
   applyPaymentEvent,
@@ -23,7 +24,7 @@ import {
   findPayment,
   insertPayment,
 } from '../payments/queries'
-import { isProduction, isTestMode, paymentProvider } from '../payments/select'
+import { paymentProvider } from '../payments/select'
 import { TEST_SESSION_PREFIX } from '../payments/test-mode'
 import { SLUG_PATTERN } from '../scan/routes'
 import { CheckoutPage, customerLocale, unavailable } from './page'

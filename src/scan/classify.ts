@@ -14,11 +14,24 @@ export interface Client {
   isBot: boolean
 }
 
+/** User agents repeat (the same phone models, the same previews): parse each once per isolate. */
+const parsed = new Map<string, Client>()
+const PARSED_MAX = 500
+
 export function classifyClient(userAgent: string | null): Client {
   if (!userAgent) return { device: 'unknown', browser: null, os: null, isBot: true }
+  const known = parsed.get(userAgent)
+  if (known) return known
+  const client = parse(userAgent.slice(0, 1024))
+  if (parsed.size >= PARSED_MAX) parsed.delete(parsed.keys().next().value as string)
+  parsed.set(userAgent, client)
+  return client
+}
+
+function parse(userAgent: string): Client {
   const bot = isbot(userAgent)
-  const parsed = Bowser.parse(userAgent)
-  const type = parsed.platform.type
+  const result = Bowser.parse(userAgent)
+  const type = result.platform.type
   const device: DeviceClass = bot
     ? 'bot'
     : type === 'mobile' || type === 'tablet' || type === 'desktop' || type === 'tv'
@@ -26,8 +39,8 @@ export function classifyClient(userAgent: string | null): Client {
       : 'unknown'
   return {
     device,
-    browser: parsed.browser.name ?? null,
-    os: parsed.os.name ?? null,
+    browser: result.browser.name ?? null,
+    os: result.os.name ?? null,
     isBot: bot,
   }
 }

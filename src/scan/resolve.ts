@@ -41,11 +41,24 @@ export interface ResolveContext {
   waitUntil: (p: Promise<unknown>) => void
 }
 
+/**
+ * A busy code's entry is re-read in the background once it is this old, so a steady stream of
+ * scans never waits for D1; only a scan after a quiet spell of CODE_CACHE_TTL_MS reads it first.
+ */
+export const REFRESH_AHEAD_MS = 3_000
+const refreshing = new Set<string>()
+
 /** The code behind a slug, or null. Money is never taken from here: the pay path re-reads D1. */
 export async function resolveCode(slug: string, ctx: ResolveContext): Promise<ResolvedCode | null> {
   const now = Date.now()
   const hit = isolate.get(slug)
-  if (fresh(hit, now)) return hit.code
+  if (fresh(hit, now)) {
+    if (now - hit.readAt >= REFRESH_AHEAD_MS && !refreshing.has(slug)) {
+      refreshing.add(slug)
+      ctx.waitUntil(readThrough(slug, ctx).finally(() => refreshing.delete(slug)))
+    }
+    return hit.code
+  }
 
   const key = cacheKey(ctx.origin, slug)
   const cached = await caches.default.match(key).catch(() => undefined)
@@ -56,18 +69,22 @@ export async function resolveCode(slug: string, ctx: ResolveContext): Promise<Re
       return entry.code
     }
   }
+  return readThrough(slug, ctx)
+}
 
+/** One D1 read, remembered in this isolate and (off the response path) in this location's cache. */
+async function readThrough(slug: string, ctx: ResolveContext): Promise<ResolvedCode | null> {
+  const readAt = Date.now()
   const code = (await findCodeBySlug(ctx.db(), slug)) ?? null
-  const entry: Entry = { code, readAt: now }
+  const entry: Entry = { code, readAt }
   remember(slug, entry)
-  const body = JSON.stringify(entry)
-  const response = new Response(body, {
+  const response = new Response(JSON.stringify(entry), {
     headers: {
       'content-type': 'application/json',
       'cache-control': `max-age=${Math.ceil(CODE_CACHE_TTL_MS / 1000)}`,
     },
   })
-  ctx.waitUntil(caches.default.put(key, response).catch(() => {}))
+  ctx.waitUntil(caches.default.put(cacheKey(ctx.origin, slug), response).catch(() => {}))
   return code
 }
 

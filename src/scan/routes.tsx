@@ -8,7 +8,7 @@ import { CheckoutPage, customerLocale, unavailable } from '../checkout/page'
 import { createDb } from '../db/client'
 import type { AppEnv } from '../env'
 import { StatusPage } from '../pages/layout'
-import { isTestMode } from '../payments/select'
+import { isTestMode } from '../payments/mode'
 import type { ScanInput } from './record'
 import { resolveCode } from './resolve'
 

@@ -70,7 +70,7 @@ describe('a merchant runs the admin in Chromium', () => {
     expect(await page.getByRole('button', { name: 'Download PNG' }).isVisible()).toBe(true)
     // Open the short URL on a phone: the counter on this page goes up without a reload.
     const human = page.locator('[data-count="human"]')
-    expect(await human.innerText()).toBe('0')
+    expect(await human.textContent()).toBe('0')
     await page.waitForFunction(
       () => document.querySelector('[data-live]')?.getAttribute('data-state') === 'live',
     )
@@ -83,7 +83,7 @@ describe('a merchant runs the admin in Chromium', () => {
         timeout: 5_000,
       },
     )
-    expect(await page.locator('.feed li').first().innerText()).toContain('mobile')
+    expect(await page.locator('.feed li').first().textContent()).toContain('mobile')
     await scanner.close()
     await shoot(page, 'admin-code-laptop')
 

@@ -1,6 +1,6 @@
 import { env } from 'cloudflare:workers'
-import { beforeEach, describe, expect, it } from 'vitest'
-import { clearIsolateCache } from '../../src/scan/resolve'
+import { beforeEach, describe, expect, it, vi } from 'vitest'
+import { clearIsolateCache, REFRESH_AHEAD_MS } from '../../src/scan/resolve'
 import { call, createCode, flushHub, newMerchant } from '../helpers'
 
 const IPHONE =
@@ -238,6 +238,30 @@ describe('GET /{slug}: the scan path', () => {
     expect((await call(`/${code.slug}`)).headers.get('location')).toBe('https://example.com/a')
   })
 
+  it('re-reads a busy code in the background before its entry expires, never making a scan wait', async () => {
+    const { key } = await newMerchant()
+    const code = await createCode(key, {
+      action: 'redirect',
+      destination_url: 'https://example.com/a',
+    })
+    const start = Date.now()
+    vi.useFakeTimers({ toFake: ['Date'], now: start })
+    try {
+      await call(`/${code.slug}`)
+      await env.DB.prepare(
+        "update codes set destination_url = 'https://example.com/b' where id = ?",
+      )
+        .bind(code.id)
+        .run()
+      vi.setSystemTime(start + REFRESH_AHEAD_MS + 100)
+      // Still within the bound: answered from the isolate, while the entry is refreshed behind it.
+      expect((await call(`/${code.slug}`)).headers.get('location')).toBe('https://example.com/a')
+      expect((await call(`/${code.slug}`)).headers.get('location')).toBe('https://example.com/b')
+    } finally {
+      vi.useRealTimers()
+    }
+  })
+
   it('keeps the route words for our own routes', async () => {
     const docs = await call('/docs')
     expect(docs.status).toBe(200)
@@ -250,5 +274,26 @@ describe('customer pages', () => {
   it('are standards-mode HTML with a language', async () => {
     const html = await (await call('/doesnotexist')).text()
     expect(html.startsWith('<!doctype html><html lang="en">')).toBe(true)
+  })
+})
+
+describe('the entry: which app answers', () => {
+  it('sends one-segment slugs, the stylesheet and /health to the small scan-path app only', async () => {
+    const { isEdgePath } = await import('../../src/index')
+    const { CSS_PATH } = await import('../../src/pages/styles')
+    for (const path of ['/abcdefgh', '/Cafe-Luna', '/health', CSS_PATH])
+      expect(isEdgePath(path), path).toBe(true)
+    for (const path of [
+      '/docs',
+      '/admin',
+      '/API',
+      '/openapi.json',
+      '/abcdefgh/pay',
+      '/qr/abc.svg',
+      '/r/rcpt_x',
+      '/ab',
+      '/',
+    ])
+      expect(isEdgePath(path), path).toBe(false)
   })
 })

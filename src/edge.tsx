@@ -1,0 +1,29 @@
+/**
+ * The scan path's own small app: `GET /{slug}`, the stylesheet its pages use, and the health
+ * check. The entry answers these without loading the rest (API schemas, admin, payments), so a
+ * cold isolate pays only for what a scan needs.
+ */
+import { Hono } from 'hono'
+import type { AppEnv } from './env'
+import { handleErrors, pageHeaders } from './http'
+import { CSS, CSS_PATH } from './pages/styles'
+import { scanRoutes } from './scan/routes'
+
+/** Routes shared by both apps (the full app mounts them too, so it stands alone in tests). */
+export const edgeRoutes = new Hono<AppEnv>()
+edgeRoutes.get(CSS_PATH, (c) =>
+  c.body(CSS, 200, {
+    'content-type': 'text/css; charset=utf-8',
+    'cache-control': 'public, max-age=31536000, immutable',
+  }),
+)
+edgeRoutes.get('/health', (c) => c.json({ ok: true }))
+edgeRoutes.route('/', scanRoutes)
+
+export function createEdgeApp() {
+  const app = new Hono<AppEnv>()
+  app.use('*', pageHeaders)
+  app.route('/', edgeRoutes)
+  handleErrors(app)
+  return app
+}

@@ -1,0 +1,66 @@
+/**
+ * What every response path shares: the security headers of customer pages and the one error
+ * path (problem+json for API-ish paths, a friendly page for people). Used by both the scan path's
+ * small app (edge.tsx) and the full app (app.tsx), so every 4xx looks alike whichever answered.
+ */
+import type { Context, Hono } from 'hono'
+import { secureHeaders } from 'hono/secure-headers'
+import type { AppEnv } from './env'
+import { ApiError, toApiError, toProblem } from './errors'
+import { StatusPage } from './pages/layout'
+
+/** Customer pages: no script, our stylesheet only, and forms may post to us or Stripe Checkout. */
+export const pageHeaders = secureHeaders({
+  contentSecurityPolicy: {
+    defaultSrc: ["'none'"],
+    scriptSrc: ["'self'"],
+    styleSrc: ["'self'"],
+    imgSrc: ["'self'", 'data:'],
+    formAction: ["'self'", 'https://checkout.stripe.com'],
+    baseUri: ["'none'"],
+    frameAncestors: ["'none'"],
+  },
+  referrerPolicy: 'strict-origin-when-cross-origin',
+})
+
+/** API-ish paths get problem+json; everything a person opens gets a page. */
+function wantsProblem(path: string): boolean {
+  return (
+    path.startsWith('/api/') ||
+    path.startsWith('/qr/') ||
+    path.startsWith('/webhooks/') ||
+    path === '/openapi.json'
+  )
+}
+
+export function renderError(c: Context<AppEnv>, err: ApiError): Response | Promise<Response> {
+  if (wantsProblem(c.req.path)) {
+    const headers: Record<string, string> = {
+      'content-type': 'application/problem+json',
+      'cache-control': 'no-store',
+    }
+    if (err.status === 401) headers['www-authenticate'] = 'Bearer realm="qrcheckout"'
+    if (err.status === 429) headers['retry-after'] = '60'
+    return new Response(JSON.stringify(toProblem(err, c.req.path)), { status: err.status, headers })
+  }
+  c.header('cache-control', 'no-store')
+  const page =
+    err.status >= 500
+      ? { icon: '⚠️', title: 'Something went wrong', message: 'Please try again in a moment.' }
+      : err.status === 404
+        ? { icon: '🔍', title: 'Page not found', message: 'There is nothing at this address.' }
+        : { icon: '⚠️', title: err.title, message: err.message }
+  return c.html(<StatusPage {...page} />, err.status)
+}
+
+/** Installs the one 404 and the one error handler. */
+export function handleErrors(app: Hono<AppEnv>) {
+  app.notFound((c) =>
+    renderError(c, new ApiError(404, 'not_found', 'There is nothing at this address.')),
+  )
+  app.onError((err, c) => {
+    const apiError = toApiError(err)
+    if (apiError.status >= 500) console.error('unhandled error', c.req.method, c.req.path, err)
+    return renderError(c, apiError)
+  })
+}
