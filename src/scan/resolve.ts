@@ -55,7 +55,9 @@ export async function resolveCode(slug: string, ctx: ResolveContext): Promise<Re
   if (fresh(hit, now)) {
     if (now - hit.readAt >= REFRESH_AHEAD_MS && !refreshing.has(slug)) {
       refreshing.add(slug)
-      ctx.waitUntil(readThrough(slug, ctx).finally(() => refreshing.delete(slug)))
+      // Started on the next turn, after this response is on its way: a scan never issues it.
+      const later = new Promise((resolve) => setTimeout(resolve, 0))
+      ctx.waitUntil(later.then(() => readThrough(slug, ctx)).finally(() => refreshing.delete(slug)))
     }
     return hit.code
   }
