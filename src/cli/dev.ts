@@ -22,7 +22,7 @@ interface Demo {
 }
 
 /** Local secrets, each a fresh random value; added to an existing `.dev.vars` when missing. */
-const DEV_SECRETS = ['VISITOR_HASH_SECRET', 'LIVE_TOKEN_SECRET']
+const DEV_SECRETS = ['VISITOR_HASH_SECRET', 'SESSION_SECRET', 'LIVE_TOKEN_SECRET']
 
 function ensureDevVars() {
   const current = existsSync('.dev.vars')
