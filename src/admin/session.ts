@@ -61,11 +61,8 @@ export async function merchantForKey(db: Db, key: string) {
   return findActiveKeyByHash(db, await hashApiKey(trimmed))
 }
 
-async function currentSession(c: Context<AppEnv>, db: Db): Promise<AdminSession | undefined> {
-  if (!c.env.SESSION_SECRET) return undefined
-  const secret = await getSignedCookie(c, c.env.SESSION_SECRET, SESSION_COOKIE, 'host')
-  if (!secret) return undefined
-  const hash = await hashApiKey(secret)
+/** The signed-in session with this hash: not ended, not expired, its sign-in key not revoked. */
+async function liveSession(db: Db, hash: string) {
   const [row] = await db
     .select({
       merchantId: adminSessions.merchantId,
@@ -81,7 +78,16 @@ async function currentSession(c: Context<AppEnv>, db: Db): Promise<AdminSession 
         gt(adminSessions.expiresAt, Date.now()),
       ),
     )
-  if (!row || row.keyRevokedAt !== null) return undefined
+  return row && row.keyRevokedAt === null ? row : undefined
+}
+
+async function currentSession(c: Context<AppEnv>, db: Db): Promise<AdminSession | undefined> {
+  if (!c.env.SESSION_SECRET) return undefined
+  const secret = await getSignedCookie(c, c.env.SESSION_SECRET, SESSION_COOKIE, 'host')
+  if (!secret) return undefined
+  const hash = await hashApiKey(secret)
+  const row = await liveSession(db, hash)
+  if (!row) return undefined
   return {
     merchantId: row.merchantId,
     sessionHash: hash,
@@ -110,20 +116,9 @@ export async function endSession(c: Context<AppEnv>) {
 /** Live tokens issued to an admin page name its session: `admin:<session hash>`. */
 export const ADMIN_SUBJECT = 'admin:'
 
-/** Whether an admin session (by hash) is still signed in: not ended, not expired, key not revoked. */
+/** Whether an admin session (by hash) is still signed in (live tokens check it). */
 export async function isAdminSessionActive(db: Db, hash: string): Promise<boolean> {
-  const [row] = await db
-    .select({ keyRevokedAt: apiKeys.revokedAt })
-    .from(adminSessions)
-    .leftJoin(apiKeys, eq(apiKeys.id, adminSessions.apiKeyId))
-    .where(
-      and(
-        eq(adminSessions.hash, hash),
-        isNull(adminSessions.endedAt),
-        gt(adminSessions.expiresAt, Date.now()),
-      ),
-    )
-  return row !== undefined && row.keyRevokedAt === null
+  return (await liveSession(db, hash)) !== undefined
 }
 
 /** Creates a one-time sign-in link token (for `npm run merchant:create`). */
