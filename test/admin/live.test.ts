@@ -39,7 +39,9 @@ describe("the admin's live feed", () => {
     if (!ws) throw new Error('no websocket')
     const messages: { type: string; counters?: { human: number } }[] = []
     ws.accept()
-    ws.addEventListener('message', (e) => messages.push(JSON.parse(String(e.data))))
+    ws.addEventListener('message', (e) => {
+      messages.push(JSON.parse(String(e.data)))
+    })
     await call(`/${code.slug}`, { headers: { 'user-agent': IPHONE } })
     const deadline = Date.now() + 3000
     while (
