@@ -3,7 +3,6 @@
  * fixed prefixes come before the root-level slug route; route words are reserved slugs.
  */
 import { Scalar } from '@scalar/hono-api-reference'
-import { bodyLimit } from 'hono/body-limit'
 import { adminAssets, adminRoutes } from './admin/routes'
 import { createApi } from './api/factory'
 import { requireApiKey } from './auth/middleware'
@@ -13,7 +12,7 @@ import { registerCodeRoutes } from './codes/routes'
 import { createDb } from './db/client'
 import { edgeRoutes } from './edge'
 import { ApiError } from './errors'
-import { handleErrors, pageHeaders } from './http'
+import { handleErrors, limitBody, pageHeaders } from './http'
 import { registerLiveFeedRoute, registerLiveTokenRoute } from './hub/live-routes'
 import { registerPaymentRoutes } from './payments/routes'
 import { webhookRoutes } from './payments/webhook'
@@ -29,15 +28,7 @@ export function createApp() {
     c.set('db', createDb(c.env.DB))
     await next()
   })
-  api.use(
-    '*',
-    bodyLimit({
-      maxSize: MAX_BODY_BYTES,
-      onError: () => {
-        throw new ApiError(413, 'payload_too_large', `Bodies are at most ${MAX_BODY_BYTES} bytes.`)
-      },
-    }),
-  )
+  api.use('*', limitBody(MAX_BODY_BYTES))
   // The live feed authenticates itself (an API key, or a live token from a browser).
   registerLiveFeedRoute(api)
   api.use('*', requireApiKey)

@@ -4,6 +4,7 @@
  * small app (edge.tsx) and the full app (app.tsx), so every 4xx looks alike whichever answered.
  */
 import type { Context, Hono } from 'hono'
+import { bodyLimit } from 'hono/body-limit'
 import { secureHeaders } from 'hono/secure-headers'
 import type { AppEnv } from './env'
 import { ApiError, toApiError, toProblem } from './errors'
@@ -64,3 +65,16 @@ export function handleErrors(app: Hono<AppEnv>) {
     return renderError(c, apiError)
   })
 }
+
+/** Refuses request bodies over `maxSize` bytes with a 413, before they are read into memory. */
+export function limitBody(maxSize: number) {
+  return bodyLimit({
+    maxSize,
+    onError: () => {
+      throw new ApiError(413, 'payload_too_large', `Bodies are at most ${maxSize} bytes.`)
+    },
+  })
+}
+
+/** Forms people submit (pay, sign-in, admin) are small. */
+export const FORM_MAX_BYTES = 16 * 1024

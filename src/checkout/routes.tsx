@@ -9,6 +9,7 @@ import { findCodeBySlug } from '../codes/queries'
 import { createDb } from '../db/client'
 import type { Payment } from '../db/schema'
 import type { AppEnv } from '../env'
+import { FORM_MAX_BYTES, limitBody } from '../http'
 import { hubFor } from '../hub/client'
 import { newId } from '../lib/ids'
 import { publicBase } from '../lib/urls'
@@ -58,7 +59,7 @@ const notFoundPage = (c: Context<AppEnv>) =>
     message: 'There is no payment at this address. Check the link, or scan the code again.',
   })
 
-checkoutRoutes.post(`/:slug{${SLUG_PATTERN}}/pay`, csrf(), async (c) => {
+checkoutRoutes.post(`/:slug{${SLUG_PATTERN}}/pay`, limitBody(FORM_MAX_BYTES), csrf(), async (c) => {
   const slug = c.req.param('slug').toLowerCase()
   const db = createDb(c.env.DB)
   // Authoritative read: money is never taken from a cache.
@@ -155,7 +156,7 @@ checkoutRoutes.post(`/:slug{${SLUG_PATTERN}}/pay`, csrf(), async (c) => {
     .reservePayment({
       paymentId: payment.id,
       limit: code.maxPayments,
-      holdUntil: expiresAt + HOLD_GRACE_MS,
+      holdUntil: expiresAt + HOLD_GRACE_MS[payment.provider],
     })
     .catch((err) => {
       console.error('hub unavailable for a reservation', code.id, err)
@@ -208,10 +209,13 @@ checkoutRoutes.post(`/:slug{${SLUG_PATTERN}}/pay`, csrf(), async (c) => {
   } catch (err) {
     const reason = err instanceof ProviderError ? err.message : 'checkout could not be created'
     console.error('checkout not created', payment.id, err)
-    await failBeforeCheckout(db, payment.id, reason)
+    // Free the slot first: the D1 write below may fail for the same reason the last one did.
     await hub
       .settlePayment(payment.id, 'released')
       .catch((e) => console.error('release failed', payment.id, e))
+    await failBeforeCheckout(db, payment.id, reason).catch((e) =>
+      console.error('payment left pending; its session was never attached', payment.id, e),
+    )
     return page(c, 502, {
       icon: '⚠️',
       title: 'The payment page could not open',
@@ -341,12 +345,15 @@ testMode.get('/checkout/:sessionId', async (c) => {
   )
 })
 
-testMode.post('/checkout/:sessionId', csrf(), async (c) => {
+testMode.post('/checkout/:sessionId', limitBody(FORM_MAX_BYTES), csrf(), async (c) => {
   const found = await testSession(c)
   if (!found) return notFoundPage(c)
   const { db, view } = found
   const form = await c.req.parseBody().catch(() => ({}) as Record<string, unknown>)
-  const outcome = form.outcome === 'paid' ? 'paid' : form.outcome === 'failed' ? 'failed' : null
+  const chosen = form.outcome === 'paid' ? 'paid' : form.outcome === 'failed' ? 'failed' : null
+  // Like Stripe, a session past its expiry cannot be paid any more: it expires instead.
+  const expired = (view.payment.sessionExpiresAt ?? Number.POSITIVE_INFINITY) <= Date.now()
+  const outcome = chosen && expired ? 'expired' : chosen
   if (!outcome) {
     return page(c, 422, {
       icon: '⚠️',
@@ -362,7 +369,7 @@ testMode.post('/checkout/:sessionId', csrf(), async (c) => {
   const result = await applyPaymentEvent(db, {
     id: newId('evt'),
     provider: 'test',
-    type: `test.payment.${outcome}`,
+    type: `test.session.${outcome}`,
     paymentId: view.payment.id,
     sessionId: view.payment.sessionId ?? '',
     outcome,
@@ -370,6 +377,7 @@ testMode.post('/checkout/:sessionId', csrf(), async (c) => {
     currency: view.payment.currency,
     email,
     method: outcome === 'paid' ? { brand: 'visa', last4: '4242' } : null,
+    ...(outcome === 'expired' ? { amount: null, currency: null } : {}),
   })
   if (result.payment) {
     const settled = await afterPaymentEvent(

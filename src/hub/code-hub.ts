@@ -434,6 +434,9 @@ export class CodeHub extends DurableObject<Env> {
     const { result, held } = this.ctx.storage.transactionSync(() => {
       const existing = this.payment(paymentId)
       if (existing?.state === 'paid') return { result: ok, held: false }
+      // An extension (limit null) of a payment whose hold was already released is a stale
+      // report: the payment failed or expired meanwhile. It must not take the slot back.
+      if (limit === null && existing?.state === 'released') return { result: ok, held: false }
       if (existing?.state === 'held' && existing.hold_until > now) {
         this.sql.exec(
           'update payments set hold_until = max(hold_until, ?) where id = ?',

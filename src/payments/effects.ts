@@ -8,10 +8,15 @@ import type { Bindings } from '../env'
 import { hubFor } from '../hub/client'
 import { forgetCode } from '../scan/resolve'
 
-/** After Stripe's session closes, a hold lasts this much longer in case its webhook is late. */
-export const HOLD_GRACE_MS = 60 * 60 * 1000
-/** Delayed methods (SEPA debit, …) can take days to confirm: their hold is kept that long. */
-export const PROCESSING_HOLD_MS = 14 * 24 * 3600 * 1000
+/**
+ * After a Stripe session closes, its hold lasts this much longer: Stripe retries a webhook for up
+ * to three days, and a late `completed` for a session that was paid must still find its slot.
+ * (The `expired` webhook normally releases it about 31 minutes after pay was pressed.) Test-mode
+ * sessions have no late webhooks: their hold ends with the session.
+ */
+export const HOLD_GRACE_MS = { stripe: 3 * 24 * 3600 * 1000, test: 0 } as const
+/** A delayed method (SEPA, bank transfer, …) holds its slot until it succeeds or fails. */
+export const PROCESSING_HOLD_UNTIL = Number.MAX_SAFE_INTEGER
 
 /**
  * Runs after every applied or repeated event, so it is idempotent: a webhook that failed half-way
@@ -35,7 +40,7 @@ export async function afterPaymentEvent(
       await hub.reservePayment({
         paymentId: payment.id,
         limit: null,
-        holdUntil: Date.now() + PROCESSING_HOLD_MS,
+        holdUntil: PROCESSING_HOLD_UNTIL,
       })
       return
     case 'failed':

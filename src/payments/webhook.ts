@@ -6,6 +6,7 @@ import { Hono } from 'hono'
 import { createDb } from '../db/client'
 import type { AppEnv } from '../env'
 import { ApiError } from '../errors'
+import { limitBody } from '../http'
 import { afterPaymentEvent } from './effects'
 import { ProviderError } from './provider'
 import { applyPaymentEvent, findPayment, setPaymentMethod } from './queries'
@@ -13,7 +14,10 @@ import { stripeProvider, type VerifiedEvent, verifyStripeWebhook } from './strip
 
 export const webhookRoutes = new Hono<AppEnv>()
 
-webhookRoutes.post('/stripe', async (c) => {
+/** Stripe's events are a few KB; a megabyte leaves room and keeps a flood out of memory. */
+const WEBHOOK_MAX_BYTES = 1024 * 1024
+
+webhookRoutes.post('/stripe', limitBody(WEBHOOK_MAX_BYTES), async (c) => {
   const signature = c.req.header('stripe-signature')
   const raw = await c.req.text()
   if (!signature)
@@ -55,7 +59,11 @@ webhookRoutes.post('/stripe', async (c) => {
     const full = await stripeProvider(c.env)
       .getSession(session.id)
       .catch(() => null)
-    if (full?.method) await setPaymentMethod(db, payment.id, full.method)
+    if (full?.method) {
+      await setPaymentMethod(db, payment.id, full.method).catch((err) =>
+        console.error('card details not saved for the receipt', payment.id, err),
+      )
+    }
   }
   const view = await findPayment(db, { id: payment.id })
   if (view) {

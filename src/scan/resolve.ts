@@ -6,8 +6,11 @@
 
 import { findCodeBySlug, type ResolvedCode } from '../codes/queries'
 import type { Db } from '../db/client'
+import { ApiError } from '../errors'
 
 export const CODE_CACHE_TTL_MS = 5_000
+/** How long a location keeps an entry as the fallback for a D1 outage. */
+const LAST_KNOWN_MS = 24 * 3600 * 1000
 const ISOLATE_CACHE_MAX = 2_000
 
 interface Entry {
@@ -22,8 +25,8 @@ function cacheKey(origin: string, slug: string): string {
   return `${origin}/__cache/code/${encodeURIComponent(slug)}`
 }
 
-function fresh(entry: Entry | undefined, now: number): entry is Entry {
-  return entry !== undefined && now - entry.readAt < CODE_CACHE_TTL_MS
+function fresh(entry: Entry, now: number): boolean {
+  return now - entry.readAt < CODE_CACHE_TTL_MS
 }
 
 function remember(slug: string, entry: Entry) {
@@ -52,16 +55,23 @@ const refreshing = new Set<string>()
 export async function resolveCode(slug: string, ctx: ResolveContext): Promise<ResolvedCode | null> {
   const now = Date.now()
   const hit = isolate.get(slug)
-  if (fresh(hit, now)) {
+  if (hit && fresh(hit, now)) {
     if (now - hit.readAt >= REFRESH_AHEAD_MS && !refreshing.has(slug)) {
       refreshing.add(slug)
       // Started on the next turn, after this response is on its way: a scan never issues it.
       const later = new Promise((resolve) => setTimeout(resolve, 0))
-      ctx.waitUntil(later.then(() => readThrough(slug, ctx)).finally(() => refreshing.delete(slug)))
+      ctx.waitUntil(
+        later
+          .then(() => readThrough(slug, ctx))
+          .catch((err) => console.error('code refresh failed; the cached entry stays', slug, err))
+          .finally(() => refreshing.delete(slug)),
+      )
     }
     return hit.code
   }
 
+  // The newest entry known, however old: what a scan gets if D1 cannot answer right now.
+  let lastKnown: Entry | undefined = isolate.get(slug)
   const key = cacheKey(ctx.origin, slug)
   const cached = await caches.default.match(key).catch(() => undefined)
   if (cached) {
@@ -70,8 +80,19 @@ export async function resolveCode(slug: string, ctx: ResolveContext): Promise<Re
       remember(slug, entry)
       return entry.code
     }
+    if (!lastKnown || entry.readAt > lastKnown.readAt) lastKnown = entry
   }
-  return readThrough(slug, ctx)
+  try {
+    return await readThrough(slug, ctx)
+  } catch (err) {
+    // D1 down: redirects keep working from the last known entry (past the 5 s bound, logged);
+    // with nothing known, an honest 503 rather than a crash. Scans are still recorded by the hub.
+    if (lastKnown) {
+      console.error('D1 unavailable; answering from the last known entry', slug, err)
+      return lastKnown.code
+    }
+    throw new ApiError(503, 'temporarily_unavailable', 'This code cannot be looked up right now.')
+  }
 }
 
 /** One D1 read, remembered in this isolate and (off the response path) in this location's cache. */
@@ -83,7 +104,8 @@ async function readThrough(slug: string, ctx: ResolveContext): Promise<ResolvedC
   const response = new Response(JSON.stringify(entry), {
     headers: {
       'content-type': 'application/json',
-      'cache-control': `max-age=${Math.ceil(CODE_CACHE_TTL_MS / 1000)}`,
+      // Kept a day as a fallback for a D1 outage; served normally only while `readAt` is fresh.
+      'cache-control': `max-age=${LAST_KNOWN_MS / 1000}`,
     },
   })
   ctx.waitUntil(caches.default.put(cacheKey(ctx.origin, slug), response).catch(() => {}))

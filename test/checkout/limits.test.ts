@@ -201,3 +201,77 @@ describe('limited codes hold under concurrency (guarded by the code hub)', () =>
     expect(counters.paid).toBe(1)
   })
 })
+
+describe('review fixes around holds', () => {
+  it('never lets a stale "processing" report take back a slot released by a failure', async () => {
+    const { key } = await newMerchant()
+    const code = await createCode(key, {
+      action: 'checkout',
+      currency: 'eur',
+      amount: 500,
+      description: 'x',
+      max_payments: 1,
+    })
+    const hub = hubFor(env, code.id)
+    expect(
+      await hub.reservePayment({ paymentId: 'pay_a', limit: 1, holdUntil: Date.now() + 60_000 }),
+    ).toEqual({ ok: true })
+    await hub.settlePayment('pay_a', 'released')
+    // A redelivered event, read before the failure committed, asks to extend A's hold.
+    await hub.reservePayment({
+      paymentId: 'pay_a',
+      limit: null,
+      holdUntil: Number.MAX_SAFE_INTEGER,
+    })
+    expect(
+      await hub.reservePayment({ paymentId: 'pay_b', limit: 1, holdUntil: Date.now() + 60_000 }),
+    ).toEqual({ ok: true })
+  })
+
+  it('expires a test-mode session that is paid after its expiry, freeing the slot', async () => {
+    const { key } = await newMerchant()
+    const code = await createCode(key, {
+      action: 'checkout',
+      currency: 'eur',
+      amount: 500,
+      description: 'x',
+      max_payments: 1,
+    })
+    const first = await press(code.slug, 1)
+    const [payment] = await paymentsOf(code.id)
+    await env.DB.prepare('update payments set session_expires_at = ? where id = ?')
+      .bind(Date.now() - 1, payment?.id)
+      .run()
+    await chooseOutcome(first.headers.get('location') ?? '', 'paid')
+    expect((await paymentsOf(code.id))[0]?.status).toBe('expired')
+    expect((await press(code.slug, 2)).status).toBe(303)
+  })
+})
+
+describe('request bodies are bounded', () => {
+  it('refuses an oversized pay form, sign-in form and webhook with 413, creating nothing', async () => {
+    const { key } = await newMerchant()
+    const code = await createCode(key, {
+      action: 'checkout',
+      currency: 'eur',
+      amount_min: 100,
+      amount_max: 900,
+      description: 'x',
+    })
+    const big = `amount=${'9'.repeat(20_000)}`
+    const form = { 'content-type': 'application/x-www-form-urlencoded', origin: ORIGIN }
+    expect(
+      (await call(`/${code.slug}/pay`, { method: 'POST', body: big, headers: form })).status,
+    ).toBe(413)
+    expect((await call('/admin/login', { method: 'POST', body: big, headers: form })).status).toBe(
+      413,
+    )
+    const hook = await call('/webhooks/stripe', {
+      method: 'POST',
+      body: 'x'.repeat(1_100_000),
+      headers: { 'stripe-signature': 't=1,v1=0' },
+    })
+    expect(hook.status).toBe(413)
+    expect(await paymentsOf(code.id)).toHaveLength(0)
+  })
+})
