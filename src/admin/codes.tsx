@@ -192,6 +192,33 @@ adminCodes.get('/', async (c) => {
   )
 })
 
+/** A fixed amount, or the bounds of an open one, in major units ("4.50"), with their errors. */
+function AmountFields(props: {
+  values: { amount: string; amount_min: string; amount_max: string }
+  errors: FormErrors
+}) {
+  const { values, errors } = props
+  return (
+    <>
+      <label for="amount">Amount (e.g. 4.50)</label>
+      <input id="amount" name="amount" inputmode="decimal" value={values.amount} />
+      <FieldError errors={errors} name="amount" />
+      <div class="inline">
+        <div>
+          <label for="amount_min">Minimum</label>
+          <input id="amount_min" name="amount_min" inputmode="decimal" value={values.amount_min} />
+        </div>
+        <div>
+          <label for="amount_max">Maximum</label>
+          <input id="amount_max" name="amount_max" inputmode="decimal" value={values.amount_max} />
+        </div>
+      </div>
+      <FieldError errors={errors} name="amount_min" />
+      <FieldError errors={errors} name="amount_max" />
+    </>
+  )
+}
+
 function CodeForm(props: { form: Form; errors: FormErrors }) {
   const { form, errors } = props
   const checked = (name: string, value: string, fallback: boolean) =>
@@ -286,31 +313,14 @@ function CodeForm(props: { form: Form; errors: FormErrors }) {
           />{' '}
           Customer enters the amount
         </label>
-        <label for="amount">Amount (e.g. 4.50)</label>
-        <input id="amount" name="amount" inputmode="decimal" value={form.amount ?? ''} />
-        <FieldError errors={errors} name="amount" />
-        <div class="inline">
-          <div>
-            <label for="amount_min">Minimum</label>
-            <input
-              id="amount_min"
-              name="amount_min"
-              inputmode="decimal"
-              value={form.amount_min ?? ''}
-            />
-          </div>
-          <div>
-            <label for="amount_max">Maximum</label>
-            <input
-              id="amount_max"
-              name="amount_max"
-              inputmode="decimal"
-              value={form.amount_max ?? ''}
-            />
-          </div>
-        </div>
-        <FieldError errors={errors} name="amount_min" />
-        <FieldError errors={errors} name="amount_max" />
+        <AmountFields
+          values={{
+            amount: form.amount ?? '',
+            amount_min: form.amount_min ?? '',
+            amount_max: form.amount_max ?? '',
+          }}
+          errors={errors}
+        />
         <label for="max_payments">
           At most this many payments (1 = single use; empty = unlimited)
         </label>
@@ -721,36 +731,14 @@ function EditForm(props: { code: Code; form: Form; errors: FormErrors }) {
               <input type="radio" name="amount_type" value="open" checked={open} /> Customer enters
               it
             </label>
-            <label for="amount">Amount</label>
-            <input
-              id="amount"
-              name="amount"
-              inputmode="decimal"
-              value={value('amount', major(code.amount, code.currency))}
+            <AmountFields
+              values={{
+                amount: value('amount', major(code.amount, code.currency)),
+                amount_min: value('amount_min', major(code.amountMin, code.currency)),
+                amount_max: value('amount_max', major(code.amountMax, code.currency)),
+              }}
+              errors={errors}
             />
-            <FieldError errors={errors} name="amount" />
-            <div class="inline">
-              <div>
-                <label for="amount_min">Minimum</label>
-                <input
-                  id="amount_min"
-                  name="amount_min"
-                  inputmode="decimal"
-                  value={value('amount_min', major(code.amountMin, code.currency))}
-                />
-              </div>
-              <div>
-                <label for="amount_max">Maximum</label>
-                <input
-                  id="amount_max"
-                  name="amount_max"
-                  inputmode="decimal"
-                  value={value('amount_max', major(code.amountMax, code.currency))}
-                />
-              </div>
-            </div>
-            <FieldError errors={errors} name="amount_min" />
-            <FieldError errors={errors} name="amount_max" />
           </fieldset>
           <label for="max_payments">At most this many payments (empty = unlimited)</label>
           <input

@@ -89,7 +89,7 @@ describe('a merchant runs the admin in Chromium', () => {
 
     // Edit the amount: a confirmation first, then the audit entry.
     await page.getByRole('link', { name: 'Edit' }).click()
-    await page.getByLabel('Amount', { exact: true }).fill('4.80')
+    await page.getByLabel('Amount (e.g. 4.50)').fill('4.80')
     await page.getByRole('button', { name: 'Review changes' }).click()
     expect(await page.locator('td.change').textContent()).toBe('€4.50 → €4.80')
     await page.getByRole('button', { name: 'Confirm change' }).click()
