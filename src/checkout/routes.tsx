@@ -31,6 +31,9 @@ import { SLUG_PATTERN } from '../scan/routes'
 import { CheckoutPage, customerLocale, unavailable } from './page'
 import { PaidPage, ReceiptPage, TestCheckoutPage } from './pages'
 
+/** How many times a return page asks the provider before it only re-reads our database. */
+const MAX_PROVIDER_CHECKS = 6
+
 /** Stripe accepts 30 minutes to 24 hours; a minute over the minimum absorbs clock skew. */
 export const SESSION_TTL_MS = 31 * 60 * 1000
 
@@ -257,7 +260,19 @@ checkoutRoutes.get(`/:slug{${SLUG_PATTERN}}/return/:paymentId`, async (c) => {
     })
   }
   if (payment.status === 'pending' && payment.sessionId) {
-    // The webhook may not have arrived yet: ask the provider once, to display only.
+    // The webhook may not have arrived yet: ask the provider, to display only. Each refresh
+    // counts itself, waits longer, and stops asking after a few, so an open tab cannot poll
+    // Stripe forever if a webhook is stuck.
+    const checks = Math.min(Math.max(Number.parseInt(c.req.query('checks') ?? '0', 10) || 0, 0), 99)
+    if (checks >= MAX_PROVIDER_CHECKS) {
+      return page(c, 200, {
+        icon: '⏳',
+        title: 'Confirming your payment',
+        message:
+          'This is taking longer than usual. If you paid, the receipt will also come by email. This page keeps checking.',
+        refreshSeconds: 30,
+      })
+    }
     const snapshot = await paymentProvider(c.env, db, publicBase(c.env, c.req.url))
       .getSession(payment.sessionId)
       .catch(() => null)
@@ -267,7 +282,8 @@ checkoutRoutes.get(`/:slug{${SLUG_PATTERN}}/return/:paymentId`, async (c) => {
         title: 'Confirming your payment',
         message:
           'Your payment went through; we are waiting for the confirmation. This page updates by itself.',
-        refreshSeconds: 2,
+        refreshSeconds: Math.min(2 ** (checks + 1), 30),
+        refreshUrl: `/${view.slug}/return/${payment.id}?checks=${checks + 1}`,
       })
     }
   }

@@ -10,6 +10,8 @@ export interface LayoutProps {
   testMode?: boolean
   /** Reload after this many seconds (a payment still confirming), without any script. */
   refreshSeconds?: number
+  /** Where the refresh goes (same page when absent). */
+  refreshUrl?: string
 }
 
 export function Layout(props: LayoutProps) {
@@ -22,7 +24,14 @@ export function Layout(props: LayoutProps) {
           <meta name="viewport" content="width=device-width, initial-scale=1" />
           <meta name="robots" content="noindex" />
           {props.refreshSeconds ? (
-            <meta http-equiv="refresh" content={String(props.refreshSeconds)} />
+            <meta
+              http-equiv="refresh"
+              content={
+                props.refreshUrl
+                  ? `${props.refreshSeconds};url=${props.refreshUrl}`
+                  : String(props.refreshSeconds)
+              }
+            />
           ) : null}
           <title>{props.testMode ? `[TEST MODE] ${props.title}` : props.title}</title>
           <link rel="stylesheet" href={CSS_PATH} />
@@ -48,6 +57,7 @@ export interface StatusPageProps {
   message: string
   testMode?: boolean
   refreshSeconds?: number
+  refreshUrl?: string
   /** An optional way on: a link with its label. */
   action?: { href: string; label: string }
 }
@@ -55,7 +65,12 @@ export interface StatusPageProps {
 /** A page that explains a status to a customer: unknown code, paused, gone, or our own failure. */
 export function StatusPage(props: StatusPageProps) {
   return (
-    <Layout title={props.title} testMode={props.testMode} refreshSeconds={props.refreshSeconds}>
+    <Layout
+      title={props.title}
+      testMode={props.testMode}
+      refreshSeconds={props.refreshSeconds}
+      refreshUrl={props.refreshUrl}
+    >
       <div class="card">
         <p class="status" aria-hidden="true">
           {props.icon}

@@ -135,6 +135,31 @@ describe('paying through Stripe Checkout (real SDK against the in-repo fake)', (
     expect(paid.paid_at).toEqual(expect.any(Number))
   })
 
+  it('backs off asking Stripe from the return page, and stops after a few checks', async () => {
+    const { code, payment } = await startPayment()
+    await fakeStripe(`sessions/${payment.session_id}/complete`, { payment_status: 'paid' })
+    const retrievals = async () =>
+      (await stripeRequests()).filter(
+        (r) => r.method === 'GET' && r.path.endsWith(String(payment.session_id)),
+      ).length
+    const first = await (
+      await call(`/${code.slug}/return/${payment.id}`, { env: stripeEnv() })
+    ).text()
+    expect(first).toContain(`content="2;url=/${code.slug}/return/${payment.id}?checks=1"`)
+    const third = await (
+      await call(`/${code.slug}/return/${payment.id}?checks=2`, { env: stripeEnv() })
+    ).text()
+    expect(third).toContain(`content="8;url=/${code.slug}/return/${payment.id}?checks=3"`)
+    const before = await retrievals()
+    const late = await (
+      await call(`/${code.slug}/return/${payment.id}?checks=6`, { env: stripeEnv() })
+    ).text()
+    expect(late).toContain('taking longer than usual')
+    expect(await retrievals()).toBe(before)
+    const forged = await call(`/${code.slug}/return/${payment.id}?checks=-5`, { env: stripeEnv() })
+    expect(forged.status).toBe(200)
+  })
+
   it('applies a duplicate delivery once, and concurrent duplicates once', async () => {
     const { payment, session } = await startPayment()
     const completed = await fakeStripe(`sessions/${payment.session_id}/complete`, {
