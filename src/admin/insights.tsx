@@ -118,6 +118,7 @@ export function Counters(props: { counters: HubCounters | null }) {
   return (
     <div class="grid">
       {cell('human', 'human scans')}
+      {cell('human_qr', 'of them from the printed QR')}
       {cell('unique_visitors_today', 'unique visitors today')}
       {cell('bot', 'bots and previews')}
       {cell('paid', 'paid')}

@@ -125,7 +125,16 @@ const VISITORS_SQL = (scanFilter: string) => `
 select distinct seq, scanned_at - scanned_at % ${HOUR_MS} as hour, visitor_hash as hash
 from scans where (${scanFilter}) and is_bot = 0 and visitor_hash is not null`
 
-const COUNTER_NAMES = ['scans', 'human', 'bot', 'checkout_views', 'pay_pressed', 'paid'] as const
+const COUNTER_NAMES = [
+  'scans',
+  'human',
+  'bot',
+  'checkout_views',
+  'pay_pressed',
+  'paid',
+  'human_qr',
+  'human_direct',
+] as const
 type CounterName = (typeof COUNTER_NAMES)[number]
 
 const utcDay = (ms: number) => new Date(ms).toISOString().slice(0, 10)
@@ -213,6 +222,7 @@ export class CodeHub extends DurableObject<Env> {
         stored.push(s)
         bump('scans')
         bump(s.isBot ? 'bot' : 'human')
+        if (!s.isBot) bump(s.viaQr ? 'human_qr' : 'human_direct')
         if (s.checkoutView && !s.isBot) bump('checkout_views')
         if (!s.isBot && s.visitorHash) {
           const day = utcDay(s.scannedAt)
@@ -262,6 +272,8 @@ export class CodeHub extends DurableObject<Env> {
       checkout_views: get('checkout_views'),
       pay_pressed: get('pay_pressed'),
       paid: get('paid'),
+      human_qr: get('human_qr'),
+      human_direct: get('human_direct'),
       unflushed: this.unflushedCount(),
     }
   }

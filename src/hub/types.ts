@@ -23,6 +23,8 @@ export interface HubScan {
   visitorHash: string | null
   /** A person (not a bot, not a HEAD) was shown the checkout page of an active checkout code. */
   checkoutView: boolean
+  /** Scanned from the printed symbol rather than a typed or shared link (counters only). */
+  viaQr?: boolean
 }
 
 /** Exact, durable totals of one code since its hub began (the live feed's numbers). */
@@ -35,6 +37,9 @@ export interface HubCounters {
   checkout_views: number
   pay_pressed: number
   paid: number
+  /** Human scans from the printed QR, and from the link typed or shared. */
+  human_qr: number
+  human_direct: number
   /** Scans and funnel events stored in the hub and not yet confirmed by D1. */
   unflushed: number
 }

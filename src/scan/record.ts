@@ -23,6 +23,8 @@ export interface ScanInput {
   cf: { country?: string; region?: string; city?: string; colo?: string } | undefined
   /** The answer was the checkout page of an active checkout code. */
   checkoutShown: boolean
+  /** The path carried the QR's spelling of the slug (see `cameFromQr`). */
+  viaQr: boolean
 }
 
 export async function buildScan(input: ScanInput, secret: string | undefined): Promise<HubScan> {
@@ -46,6 +48,7 @@ export async function buildScan(input: ScanInput, secret: string | undefined): P
     referrerHost: referrerHost(input.referrer),
     visitorHash: await visitorHash(secret, input.at, input.ip, input.userAgent),
     checkoutView: input.checkoutShown && !isBot,
+    viaQr: input.viaQr,
   }
 }
 

@@ -7,6 +7,7 @@ import { Hono } from 'hono'
 import { CheckoutPage, customerLocale, unavailable } from '../checkout/page'
 import { createDb } from '../db/client'
 import type { AppEnv } from '../env'
+import { cameFromQr } from '../lib/urls'
 import { StatusPage } from '../pages/layout'
 import { isTestMode } from '../payments/mode'
 import type { ScanInput } from './record'
@@ -48,6 +49,7 @@ scanRoutes.on(['GET', 'HEAD'], `/:slug{${SLUG_PATTERN}}`, async (c) => {
     referrer: c.req.header('referer') ?? null,
     ip: c.req.header('cf-connecting-ip') ?? null,
     cf: c.req.raw.cf as ScanInput['cf'],
+    viaQr: cameFromQr(c.req.param('slug')),
     // A person was shown the pay button: the funnel's second step.
     checkoutShown: closed === null && code.action === 'checkout',
   }

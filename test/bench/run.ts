@@ -189,7 +189,7 @@ log('checkout page weight and QR SVG size')
 const page = await pageWeight(app.url, '/bench-pay')
 ledger.sent('/bench-pay')
 ledger.answered('/bench-pay', page.resources[0]?.status ?? 0)
-const qr = await qrWeight(app.url, 'bench-qr', `${BENCH_VARS.PUBLIC_BASE_URL}/bench-qr`)
+const qr = await qrWeight(app.url, 'bench-qr', `${BENCH_VARS.PUBLIC_BASE_URL}/BENCH-QR`)
 
 /** Scans answered so far (2xx/3xx) across every run: what D1 should hold once drained. */
 const answeredScans = () => [...ledger.paths.values()].reduce((s, e) => s + e.ok, 0)

@@ -20,7 +20,7 @@ describe('codes API: what an integrator does', () => {
       destination_url: 'https://example.com/menu?table=4',
       url: `${ORIGIN}/${code.slug}`,
       qr_svg_url: `${ORIGIN}/qr/${code.slug}.svg`,
-      qr_content: `${ORIGIN}/${code.slug}`,
+      qr_content: `${ORIGIN}/${code.slug.toUpperCase()}`,
       metadata: { table: '4' },
       reference: 'menu-board',
       version: 1,

@@ -118,6 +118,6 @@ describe('GET /qr/{slug}.svg', () => {
       action: 'redirect',
       destination_url: 'https://example.com',
     })
-    expect(code.qr_content).toBe(`${ORIGIN}/${code.slug}`)
+    expect(code.qr_content).toBe(`${ORIGIN}/${code.slug.toUpperCase()}`)
   })
 })

@@ -1,7 +1,8 @@
 import { env } from 'cloudflare:workers'
 import { beforeEach, describe, expect, it, vi } from 'vitest'
+import { hubFor } from '../../src/hub/client'
 import { clearIsolateCache, REFRESH_AHEAD_MS } from '../../src/scan/resolve'
-import { call, createCode, flushHub, newMerchant } from '../helpers'
+import { call, createCode, flushHub, newMerchant, ORIGIN } from '../helpers'
 
 const IPHONE =
   'Mozilla/5.0 (iPhone; CPU iPhone OS 18_0 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/18.0 Mobile/15E148 Safari/604.1'
@@ -260,6 +261,25 @@ describe('GET /{slug}: the scan path', () => {
     } finally {
       vi.useRealTimers()
     }
+  })
+
+  it('tells scans of the printed QR (the slug in capitals) from the link typed or shared', async () => {
+    const { key } = await newMerchant()
+    const code = await createCode(key, {
+      action: 'redirect',
+      destination_url: 'https://example.com/',
+      slug: 'menu-7',
+    })
+    expect(code.qr_content).toBe(`${ORIGIN}/MENU-7`)
+    const qr = await call(`/${new URL(String(code.qr_content)).pathname.slice(1)}`, {
+      headers: { 'user-agent': IPHONE },
+    })
+    expect(qr.status).toBe(302)
+    await call('/menu-7', { headers: { 'user-agent': IPHONE } })
+    await call('/Menu-7', { headers: { 'user-agent': IPHONE } })
+    await call('/MENU-7', { headers: { 'user-agent': SLACKBOT } })
+    const counters = await hubFor(env, code.id).counters()
+    expect(counters).toMatchObject({ human: 3, bot: 1, human_qr: 1, human_direct: 2 })
   })
 
   it('keeps the route words for our own routes', async () => {
