@@ -92,26 +92,72 @@ const liveAuth = createMiddleware<AppEnv>(async (c, next) => {
 })
 
 /** Registers the feed itself; call before the API-key middleware, since it also takes tokens. */
+/** A socket on the code's hub: the one source of the feed, whichever way a client reads it. */
+async function hubSocket(env: AppEnv['Bindings'], codeId: string): Promise<WebSocket> {
+  const answer = await hubFor(env, codeId).fetch('https://hub/live', {
+    headers: { upgrade: 'websocket' },
+  })
+  if (answer.status !== 101 || !answer.webSocket) {
+    throw new ApiError(503, 'temporarily_unavailable', 'The live feed is not available right now.')
+  }
+  return answer.webSocket
+}
+
+const eventsRoute = createRoute({
+  method: 'get',
+  path: '/codes/{id}/events',
+  tags,
+  security: liveSecurity,
+  summary: 'The same live feed as Server-Sent Events (text/event-stream)',
+  description:
+    'Each message of the WebSocket feed arrives as one `data:` event (JSON). Same authentication as `/live`.',
+  request: {
+    params,
+    query: z.strictObject({ token: z.string().max(512).optional() }),
+  },
+  responses: {
+    200: {
+      description: 'An event stream.',
+      content: { 'text/event-stream': { schema: z.string() } },
+    },
+    ...errorResponses,
+  },
+})
+
 export function registerLiveFeedRoute(api: Api) {
   api.use('/codes/:id/live', liveAuth)
+  api.use('/codes/:id/events', liveAuth)
   api.openapi(liveRoute, async (c) => {
     const code = await getCode(c.var.db, c.var.auth.merchantId, c.req.valid('param').id)
     if (!code) throw notFound('code')
     if (c.req.header('upgrade')?.toLowerCase() !== 'websocket') {
       throw new ApiError(426, 'upgrade_required', 'Open this URL as a WebSocket.')
     }
-    const answer = await hubFor(c.env, code.id).fetch('https://hub/live', {
-      headers: { upgrade: 'websocket' },
-    })
-    if (answer.status !== 101 || !answer.webSocket) {
-      throw new ApiError(
-        503,
-        'temporarily_unavailable',
-        'The live feed is not available right now.',
-      )
-    }
     // A fresh response: the hub's is immutable, and our middleware adds headers.
-    return new Response(null, { status: 101, webSocket: answer.webSocket })
+    return new Response(null, { status: 101, webSocket: await hubSocket(c.env, code.id) })
+  })
+
+  // SSE relays the hub's socket from the Worker, so the hub keeps one feed and hibernates as usual.
+  api.openapi(eventsRoute, async (c) => {
+    const code = await getCode(c.var.db, c.var.auth.merchantId, c.req.valid('param').id)
+    if (!code) throw notFound('code')
+    const socket = await hubSocket(c.env, code.id)
+    const { readable, writable } = new TransformStream<Uint8Array, Uint8Array>()
+    const writer = writable.getWriter()
+    const encoder = new TextEncoder()
+    socket.accept()
+    socket.addEventListener('message', (event) => {
+      // A write fails once the client has gone: then close the hub side too.
+      writer.write(encoder.encode(`data: ${String(event.data)}\n\n`)).catch(() => socket.close())
+    })
+    socket.addEventListener('close', () => {
+      writer.close().catch(() => {})
+    })
+    return c.body(readable, 200, {
+      'content-type': 'text/event-stream; charset=utf-8',
+      'cache-control': 'no-store',
+      'x-accel-buffering': 'no',
+    })
   })
 }
 
