@@ -46,6 +46,7 @@ button.danger{background:#b3261e}
 .secret{font-family:ui-monospace,monospace;word-break:break-all;background:#fff4d6;padding:.5rem;border-radius:6px}
 .qr{width:100%;max-width:16rem;height:auto;background:#fff;border:1px solid #e1e4e8}
 .stat{font-size:1.8rem;font-weight:700;font-variant-numeric:tabular-nums}
+.counters{grid-template-columns:repeat(auto-fit,minmax(8rem,1fr))}
 .feed{list-style:none;margin:0;padding:0;max-height:16rem;overflow:auto}
 .feed li{padding:.3rem 0;border-bottom:1px solid #eceef1;font-size:.9rem}
 .chart{width:100%;height:auto}

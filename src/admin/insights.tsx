@@ -116,7 +116,7 @@ export function Counters(props: { counters: HubCounters | null }) {
     </div>
   )
   return (
-    <div class="grid">
+    <div class="grid counters">
       {cell('human', 'human scans')}
       {cell('human_qr', 'of them from the printed QR')}
       {cell('unique_visitors_today', 'unique visitors today')}
