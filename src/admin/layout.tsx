@@ -1,6 +1,6 @@
 /** The admin's frame: navigation, our stylesheet and our one script. */
-import { raw } from 'hono/html'
 import type { Child } from 'hono/jsx'
+import { Document } from '../pages/layout'
 import { ADMIN_CSS_PATH, ADMIN_JS_PATH } from './assets'
 
 export type Section = 'codes' | 'payments' | 'settings' | 'none'
@@ -18,39 +18,34 @@ export function AdminLayout(props: {
     </a>
   )
   return (
-    <>
-      {raw('<!doctype html>')}
-      <html lang="en">
-        <head>
-          <meta charset="utf-8" />
-          <meta name="viewport" content="width=device-width, initial-scale=1" />
-          <meta name="robots" content="noindex" />
-          <title>{`${props.title} · qrcheckout admin`}</title>
+    <Document
+      title={`${props.title} · qrcheckout admin`}
+      head={
+        <>
           <link rel="stylesheet" href={ADMIN_CSS_PATH} />
           <script src={ADMIN_JS_PATH} defer />
-        </head>
-        <body>
-          {props.section !== 'none' ? (
-            <header>
-              <strong>{props.merchantName ?? 'qrcheckout'}</strong>
-              {link('/admin', 'codes', 'Codes')}
-              {link('/admin/payments', 'payments', 'Payments')}
-              {link('/admin/settings', 'settings', 'Settings')}
-              <form method="post" action="/admin/logout">
-                <button class="secondary" type="submit">
-                  Sign out
-                </button>
-              </form>
-            </header>
-          ) : null}
-          {props.testMode ? (
-            <p class="notice" role="status">
-              TEST MODE: payments go through the offline test provider; no real money moves.
-            </p>
-          ) : null}
-          <main>{props.children}</main>
-        </body>
-      </html>
-    </>
+        </>
+      }
+    >
+      {props.section !== 'none' ? (
+        <header>
+          <strong>{props.merchantName ?? 'qrcheckout'}</strong>
+          {link('/admin', 'codes', 'Codes')}
+          {link('/admin/payments', 'payments', 'Payments')}
+          {link('/admin/settings', 'settings', 'Settings')}
+          <form method="post" action="/admin/logout">
+            <button class="secondary" type="submit">
+              Sign out
+            </button>
+          </form>
+        </header>
+      ) : null}
+      {props.testMode ? (
+        <p class="notice" role="status">
+          TEST MODE: payments go through the offline test provider; no real money moves.
+        </p>
+      ) : null}
+      <main>{props.children}</main>
+    </Document>
   )
 }

@@ -6,8 +6,8 @@
 import { spawn } from 'node:child_process'
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { createApiKey, createMerchant } from '../auth/queries'
-import { insertCode } from '../codes/queries'
-import { newId, randomSlug } from '../lib/ids'
+import { CreateCode } from '../codes/schemas'
+import { createCodeFor } from '../codes/service'
 import { openD1, wrangler } from './d1'
 
 const PORT = Number(process.env.PORT ?? 8787)
@@ -49,46 +49,29 @@ async function seed(): Promise<Demo> {
     displayDomain: 'cafeluna.example',
   })
   const key = await createApiKey(d1.db, merchantId, 'demo')
-  const now = Date.now()
-  const base = {
+  // The same service the API and the admin use, so a seeded code obeys every rule a real one does.
+  const redirect = await createCodeFor(
+    d1.db,
     merchantId,
-    mode: 'dynamic' as const,
-    status: 'active' as const,
-    allowHttp: false,
-    destinationUrl: null,
-    currency: null,
-    amount: null,
-    amountMin: null,
-    amountMax: null,
-    description: null,
-    expiresAt: null,
-    maxPayments: null,
-    metadata: { seeded: 'true' },
-    reference: null,
-    version: 1,
-    createdAt: now,
-    updatedAt: now,
-  }
-  const redirectSlug = randomSlug()
-  const checkoutSlug = randomSlug()
-  await insertCode(d1.db, {
-    ...base,
-    id: newId('code'),
-    slug: redirectSlug,
-    action: 'redirect',
-    destinationUrl: 'https://example.com/menu',
-  })
-  await insertCode(d1.db, {
-    ...base,
-    id: newId('code'),
-    slug: checkoutSlug,
-    action: 'checkout',
-    currency: 'eur',
-    amount: 450,
-    description: 'Flat white',
-    createdAt: now + 1,
-    updatedAt: now + 1,
-  })
+    CreateCode.parse({
+      action: 'redirect',
+      destination_url: 'https://example.com/menu',
+      metadata: { seeded: 'true' },
+    }),
+  )
+  const checkout = await createCodeFor(
+    d1.db,
+    merchantId,
+    CreateCode.parse({
+      action: 'checkout',
+      currency: 'eur',
+      amount: 450,
+      description: 'Flat white',
+      metadata: { seeded: 'true' },
+    }),
+  )
+  const redirectSlug = redirect.slug
+  const checkoutSlug = checkout.slug
   d1.commit()
   const demo: Demo = { merchantId, apiKey: key.key, redirectSlug, checkoutSlug }
   mkdirSync('.wrangler', { recursive: true })

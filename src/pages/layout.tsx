@@ -14,7 +14,11 @@ export interface LayoutProps {
   refreshUrl?: string
 }
 
-export function Layout(props: LayoutProps) {
+/**
+ * The HTML document every page of ours shares: standards mode, a language, mobile viewport, never
+ * indexed, and an empty icon so browsers do not ask for /favicon.ico.
+ */
+export function Document(props: { title: string; head?: Child; children: Child }) {
   return (
     <>
       {raw('<!doctype html>')}
@@ -23,6 +27,22 @@ export function Layout(props: LayoutProps) {
           <meta charset="utf-8" />
           <meta name="viewport" content="width=device-width, initial-scale=1" />
           <meta name="robots" content="noindex" />
+          <title>{props.title}</title>
+          <link rel="icon" href="data:," />
+          {props.head}
+        </head>
+        <body>{props.children}</body>
+      </html>
+    </>
+  )
+}
+
+export function Layout(props: LayoutProps) {
+  return (
+    <Document
+      title={props.testMode ? `[TEST MODE] ${props.title}` : props.title}
+      head={
+        <>
           {props.refreshSeconds ? (
             <meta
               http-equiv="refresh"
@@ -33,21 +53,17 @@ export function Layout(props: LayoutProps) {
               }
             />
           ) : null}
-          <title>{props.testMode ? `[TEST MODE] ${props.title}` : props.title}</title>
           <link rel="stylesheet" href={CSS_PATH} />
-          {/* No icon to fetch: saves phones a request (and a 404) on every first scan. */}
-          <link rel="icon" href="data:," />
-        </head>
-        <body>
-          {props.testMode ? (
-            <p class="test-banner" role="status">
-              TEST MODE — no real money moves
-            </p>
-          ) : null}
-          <main>{props.children}</main>
-        </body>
-      </html>
-    </>
+        </>
+      }
+    >
+      {props.testMode ? (
+        <p class="test-banner" role="status">
+          TEST MODE — no real money moves
+        </p>
+      ) : null}
+      <main>{props.children}</main>
+    </Document>
   )
 }
 

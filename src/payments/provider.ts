@@ -53,11 +53,5 @@ export interface PaymentProvider {
   cancelSession(sessionId: string): Promise<void>
 }
 
-export class ProviderError extends Error {
-  constructor(
-    message: string,
-    readonly retryable: boolean,
-  ) {
-    super(message)
-  }
-}
+/** The provider could not do what was asked (not configured, refused, unreachable). */
+export class ProviderError extends Error {}

@@ -9,7 +9,7 @@ import { testModeProvider } from './test-mode'
 export function paymentProvider(env: Bindings, db: Db, base: string): PaymentProvider {
   if (env.STRIPE_SECRET_KEY) return stripeProvider(env)
   if (isProduction(env)) {
-    throw new ProviderError('Payments are not configured: set STRIPE_SECRET_KEY.', false)
+    throw new ProviderError('Payments are not configured: set STRIPE_SECRET_KEY.')
   }
   return testModeProvider(db, base)
 }

@@ -19,7 +19,7 @@ export const WEBHOOK_TOLERANCE_SECONDS = 300
 async function loadStripe(env: Bindings) {
   const { default: StripeSdk } = await import('stripe')
   const key = env.STRIPE_SECRET_KEY
-  if (!key) throw new ProviderError('STRIPE_SECRET_KEY is not configured', false)
+  if (!key) throw new ProviderError('STRIPE_SECRET_KEY is not configured')
   const client = new StripeSdk(key, {
     httpClient: StripeSdk.createFetchHttpClient(),
     maxNetworkRetries: 2,
@@ -63,7 +63,7 @@ export function stripeProvider(env: Bindings): PaymentProvider {
           },
           { idempotencyKey: request.paymentId },
         )
-        if (!session.url) throw new ProviderError('Stripe returned a session without a URL', false)
+        if (!session.url) throw new ProviderError('Stripe returned a session without a URL')
         return { id: session.id, url: session.url }
       } catch (err) {
         throw asProviderError(err)
@@ -96,13 +96,9 @@ export function stripeProvider(env: Bindings): PaymentProvider {
 
 function asProviderError(err: unknown): ProviderError {
   if (err instanceof ProviderError) return err
-  const e = err as { type?: string; statusCode?: number; message?: string }
-  const retryable =
-    e.type === 'StripeConnectionError' ||
-    e.type === 'StripeAPIError' ||
-    e.type === 'StripeRateLimitError' ||
-    (e.statusCode ?? 0) >= 500
-  return new ProviderError(`Stripe: ${e.message ?? String(err)}`, retryable)
+  // The SDK has already retried what was worth retrying (maxNetworkRetries).
+  const message = err instanceof Error ? err.message : String(err)
+  return new ProviderError(`Stripe: ${message}`)
 }
 
 export function snapshotOf(
@@ -156,7 +152,7 @@ export async function verifyStripeWebhook(
   signature: string,
 ): Promise<VerifiedEvent> {
   const secret = env.STRIPE_WEBHOOK_SECRET
-  if (!secret) throw new ProviderError('STRIPE_WEBHOOK_SECRET is not configured', false)
+  if (!secret) throw new ProviderError('STRIPE_WEBHOOK_SECRET is not configured')
   const { StripeSdk } = await loadStripe(env)
   const event = await StripeSdk.webhooks.constructEventAsync(
     rawBody,

@@ -14,10 +14,10 @@ import {
   unstable_splitSqlQuery,
 } from 'wrangler'
 import { createMerchant } from '../../src/auth/queries'
-import { insertCode } from '../../src/codes/queries'
+import { CreateCode } from '../../src/codes/schemas'
+import { createCodeFor } from '../../src/codes/service'
 import type { Db } from '../../src/db/client'
 import * as schema from '../../src/db/schema'
-import { newId } from '../../src/lib/ids'
 
 /** Just what the bench calls on miniflare's D1 proxy. */
 export interface D1 {
@@ -187,49 +187,31 @@ export async function seed(
     name: 'Café Luna (bench)',
     displayDomain: 'cafeluna.example',
   })
-  const now = Date.now()
-  const base = {
-    merchantId,
-    mode: 'dynamic' as const,
-    status: 'active' as const,
-    allowHttp: false,
-    destinationUrl: null,
-    currency: null,
-    amount: null,
-    amountMin: null,
-    amountMax: null,
-    description: null,
-    expiresAt: null,
-    metadata: { bench: 'true' },
-    reference: null,
-    version: 1,
-    createdAt: now,
-    updatedAt: now,
-  }
+  // The app's own codes service, so the seed follows every rule a real code does.
   const codes = new Map<string, string>()
   for (const slug of options.redirects) {
-    const id = newId('code')
-    await insertCode(db, {
-      ...base,
-      id,
-      slug,
-      action: 'redirect',
-      destinationUrl: `https://example.com/menu/${slug}`,
-    })
-    codes.set(slug, id)
+    const input = { action: 'redirect', slug, destination_url: `https://example.com/menu/${slug}` }
+    const code = await createCodeFor(
+      db,
+      merchantId,
+      CreateCode.parse({ ...input, metadata: { bench: 'true' } }),
+    )
+    codes.set(slug, code.id)
   }
   for (const slug of options.checkouts) {
-    const id = newId('code')
-    await insertCode(db, {
-      ...base,
-      id,
-      slug,
+    const input = {
       action: 'checkout',
+      slug,
       currency: 'eur',
       amount: 450,
       description: 'Flat white',
-    })
-    codes.set(slug, id)
+    }
+    const code = await createCodeFor(
+      db,
+      merchantId,
+      CreateCode.parse({ ...input, metadata: { bench: 'true' } }),
+    )
+    codes.set(slug, code.id)
   }
   const template = options.redirects[0]
   if (options.spread > 0 && template) {
