@@ -192,6 +192,15 @@ adminCodes.get('/', async (c) => {
   )
 })
 
+function Radio(props: { name: string; value: string; checked: boolean; label: string }) {
+  return (
+    <label>
+      <input type="radio" name={props.name} value={props.value} checked={props.checked} />{' '}
+      {props.label}
+    </label>
+  )
+}
+
 /** A fixed amount, or the bounds of an open one, in major units ("4.50"), with their errors. */
 function AmountFields(props: {
   values: { amount: string; amount_min: string; amount_max: string }
@@ -232,45 +241,33 @@ function CodeForm(props: { form: Form; errors: FormErrors }) {
       ) : null}
       <fieldset>
         <legend>What the code does</legend>
-        <label>
-          <input
-            type="radio"
-            name="action"
-            value="redirect"
-            checked={checked('action', 'redirect', true)}
-          />{' '}
-          Redirect to a URL
-        </label>
-        <label>
-          <input
-            type="radio"
-            name="action"
-            value="checkout"
-            checked={checked('action', 'checkout', false)}
-          />{' '}
-          Take a payment
-        </label>
+        <Radio
+          name="action"
+          value="redirect"
+          checked={checked('action', 'redirect', true)}
+          label="Redirect to a URL"
+        />
+        <Radio
+          name="action"
+          value="checkout"
+          checked={checked('action', 'checkout', false)}
+          label="Take a payment"
+        />
       </fieldset>
       <fieldset>
         <legend>Kind</legend>
-        <label>
-          <input
-            type="radio"
-            name="mode"
-            value="dynamic"
-            checked={checked('mode', 'dynamic', true)}
-          />{' '}
-          Dynamic: can be edited after printing
-        </label>
-        <label>
-          <input
-            type="radio"
-            name="mode"
-            value="static"
-            checked={checked('mode', 'static', false)}
-          />{' '}
-          Static: fixed forever
-        </label>
+        <Radio
+          name="mode"
+          value="dynamic"
+          checked={checked('mode', 'dynamic', true)}
+          label="Dynamic: can be edited after printing"
+        />
+        <Radio
+          name="mode"
+          value="static"
+          checked={checked('mode', 'static', false)}
+          label="Static: fixed forever"
+        />
       </fieldset>
       <label for="destination_url">Destination URL (redirect codes)</label>
       <input
@@ -295,24 +292,18 @@ function CodeForm(props: { form: Form; errors: FormErrors }) {
           ))}
         </select>
         <FieldError errors={errors} name="currency" />
-        <label>
-          <input
-            type="radio"
-            name="amount_type"
-            value="fixed"
-            checked={checked('amount_type', 'fixed', true)}
-          />{' '}
-          Fixed amount
-        </label>
-        <label>
-          <input
-            type="radio"
-            name="amount_type"
-            value="open"
-            checked={checked('amount_type', 'open', false)}
-          />{' '}
-          Customer enters the amount
-        </label>
+        <Radio
+          name="amount_type"
+          value="fixed"
+          checked={checked('amount_type', 'fixed', true)}
+          label="Fixed amount"
+        />
+        <Radio
+          name="amount_type"
+          value="open"
+          checked={checked('amount_type', 'open', false)}
+          label="Customer enters the amount"
+        />
         <AmountFields
           values={{
             amount: form.amount ?? '',
@@ -724,13 +715,8 @@ function EditForm(props: { code: Code; form: Form; errors: FormErrors }) {
           <FieldError errors={errors} name="description" />
           <fieldset>
             <legend>Amount ({(code.currency ?? '').toUpperCase()})</legend>
-            <label>
-              <input type="radio" name="amount_type" value="fixed" checked={!open} /> Fixed
-            </label>
-            <label>
-              <input type="radio" name="amount_type" value="open" checked={open} /> Customer enters
-              it
-            </label>
+            <Radio name="amount_type" value="fixed" checked={!open} label="Fixed" />
+            <Radio name="amount_type" value="open" checked={open} label="Customer enters it" />
             <AmountFields
               values={{
                 amount: value('amount', major(code.amount, code.currency)),
