@@ -14,6 +14,10 @@ import worker from '../src/index'
 
 export const ORIGIN = 'https://qr.test'
 
+/** A phone's browser: counted as a person, never as a bot. */
+export const IPHONE =
+  'Mozilla/5.0 (iPhone; CPU iPhone OS 18_0 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/18.0 Mobile/15E148 Safari/604.1'
+
 export async function newMerchant(name = 'Café Luna') {
   const db = createDb(env.DB)
   const merchantId = await createMerchant(db, { name, displayDomain: 'cafeluna.example' })
@@ -79,6 +83,36 @@ export async function createCode(key: string, body: Record<string, unknown>) {
     slug: string
     url: string
   }
+}
+
+/** A new merchant with one code: a €4.50 checkout code unless `body` says otherwise. */
+export async function merchantWithCode(body: Record<string, unknown> = {}, name?: string) {
+  const merchant = await newMerchant(name)
+  const open = 'amount_min' in body || 'amount_max' in body
+  const defaults =
+    body.action === 'redirect' ? {} : { ...CHECKOUT, ...(open ? { amount: undefined } : {}) }
+  const code = await createCode(merchant.key, { ...defaults, ...body })
+  return { ...merchant, code }
+}
+
+const CHECKOUT = { action: 'checkout', currency: 'eur', amount: 450, description: 'Flat white' }
+
+/** A same-origin form post, as a browser sends it. */
+export function postForm(
+  path: string,
+  fields: Record<string, string> | string = {},
+  options: CallOptions = {},
+) {
+  return call(path, {
+    ...options,
+    method: 'POST',
+    body: typeof fields === 'string' ? fields : new URLSearchParams(fields).toString(),
+    headers: {
+      'content-type': 'application/x-www-form-urlencoded',
+      origin: ORIGIN,
+      ...options.headers,
+    },
+  })
 }
 
 /**

@@ -1,9 +1,6 @@
 import { describe, expect, it } from 'vitest'
-import { call, createCode, newMerchant } from '../helpers'
+import { call, createCode, IPHONE, merchantWithCode, newMerchant } from '../helpers'
 import { AdminClient } from './client'
-
-const IPHONE =
-  'Mozilla/5.0 (iPhone; CPU iPhone OS 18_0 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/18.0 Mobile/15E148 Safari/604.1'
 
 async function tokenFor(admin: AdminClient, codeId: string) {
   const response = await admin.send(
@@ -18,8 +15,7 @@ async function tokenFor(admin: AdminClient, codeId: string) {
 
 describe("the admin's live feed", () => {
   it('issues a token for its own code that opens the feed, which then carries each scan', async () => {
-    const { key } = await newMerchant()
-    const code = await createCode(key, {
+    const { key, code } = await merchantWithCode({
       action: 'redirect',
       destination_url: 'https://example.com',
     })
@@ -60,8 +56,7 @@ describe("the admin's live feed", () => {
   })
 
   it('stops honouring tokens once the session that asked for them signs out', async () => {
-    const { key } = await newMerchant()
-    const code = await createCode(key, {
+    const { key, code } = await merchantWithCode({
       action: 'redirect',
       destination_url: 'https://example.com',
     })

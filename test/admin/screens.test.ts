@@ -1,7 +1,7 @@
 import { env } from 'cloudflare:workers'
 import { describe, expect, it } from 'vitest'
 import { pay } from '../checkout/support'
-import { call, createCode, newMerchant, ORIGIN } from '../helpers'
+import { call, createCode, merchantWithCode, newMerchant, ORIGIN } from '../helpers'
 import { AdminClient } from './client'
 
 async function codeRow(id: string) {
@@ -100,8 +100,7 @@ describe('admin screens', () => {
   })
 
   it('refuses an edit made from a stale form', async () => {
-    const { key } = await newMerchant()
-    const code = await createCode(key, {
+    const { key, code } = await merchantWithCode({
       action: 'redirect',
       destination_url: 'https://example.com/a',
     })
@@ -122,8 +121,7 @@ describe('admin screens', () => {
   })
 
   it('pauses, resumes and archives a code', async () => {
-    const { key } = await newMerchant()
-    const code = await createCode(key, {
+    const { key, code } = await merchantWithCode({
       action: 'redirect',
       destination_url: 'https://example.com',
     })
@@ -163,8 +161,7 @@ describe('admin screens', () => {
   })
 
   it('lists payments, exports them as CSV and shows one with its receipt', async () => {
-    const { key } = await newMerchant()
-    const code = await createCode(key, {
+    const { key, code } = await merchantWithCode({
       action: 'checkout',
       currency: 'eur',
       amount: 450,
@@ -192,8 +189,7 @@ describe('admin screens', () => {
   })
 
   it('updates the business name and domain, shown on checkout pages as punycode', async () => {
-    const { key } = await newMerchant()
-    const code = await createCode(key, {
+    const { key, code } = await merchantWithCode({
       action: 'checkout',
       currency: 'eur',
       amount: 450,

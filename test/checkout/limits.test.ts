@@ -1,7 +1,7 @@
 import { env } from 'cloudflare:workers'
 import { describe, expect, it } from 'vitest'
 import { hubFor } from '../../src/hub/client'
-import { call, createCode, newMerchant, ORIGIN } from '../helpers'
+import { call, merchantWithCode, ORIGIN } from '../helpers'
 import { fakeStripe, sessionEvent, signedWebhook, stripeEnv } from './support'
 
 /** One customer (own IP) pressing pay. */
@@ -37,8 +37,7 @@ async function paymentsOf(codeId: string) {
 
 describe('limited codes hold under concurrency (guarded by the code hub)', () => {
   it('lets exactly one of 25 simultaneous customers open a session on a single-use code', async () => {
-    const { key } = await newMerchant()
-    const code = await createCode(key, {
+    const { code } = await merchantWithCode({
       action: 'checkout',
       currency: 'eur',
       amount: 12000,
@@ -64,8 +63,7 @@ describe('limited codes hold under concurrency (guarded by the code hub)', () =>
   })
 
   it('never lets more than max_payments be paid, however the presses interleave', async () => {
-    const { key } = await newMerchant()
-    const code = await createCode(key, {
+    const { code } = await merchantWithCode({
       action: 'checkout',
       currency: 'eur',
       amount: 500,
@@ -88,8 +86,7 @@ describe('limited codes hold under concurrency (guarded by the code hub)', () =>
   })
 
   it('frees the slot when a payment fails', async () => {
-    const { key } = await newMerchant()
-    const code = await createCode(key, {
+    const { code } = await merchantWithCode({
       action: 'checkout',
       currency: 'eur',
       amount: 500,
@@ -103,8 +100,7 @@ describe('limited codes hold under concurrency (guarded by the code hub)', () =>
   })
 
   it('frees the slot when the customer cancels', async () => {
-    const { key } = await newMerchant()
-    const code = await createCode(key, {
+    const { code } = await merchantWithCode({
       action: 'checkout',
       currency: 'eur',
       amount: 500,
@@ -118,8 +114,7 @@ describe('limited codes hold under concurrency (guarded by the code hub)', () =>
   })
 
   it("frees the slot when Stripe's session expires (webhook), and not before", async () => {
-    const { key } = await newMerchant()
-    const code = await createCode(key, {
+    const { code } = await merchantWithCode({
       action: 'checkout',
       currency: 'eur',
       amount: 500,
@@ -138,8 +133,7 @@ describe('limited codes hold under concurrency (guarded by the code hub)', () =>
   })
 
   it('keeps the slot while a delayed payment is processing, and counts it once paid', async () => {
-    const { key } = await newMerchant()
-    const code = await createCode(key, {
+    const { code } = await merchantWithCode({
       action: 'checkout',
       currency: 'eur',
       amount: 500,
@@ -166,8 +160,7 @@ describe('limited codes hold under concurrency (guarded by the code hub)', () =>
   })
 
   it('releases the slot when Stripe refuses to create the session', async () => {
-    const { key } = await newMerchant()
-    const code = await createCode(key, {
+    const { code } = await merchantWithCode({
       action: 'checkout',
       currency: 'eur',
       amount: 500,
@@ -180,8 +173,7 @@ describe('limited codes hold under concurrency (guarded by the code hub)', () =>
   })
 
   it('counts the funnel exactly: pressed and paid, once each, even when the webhook repeats', async () => {
-    const { key } = await newMerchant()
-    const code = await createCode(key, {
+    const { code } = await merchantWithCode({
       action: 'checkout',
       currency: 'eur',
       amount: 500,
@@ -204,8 +196,7 @@ describe('limited codes hold under concurrency (guarded by the code hub)', () =>
 
 describe('review fixes around holds', () => {
   it('never lets a stale "processing" report take back a slot released by a failure', async () => {
-    const { key } = await newMerchant()
-    const code = await createCode(key, {
+    const { code } = await merchantWithCode({
       action: 'checkout',
       currency: 'eur',
       amount: 500,
@@ -229,8 +220,7 @@ describe('review fixes around holds', () => {
   })
 
   it('expires a test-mode session that is paid after its expiry, freeing the slot', async () => {
-    const { key } = await newMerchant()
-    const code = await createCode(key, {
+    const { code } = await merchantWithCode({
       action: 'checkout',
       currency: 'eur',
       amount: 500,
@@ -250,8 +240,7 @@ describe('review fixes around holds', () => {
 
 describe('request bodies are bounded', () => {
   it('refuses an oversized pay form, sign-in form and webhook with 413, creating nothing', async () => {
-    const { key } = await newMerchant()
-    const code = await createCode(key, {
+    const { code } = await merchantWithCode({
       action: 'checkout',
       currency: 'eur',
       amount_min: 100,

@@ -1,11 +1,10 @@
 import { env } from 'cloudflare:workers'
 import { describe, expect, it } from 'vitest'
-import { call, createCode, newMerchant, ORIGIN, problemOf } from '../helpers'
+import { call, merchantWithCode, ORIGIN, problemOf } from '../helpers'
 
 describe('rate limits on what costs money or writes', () => {
   it('lets one customer press pay 10 times a minute on a code, then answers 429 creating nothing', async () => {
-    const { key } = await newMerchant()
-    const code = await createCode(key, {
+    const { code } = await merchantWithCode({
       action: 'checkout',
       currency: 'eur',
       amount: 450,
@@ -43,8 +42,7 @@ describe('rate limits on what costs money or writes', () => {
   })
 
   it('limits API writes per key with a 429 problem, leaving reads alone', async () => {
-    const { key } = await newMerchant()
-    const code = await createCode(key, {
+    const { key, code } = await merchantWithCode({
       action: 'redirect',
       destination_url: 'https://example.com',
     })

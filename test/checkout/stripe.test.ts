@@ -1,6 +1,6 @@
 import { env } from 'cloudflare:workers'
 import { describe, expect, it } from 'vitest'
-import { call, createCode, newMerchant, ORIGIN } from '../helpers'
+import { call, merchantWithCode, ORIGIN } from '../helpers'
 import { fakeStripe, pay, sessionEvent, signedWebhook, stripeEnv, stripeRequests } from './support'
 
 async function paymentOf(codeId: string) {
@@ -21,8 +21,7 @@ async function startPayment(
   body: Record<string, unknown> = {},
   fields: Record<string, string> = {},
 ) {
-  const { key } = await newMerchant()
-  const code = await createCode(key, {
+  const { key, code } = await merchantWithCode({
     action: 'checkout',
     currency: 'eur',
     amount: 450,
@@ -93,8 +92,7 @@ describe('paying through Stripe Checkout (real SDK against the in-repo fake)', (
   })
 
   it('shows a clear page and fails the payment when Stripe is down, charging nothing', async () => {
-    const { key } = await newMerchant()
-    const code = await createCode(key, {
+    const { code } = await merchantWithCode({
       action: 'checkout',
       currency: 'eur',
       amount: 450,

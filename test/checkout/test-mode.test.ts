@@ -1,6 +1,6 @@
 import { env } from 'cloudflare:workers'
 import { describe, expect, it } from 'vitest'
-import { call, createCode, newMerchant, ORIGIN } from '../helpers'
+import { call, createCode, merchantWithCode, newMerchant, ORIGIN } from '../helpers'
 import { pay } from './support'
 
 async function paymentRows(codeId: string) {
@@ -39,8 +39,7 @@ async function payInTestMode(
 
 describe('checkout in test mode (no Stripe key): the whole flow offline', () => {
   it('shows a pay button and the TEST MODE banner on the checkout page', async () => {
-    const { key } = await newMerchant()
-    const code = await createCode(key, {
+    const { code } = await merchantWithCode({
       action: 'checkout',
       currency: 'eur',
       amount: 450,
@@ -53,8 +52,7 @@ describe('checkout in test mode (no Stripe key): the whole flow offline', () => 
   })
 
   it('pays a fixed amount: pending → paid, with a receipt', async () => {
-    const { key } = await newMerchant()
-    const code = await createCode(key, {
+    const { code } = await merchantWithCode({
       action: 'checkout',
       currency: 'eur',
       amount: 450,
@@ -86,8 +84,7 @@ describe('checkout in test mode (no Stripe key): the whole flow offline', () => 
   })
 
   it('records a declined payment as failed and offers to try again', async () => {
-    const { key } = await newMerchant()
-    const code = await createCode(key, {
+    const { code } = await merchantWithCode({
       action: 'checkout',
       currency: 'usd',
       amount: 900,
@@ -102,8 +99,7 @@ describe('checkout in test mode (no Stripe key): the whole flow offline', () => 
   })
 
   it('takes an open amount in major units within the bounds', async () => {
-    const { key } = await newMerchant()
-    const code = await createCode(key, {
+    const { code } = await merchantWithCode({
       action: 'checkout',
       currency: 'usd',
       amount_min: 100,
@@ -123,8 +119,7 @@ describe('checkout in test mode (no Stripe key): the whole flow offline', () => 
   ])(
     're-shows the page with a message for an amount %s, and creates nothing',
     async (_n, amount, message) => {
-      const { key } = await newMerchant()
-      const code = await createCode(key, {
+      const { code } = await merchantWithCode({
         action: 'checkout',
         currency: 'usd',
         amount_min: 100,
@@ -141,8 +136,7 @@ describe('checkout in test mode (no Stripe key): the whole flow offline', () => 
   )
 
   it('never lets the client change a fixed amount', async () => {
-    const { key } = await newMerchant()
-    const code = await createCode(key, {
+    const { code } = await merchantWithCode({
       action: 'checkout',
       currency: 'eur',
       amount: 450,
@@ -154,8 +148,7 @@ describe('checkout in test mode (no Stripe key): the whole flow offline', () => 
   })
 
   it('re-reads the code: an edit made a moment ago is what gets charged', async () => {
-    const { key } = await newMerchant()
-    const code = await createCode(key, {
+    const { code } = await merchantWithCode({
       action: 'checkout',
       currency: 'eur',
       amount: 450,
@@ -170,8 +163,7 @@ describe('checkout in test mode (no Stripe key): the whole flow offline', () => 
   })
 
   it('refuses cross-site form posts (CSRF)', async () => {
-    const { key } = await newMerchant()
-    const code = await createCode(key, {
+    const { code } = await merchantWithCode({
       action: 'checkout',
       currency: 'eur',
       amount: 450,
@@ -217,8 +209,7 @@ describe('checkout in test mode (no Stripe key): the whole flow offline', () => 
   })
 
   it('refuses to run in production without a Stripe key', async () => {
-    const { key } = await newMerchant()
-    const code = await createCode(key, {
+    const { code } = await merchantWithCode({
       action: 'checkout',
       currency: 'eur',
       amount: 450,
@@ -250,8 +241,7 @@ describe('checkout in test mode (no Stripe key): the whole flow offline', () => 
   })
 
   it('cancel sends the customer back and closes the open session', async () => {
-    const { key } = await newMerchant()
-    const code = await createCode(key, {
+    const { code } = await merchantWithCode({
       action: 'checkout',
       currency: 'eur',
       amount: 450,

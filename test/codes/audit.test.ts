@@ -1,6 +1,6 @@
 import { env } from 'cloudflare:workers'
 import { describe, expect, it } from 'vitest'
-import { call, createCode, newMerchant } from '../helpers'
+import { call, createCode, merchantWithCode, newMerchant } from '../helpers'
 
 type Change = {
   field: string
@@ -52,8 +52,7 @@ describe('the audit log of a code', () => {
   })
 
   it('records each amount field that changes, and nothing for a no-op', async () => {
-    const { key } = await newMerchant()
-    const code = await createCode(key, {
+    const { key, code } = await merchantWithCode({
       action: 'checkout',
       currency: 'eur',
       amount: 450,
@@ -78,8 +77,7 @@ describe('the audit log of a code', () => {
   })
 
   it('logs only the edit that won when two edits race', async () => {
-    const { key } = await newMerchant()
-    const code = await createCode(key, {
+    const { key, code } = await merchantWithCode({
       action: 'redirect',
       destination_url: 'https://example.com/a',
     })

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { call, createCode, newMerchant, problemOf } from '../helpers'
+import { call, createCode, merchantWithCode, newMerchant, problemOf } from '../helpers'
 
 const redirect = { action: 'redirect', destination_url: 'https://example.com' }
 const checkout = { action: 'checkout', currency: 'usd', amount: 500, description: 'Coffee' }
@@ -61,8 +61,7 @@ describe('codes API: bad input gets a clear 4xx', () => {
   })
 
   it('accepts http when the merchant opts in', async () => {
-    const { key } = await newMerchant()
-    const code = await createCode(key, {
+    const { code } = await merchantWithCode({
       ...redirect,
       destination_url: 'http://example.com/',
       allow_http: true,
@@ -91,8 +90,7 @@ describe('codes API: bad input gets a clear 4xx', () => {
     ['USD 0.50', 'usd', 50],
     ['the 8-digit maximum', 'eur', 99_999_999],
   ])('accepts %s', async (_name, currency, amount) => {
-    const { key } = await newMerchant()
-    const code = await createCode(key, { ...checkout, currency, amount })
+    const { code } = await merchantWithCode({ ...checkout, currency, amount })
     expect(code.amount).toBe(amount)
   })
 
@@ -192,8 +190,7 @@ describe('codes API: bad input gets a clear 4xx', () => {
   })
 
   it('refuses content edits to a static code, and any edit to an archived one', async () => {
-    const { key } = await newMerchant()
-    const code = await createCode(key, { ...checkout, mode: 'static' })
+    const { key, code } = await merchantWithCode({ ...checkout, mode: 'static' })
     const edit = await call(`/api/v1/codes/${code.id}`, {
       key,
       method: 'PATCH',
@@ -219,8 +216,7 @@ describe('codes API: bad input gets a clear 4xx', () => {
   })
 
   it('validates an update against the merged code', async () => {
-    const { key } = await newMerchant()
-    const code = await createCode(key, redirect)
+    const { key, code } = await merchantWithCode(redirect)
     const response = await call(`/api/v1/codes/${code.id}`, {
       key,
       method: 'PATCH',

@@ -1,10 +1,9 @@
 import { describe, expect, it } from 'vitest'
-import { call, createCode, newMerchant, ORIGIN } from '../helpers'
+import { call, createCode, merchantWithCode, newMerchant, ORIGIN } from '../helpers'
 
 describe('codes API: what an integrator does', () => {
   it('creates a dynamic redirect code with a random slug and reads it back', async () => {
-    const { key } = await newMerchant()
-    const code = await createCode(key, {
+    const { key, code } = await merchantWithCode({
       action: 'redirect',
       destination_url: 'https://example.com/menu?table=4',
       metadata: { table: '4' },
@@ -61,8 +60,7 @@ describe('codes API: what an integrator does', () => {
   })
 
   it('normalises destinations to ASCII: punycode host, percent-encoded path', async () => {
-    const { key } = await newMerchant()
-    const code = await createCode(key, {
+    const { code } = await merchantWithCode({
       action: 'redirect',
       destination_url: 'https://bücher.example/straße menü',
     })
@@ -70,8 +68,7 @@ describe('codes API: what an integrator does', () => {
   })
 
   it('a static redirect code puts its destination in the QR itself', async () => {
-    const { key } = await newMerchant()
-    const code = await createCode(key, {
+    const { code } = await merchantWithCode({
       action: 'redirect',
       mode: 'static',
       destination_url: 'https://example.com/wifi',
@@ -80,8 +77,7 @@ describe('codes API: what an integrator does', () => {
   })
 
   it('updates a dynamic code, bumping its version each time', async () => {
-    const { key } = await newMerchant()
-    const code = await createCode(key, {
+    const { key, code } = await merchantWithCode({
       action: 'checkout',
       currency: 'usd',
       amount: 500,
@@ -122,8 +118,7 @@ describe('codes API: what an integrator does', () => {
   })
 
   it('archives with DELETE, idempotently', async () => {
-    const { key } = await newMerchant()
-    const code = await createCode(key, {
+    const { key, code } = await merchantWithCode({
       action: 'redirect',
       destination_url: 'https://example.com',
     })

@@ -1,8 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { call, createCode, newMerchant, problemOf } from '../helpers'
-
-const IPHONE =
-  'Mozilla/5.0 (iPhone; CPU iPhone OS 18_0 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/18.0 Mobile/15E148 Safari/604.1'
+import { call, createCode, IPHONE, merchantWithCode, newMerchant, problemOf } from '../helpers'
 
 /** Reads `data:` events from an SSE body until `match` accepts one (or the deadline passes). */
 async function nextEvent(
@@ -27,8 +24,7 @@ async function nextEvent(
 
 describe('the live feed as Server-Sent Events', () => {
   it('streams the greeting, then each scan, as data: events', async () => {
-    const { key } = await newMerchant()
-    const code = await createCode(key, {
+    const { key, code } = await merchantWithCode({
       action: 'redirect',
       destination_url: 'https://example.com',
     })

@@ -3,12 +3,11 @@ import { env } from 'cloudflare:workers'
 import { describe, expect, it } from 'vitest'
 import { hubFor } from '../../src/hub/client'
 import type { CodeHub } from '../../src/hub/code-hub'
-import { call, createCode, flushHub, newMerchant } from '../helpers'
+import { call, flushHub, merchantWithCode } from '../helpers'
 import { d1Count, hubRows, IPHONE, SLACKBOT } from './fixtures'
 
 async function newHub() {
-  const { key } = await newMerchant()
-  const code = await createCode(key, {
+  const { key, code } = await merchantWithCode({
     action: 'checkout',
     currency: 'eur',
     amount: 450,

@@ -5,7 +5,7 @@ import { BATCH_MAX } from '../../src/hub/batcher'
 import { hubFor } from '../../src/hub/client'
 import worker from '../../src/index'
 import { clearIsolateCache } from '../../src/scan/resolve'
-import { call, createCode, flushHub, newMerchant, ORIGIN } from '../helpers'
+import { call, createCode, flushHub, merchantWithCode, newMerchant, ORIGIN } from '../helpers'
 import { countingEnv, d1Count, d1Scans, IPHONE, SLACKBOT, scanFor } from './fixtures'
 
 describe('recording scans through the code hub', () => {
@@ -65,8 +65,10 @@ describe('recording scans through the code hub', () => {
   })
 
   it('answers before the scan reaches the hub; the scan is stored once waitUntil settles', async () => {
-    const { key } = await newMerchant()
-    const code = await createCode(key, { action: 'redirect', destination_url: 'https://a.example' })
+    const { code } = await merchantWithCode({
+      action: 'redirect',
+      destination_url: 'https://a.example',
+    })
     await call(`/${code.slug}`) // warm the isolate cache
     const hub = hubFor(env, code.id)
     const ctx = createExecutionContext()

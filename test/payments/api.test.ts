@@ -1,7 +1,7 @@
 import { env } from 'cloudflare:workers'
 import { describe, expect, it } from 'vitest'
 import { pay } from '../checkout/support'
-import { call, createCode, newMerchant, ORIGIN, problemOf } from '../helpers'
+import { call, createCode, merchantWithCode, newMerchant, ORIGIN, problemOf } from '../helpers'
 
 /** Pays a code through the test-mode provider with the given outcome; returns the payment id. */
 async function payOffline(slug: string, outcome: 'paid' | 'failed' | 'none') {
@@ -139,8 +139,7 @@ describe('payments API', () => {
 
 describe('limited codes (max_payments) in the codes API', () => {
   it('accepts max_payments on checkout codes and refuses it on redirect codes', async () => {
-    const { key } = await newMerchant()
-    const code = await createCode(key, {
+    const { key, code } = await merchantWithCode({
       action: 'checkout',
       currency: 'eur',
       amount: 12000,
@@ -161,8 +160,7 @@ describe('limited codes (max_payments) in the codes API', () => {
   })
 
   it('shows a sold-out page once the limit is paid, and refuses to pay again', async () => {
-    const { key } = await newMerchant()
-    const code = await createCode(key, {
+    const { code } = await merchantWithCode({
       action: 'checkout',
       currency: 'eur',
       amount: 12000,

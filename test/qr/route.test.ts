@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { call, createCode, newMerchant, ORIGIN, problemOf } from '../helpers'
+import { call, createCode, merchantWithCode, newMerchant, ORIGIN, problemOf } from '../helpers'
 
 async function svgOf(path: string, headers?: Record<string, string>) {
   const response = await call(path, { headers })
@@ -8,8 +8,7 @@ async function svgOf(path: string, headers?: Record<string, string>) {
 
 describe('GET /qr/{slug}.svg', () => {
   it('serves one path of runs, with immutable caching and a strong ETag', async () => {
-    const { key } = await newMerchant()
-    const code = await createCode(key, {
+    const { code } = await merchantWithCode({
       action: 'redirect',
       destination_url: 'https://example.com',
     })
@@ -31,8 +30,7 @@ describe('GET /qr/{slug}.svg', () => {
   })
 
   it('gives the same image and ETag on every request, and a new one for other options', async () => {
-    const { key } = await newMerchant()
-    const code = await createCode(key, {
+    const { code } = await merchantWithCode({
       action: 'redirect',
       destination_url: 'https://example.com',
     })
@@ -46,8 +44,7 @@ describe('GET /qr/{slug}.svg', () => {
   })
 
   it('offers a download with a file name', async () => {
-    const { key } = await newMerchant()
-    const code = await createCode(key, {
+    const { code } = await merchantWithCode({
       action: 'redirect',
       destination_url: 'https://example.com',
       slug: 'menu-board',
@@ -67,8 +64,7 @@ describe('GET /qr/{slug}.svg', () => {
     ['bg=%23ggg', 'query.bg'],
     ['extra=1', 'query'],
   ])('rejects %s', async (query, path) => {
-    const { key } = await newMerchant()
-    const code = await createCode(key, {
+    const { code } = await merchantWithCode({
       action: 'redirect',
       destination_url: 'https://example.com',
     })
@@ -83,8 +79,7 @@ describe('GET /qr/{slug}.svg', () => {
     ['too little contrast', 'fg=777777&bg=888888'],
     ['an inverted symbol', 'fg=ffffff&bg=000000'],
   ])('rejects colours with %s', async (_name, query) => {
-    const { key } = await newMerchant()
-    const code = await createCode(key, {
+    const { code } = await merchantWithCode({
       action: 'redirect',
       destination_url: 'https://example.com',
     })
@@ -113,8 +108,7 @@ describe('GET /qr/{slug}.svg', () => {
   })
 
   it('encodes the short URL of a dynamic code', async () => {
-    const { key } = await newMerchant()
-    const code = await createCode(key, {
+    const { code } = await merchantWithCode({
       action: 'redirect',
       destination_url: 'https://example.com',
     })

@@ -1,7 +1,7 @@
 import { env } from 'cloudflare:workers'
 import { describe, expect, it, vi } from 'vitest'
 import { CODE_CACHE_TTL_MS } from '../../src/scan/resolve'
-import { call, createCode, newMerchant, problemOf } from '../helpers'
+import { call, merchantWithCode, problemOf } from '../helpers'
 
 /** A D1 binding that fails like an outage: every statement throws. */
 const downD1 = new Proxy(
@@ -15,8 +15,7 @@ const downD1 = new Proxy(
 
 describe('scans during a D1 outage', () => {
   it('keep redirecting from the last known entry once the cache bound has passed', async () => {
-    const { key } = await newMerchant()
-    const code = await createCode(key, {
+    const { code } = await merchantWithCode({
       action: 'redirect',
       destination_url: 'https://example.com/menu',
     })

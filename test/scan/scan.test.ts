@@ -2,10 +2,16 @@ import { env } from 'cloudflare:workers'
 import { beforeEach, describe, expect, it, vi } from 'vitest'
 import { hubFor } from '../../src/hub/client'
 import { clearIsolateCache, REFRESH_AHEAD_MS } from '../../src/scan/resolve'
-import { call, createCode, flushHub, newMerchant, ORIGIN } from '../helpers'
+import {
+  call,
+  createCode,
+  flushHub,
+  IPHONE,
+  merchantWithCode,
+  newMerchant,
+  ORIGIN,
+} from '../helpers'
 
-const IPHONE =
-  'Mozilla/5.0 (iPhone; CPU iPhone OS 18_0 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/18.0 Mobile/15E148 Safari/604.1'
 const SLACKBOT = 'Slackbot-LinkExpanding 1.0 (+https://api.slack.com/robots)'
 const CF = { country: 'DE', region: 'Berlin', city: 'Berlin', colo: 'TXL' }
 
@@ -24,8 +30,7 @@ beforeEach(() => clearIsolateCache())
 
 describe('GET /{slug}: the scan path', () => {
   it('redirects an active redirect code with 302, no-store and noindex, and records the scan', async () => {
-    const { key } = await newMerchant()
-    const code = await createCode(key, {
+    const { code } = await merchantWithCode({
       action: 'redirect',
       destination_url: 'https://example.com/menu',
     })
@@ -61,8 +66,7 @@ describe('GET /{slug}: the scan path', () => {
   })
 
   it('gives the same visitor the same hash within a day and a different one for another IP', async () => {
-    const { key } = await newMerchant()
-    const code = await createCode(key, {
+    const { code } = await merchantWithCode({
       action: 'redirect',
       destination_url: 'https://example.com',
     })
@@ -75,8 +79,7 @@ describe('GET /{slug}: the scan path', () => {
   })
 
   it('records link previews and HEAD requests as bots', async () => {
-    const { key } = await newMerchant()
-    const code = await createCode(key, {
+    const { code } = await merchantWithCode({
       action: 'redirect',
       destination_url: 'https://example.com',
     })
@@ -92,8 +95,7 @@ describe('GET /{slug}: the scan path', () => {
   })
 
   it('ignores query parameters when choosing the destination', async () => {
-    const { key } = await newMerchant()
-    const code = await createCode(key, {
+    const { code } = await merchantWithCode({
       action: 'redirect',
       destination_url: 'https://example.com/',
     })
@@ -104,8 +106,7 @@ describe('GET /{slug}: the scan path', () => {
   })
 
   it('matches slugs case-insensitively', async () => {
-    const { key } = await newMerchant()
-    const code = await createCode(key, {
+    const { code } = await merchantWithCode({
       action: 'redirect',
       destination_url: 'https://example.com/',
       slug: 'cafe-luna',
@@ -116,8 +117,7 @@ describe('GET /{slug}: the scan path', () => {
   })
 
   it('shows the checkout page of an active checkout code with the amount in the customer locale', async () => {
-    const { key } = await newMerchant()
-    const code = await createCode(key, {
+    const { code } = await merchantWithCode({
       action: 'checkout',
       currency: 'eur',
       amount: 1250,
@@ -138,8 +138,7 @@ describe('GET /{slug}: the scan path', () => {
   })
 
   it('formats zero-decimal amounts without a decimal part', async () => {
-    const { key } = await newMerchant()
-    const code = await createCode(key, {
+    const { code } = await merchantWithCode({
       action: 'checkout',
       currency: 'jpy',
       amount: 500,
@@ -153,8 +152,7 @@ describe('GET /{slug}: the scan path', () => {
   })
 
   it('escapes everything a merchant typed', async () => {
-    const { key } = await newMerchant()
-    const code = await createCode(key, {
+    const { code } = await merchantWithCode({
       action: 'checkout',
       currency: 'usd',
       amount: 500,
@@ -211,8 +209,7 @@ describe('GET /{slug}: the scan path', () => {
   })
 
   it('sees an edit once the cache bound has passed, and at once in the editing location', async () => {
-    const { key } = await newMerchant()
-    const code = await createCode(key, {
+    const { key, code } = await merchantWithCode({
       action: 'redirect',
       destination_url: 'https://example.com/old',
     })
@@ -226,8 +223,7 @@ describe('GET /{slug}: the scan path', () => {
   })
 
   it('answers a warm scan from the isolate cache without touching D1', async () => {
-    const { key } = await newMerchant()
-    const code = await createCode(key, {
+    const { code } = await merchantWithCode({
       action: 'redirect',
       destination_url: 'https://example.com/a',
     })
@@ -240,8 +236,7 @@ describe('GET /{slug}: the scan path', () => {
   })
 
   it('re-reads a busy code in the background before its entry expires, never making a scan wait', async () => {
-    const { key } = await newMerchant()
-    const code = await createCode(key, {
+    const { code } = await merchantWithCode({
       action: 'redirect',
       destination_url: 'https://example.com/a',
     })
@@ -264,8 +259,7 @@ describe('GET /{slug}: the scan path', () => {
   })
 
   it('tells scans of the printed QR (the slug in capitals) from the link typed or shared', async () => {
-    const { key } = await newMerchant()
-    const code = await createCode(key, {
+    const { code } = await merchantWithCode({
       action: 'redirect',
       destination_url: 'https://example.com/',
       slug: 'menu-7',

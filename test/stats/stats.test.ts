@@ -3,7 +3,7 @@ import { env } from 'cloudflare:workers'
 import { beforeAll, describe, expect, it, vi } from 'vitest'
 import { hubFor } from '../../src/hub/client'
 import type { HubScan } from '../../src/hub/types'
-import { call, createCode, flushHub, newMerchant, problemOf } from '../helpers'
+import { call, createCode, flushHub, merchantWithCode, newMerchant, problemOf } from '../helpers'
 import { IPHONE, random, scanFor } from '../hub/fixtures'
 
 /** The fixed 2026 dates below stay inside the retention whatever the test machine's clock says. */
@@ -322,8 +322,10 @@ describe('GET /codes/{id}/stats equals a brute-force count over the raw rows', (
 
 describe('GET /codes/{id}/stats: never behind, validated, scoped', () => {
   it('counts scans the hub has not flushed yet', async () => {
-    const { key } = await newMerchant()
-    const code = await createCode(key, { action: 'redirect', destination_url: 'https://a.example' })
+    const { key, code } = await merchantWithCode({
+      action: 'redirect',
+      destination_url: 'https://a.example',
+    })
     await Promise.all(
       Array.from({ length: 7 }, (_, i) =>
         call(`/${code.slug}`, {
@@ -356,8 +358,10 @@ describe('GET /codes/{id}/stats: never behind, validated, scoped', () => {
     ['a date without a time', 'from=2026-11-01', 'query.from'],
     ['an unknown parameter', 'bucket=day', 'query'],
   ])('refuses %s with 400', async (_name, query, path) => {
-    const { key } = await newMerchant()
-    const code = await createCode(key, { action: 'redirect', destination_url: 'https://a.example' })
+    const { key, code } = await merchantWithCode({
+      action: 'redirect',
+      destination_url: 'https://a.example',
+    })
     const response = await call(`/api/v1/codes/${code.id}/stats?${query}`, { key })
     expect(response.status).toBe(400)
     const problem = await problemOf(response)
