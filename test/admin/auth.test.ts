@@ -2,17 +2,13 @@ import { env } from 'cloudflare:workers'
 import { describe, expect, it } from 'vitest'
 import { createSignInToken } from '../../src/admin/session'
 import { createDb } from '../../src/db/client'
-import { call, newMerchant } from '../helpers'
+import { call, newMerchant, postForm } from '../helpers'
 import { AdminClient } from './client'
 
 describe('admin sign-in and sessions', () => {
   it('signs in with an API key, setting a __Host- session cookie with the safe attributes', async () => {
     const { key } = await newMerchant()
-    const response = await call('/admin/login', {
-      method: 'POST',
-      body: new URLSearchParams({ api_key: key }).toString(),
-      headers: { 'content-type': 'application/x-www-form-urlencoded', origin: 'https://qr.test' },
-    })
+    const response = await postForm('/admin/login', { api_key: key })
     expect(response.status).toBe(303)
     expect(response.headers.get('location')).toBe('/admin')
     const cookie = response.headers.get('set-cookie') ?? ''
@@ -57,15 +53,7 @@ describe('admin sign-in and sessions', () => {
 
   it('rate-limits sign-in attempts per IP', async () => {
     const attempt = () =>
-      call('/admin/login', {
-        method: 'POST',
-        body: 'api_key=nope',
-        headers: {
-          'content-type': 'application/x-www-form-urlencoded',
-          origin: 'https://qr.test',
-          'cf-connecting-ip': '192.0.2.77',
-        },
-      })
+      postForm('/admin/login', 'api_key=nope', { headers: { 'cf-connecting-ip': '192.0.2.77' } })
     // Fixed one-minute windows: 10 attempts, or up to 20 if a window turns over mid-test.
     let tries = 1
     let response = await attempt()

@@ -1,6 +1,6 @@
 import { env } from 'cloudflare:workers'
 import { describe, expect, it } from 'vitest'
-import { pay } from '../checkout/support'
+import { chooseOutcome, pay } from '../checkout/support'
 import { call, createCode, merchantWithCode, newMerchant, ORIGIN } from '../helpers'
 import { AdminClient } from './client'
 
@@ -168,12 +168,7 @@ describe('admin screens', () => {
       description: '=HYPERLINK("x")',
     })
     const pressed = await pay(code.slug)
-    const session = new URL(pressed.headers.get('location') ?? '').pathname
-    await call(session, {
-      method: 'POST',
-      body: 'outcome=paid',
-      headers: { 'content-type': 'application/x-www-form-urlencoded', origin: ORIGIN },
-    })
+    await chooseOutcome(pressed.headers.get('location') ?? '', 'paid')
     const admin = await AdminClient.signIn(key)
     const list = await (await admin.get('/admin/payments?status=paid')).text()
     const id = /\/admin\/payments\/(pay_[0-9A-Za-z]+)/.exec(list)?.[1]

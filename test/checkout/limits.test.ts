@@ -1,28 +1,14 @@
 import { env } from 'cloudflare:workers'
 import { describe, expect, it } from 'vitest'
 import { hubFor } from '../../src/hub/client'
-import { call, merchantWithCode, ORIGIN } from '../helpers'
-import { fakeStripe, sessionEvent, signedWebhook, stripeEnv } from './support'
+import { call, merchantWithCode, postForm } from '../helpers'
+import { chooseOutcome, fakeStripe, sessionEvent, signedWebhook, stripeEnv } from './support'
 
 /** One customer (own IP) pressing pay. */
 function press(slug: string, customer: number, bindings?: Record<string, string>) {
-  return call(`/${slug}/pay`, {
-    method: 'POST',
-    body: '',
-    headers: {
-      'content-type': 'application/x-www-form-urlencoded',
-      origin: ORIGIN,
-      'cf-connecting-ip': `203.0.113.${customer}`,
-    },
+  return postForm(`/${slug}/pay`, '', {
+    headers: { 'cf-connecting-ip': `203.0.113.${customer}` },
     env: bindings,
-  })
-}
-
-async function chooseOutcome(checkoutUrl: string, outcome: 'paid' | 'failed') {
-  return call(new URL(checkoutUrl).pathname, {
-    method: 'POST',
-    body: `outcome=${outcome}`,
-    headers: { 'content-type': 'application/x-www-form-urlencoded', origin: ORIGIN },
   })
 }
 
@@ -248,13 +234,8 @@ describe('request bodies are bounded', () => {
       description: 'x',
     })
     const big = `amount=${'9'.repeat(20_000)}`
-    const form = { 'content-type': 'application/x-www-form-urlencoded', origin: ORIGIN }
-    expect(
-      (await call(`/${code.slug}/pay`, { method: 'POST', body: big, headers: form })).status,
-    ).toBe(413)
-    expect((await call('/admin/login', { method: 'POST', body: big, headers: form })).status).toBe(
-      413,
-    )
+    expect((await postForm(`/${code.slug}/pay`, big)).status).toBe(413)
+    expect((await postForm('/admin/login', big)).status).toBe(413)
     const hook = await call('/webhooks/stripe', {
       method: 'POST',
       body: 'x'.repeat(1_100_000),

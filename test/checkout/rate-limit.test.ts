@@ -1,6 +1,6 @@
 import { env } from 'cloudflare:workers'
 import { describe, expect, it } from 'vitest'
-import { call, merchantWithCode, ORIGIN, problemOf } from '../helpers'
+import { call, merchantWithCode, postForm, problemOf } from '../helpers'
 
 describe('rate limits on what costs money or writes', () => {
   it('lets one customer press pay 10 times a minute on a code, then answers 429 creating nothing', async () => {
@@ -11,15 +11,7 @@ describe('rate limits on what costs money or writes', () => {
       description: 'x',
     })
     const press = (ip: string) =>
-      call(`/${code.slug}/pay`, {
-        method: 'POST',
-        body: '',
-        headers: {
-          'content-type': 'application/x-www-form-urlencoded',
-          origin: ORIGIN,
-          'cf-connecting-ip': ip,
-        },
-      })
+      postForm(`/${code.slug}/pay`, '', { headers: { 'cf-connecting-ip': ip } })
     // The limit counts in fixed one-minute windows: if a window turns over mid-test, up to twice
     // the limit gets through, never more, and never fewer than the limit.
     let allowed = 0

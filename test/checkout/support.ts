@@ -1,7 +1,7 @@
 /** Helpers for payment tests: the fake Stripe's address, signed webhooks, and the pay form. */
 import Stripe from 'stripe'
 import { inject } from 'vitest'
-import { call, ORIGIN } from '../helpers'
+import { call, ORIGIN, postForm } from '../helpers'
 
 export const WEBHOOK_SECRET = 'whsec_test_secret'
 
@@ -39,12 +39,16 @@ export function pay(
   fields: Record<string, string> = {},
   env?: Record<string, string>,
 ) {
-  return call(`/${slug}/pay`, {
-    method: 'POST',
-    body: new URLSearchParams(fields).toString(),
-    headers: { 'content-type': 'application/x-www-form-urlencoded', origin: ORIGIN },
-    env,
-  })
+  return postForm(`/${slug}/pay`, fields, { env })
+}
+
+/** The customer's choice on the test-mode provider's checkout page (`checkoutUrl` from pay). */
+export function chooseOutcome(
+  checkoutUrl: string,
+  outcome: 'paid' | 'failed',
+  fields: Record<string, string> = {},
+) {
+  return postForm(new URL(checkoutUrl, ORIGIN).pathname, { outcome, ...fields })
 }
 
 const signer = new Stripe('sk_test_fake')

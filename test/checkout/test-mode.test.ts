@@ -1,7 +1,7 @@
 import { env } from 'cloudflare:workers'
 import { describe, expect, it } from 'vitest'
-import { call, createCode, merchantWithCode, newMerchant, ORIGIN } from '../helpers'
-import { pay } from './support'
+import { call, createCode, merchantWithCode, newMerchant, postForm } from '../helpers'
+import { chooseOutcome, pay } from './support'
 
 async function paymentRows(codeId: string) {
   const { results } = await env.DB.prepare(
@@ -26,11 +26,7 @@ async function payInTestMode(
   expect(page.status).toBe(200)
   const html = await page.text()
   expect(html).toContain('TEST MODE')
-  const done = await call(checkoutUrl.pathname, {
-    method: 'POST',
-    body: new URLSearchParams({ outcome, email: 'ana@example.com' }).toString(),
-    headers: { 'content-type': 'application/x-www-form-urlencoded', origin: ORIGIN },
-  })
+  const done = await chooseOutcome(checkoutUrl.href, outcome, { email: 'ana@example.com' })
   expect(done.status).toBe(303)
   const returnPath = done.headers.get('location') ?? ''
   expect(returnPath).toMatch(new RegExp(`^/${slug}/return/pay_`))
@@ -169,13 +165,8 @@ describe('checkout in test mode (no Stripe key): the whole flow offline', () => 
       amount: 450,
       description: 'x',
     })
-    const response = await call(`/${code.slug}/pay`, {
-      method: 'POST',
-      body: '',
-      headers: {
-        'content-type': 'application/x-www-form-urlencoded',
-        origin: 'https://evil.example',
-      },
+    const response = await postForm(`/${code.slug}/pay`, '', {
+      headers: { origin: 'https://evil.example' },
     })
     expect(response.status).toBe(403)
     expect(await paymentRows(code.id)).toHaveLength(0)

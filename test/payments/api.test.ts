@@ -1,19 +1,12 @@
 import { env } from 'cloudflare:workers'
 import { describe, expect, it } from 'vitest'
-import { pay } from '../checkout/support'
+import { chooseOutcome, pay } from '../checkout/support'
 import { call, createCode, merchantWithCode, newMerchant, ORIGIN, problemOf } from '../helpers'
 
 /** Pays a code through the test-mode provider with the given outcome; returns the payment id. */
 async function payOffline(slug: string, outcome: 'paid' | 'failed' | 'none') {
   const pressed = await pay(slug)
-  const path = new URL(pressed.headers.get('location') ?? '').pathname
-  if (outcome !== 'none') {
-    await call(path, {
-      method: 'POST',
-      body: new URLSearchParams({ outcome }).toString(),
-      headers: { 'content-type': 'application/x-www-form-urlencoded', origin: ORIGIN },
-    })
-  }
+  if (outcome !== 'none') await chooseOutcome(pressed.headers.get('location') ?? '', outcome)
   const row = await env.DB.prepare(
     'select id from payments order by created_at desc, id desc limit 1',
   ).first<{ id: string }>()
