@@ -1,40 +1,24 @@
 import { join } from 'node:path'
-import type { Browser, BrowserContext, Page } from 'playwright-core'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import type { Page } from 'playwright-core'
+import { describe, expect, it } from 'vitest'
 import {
-  type App,
   ARTIFACTS,
-  chromiumAvailable,
+  cspViolations,
   IPHONE_UA,
   LAPTOP,
-  launchBrowser,
   PHONE,
-  startApp,
-  watch,
+  useProduct,
+  watchedPage,
 } from './harness'
 
-let app: App
-let browser: Browser
+const product = useProduct()
 
-beforeAll(async () => {
-  if (!chromiumAvailable())
-    throw new Error('Chromium is missing: apt-get install -y chromium (see .ci/run)')
-  app = await startApp()
-  browser = await launchBrowser()
-}, 120_000)
-
-afterAll(async () => {
-  await browser?.close()
-  await app?.dispose()
-})
-
-async function signIn(context: BrowserContext): Promise<Page> {
-  const page = await context.newPage()
-  await page.goto(`${app.origin}/admin`)
+async function signIn(page: Page): Promise<Page> {
+  await page.goto(`${product.app.origin}/admin`)
   await page.waitForURL(/\/admin\/login$/)
-  await page.getByLabel('API key').fill(app.apiKey)
+  await page.getByLabel('API key').fill(product.app.apiKey)
   await page.getByRole('button', { name: 'Sign in' }).click()
-  await page.waitForURL(`${app.origin}/admin`)
+  await page.waitForURL(`${product.app.origin}/admin`)
   return page
 }
 
@@ -44,12 +28,9 @@ async function shoot(page: Page, name: string) {
 
 describe('a merchant runs the admin in Chromium', () => {
   it('signs in, creates a checkout code, sees its QR, edits the amount with an audit entry, sees a payment, signs out', async () => {
-    const context = await browser.newContext(LAPTOP)
-    const seen = watch(app.origin)
-    await context.addInitScript(seen.init)
-    const page = await signIn(context)
-    page.on('request', (r) => seen.onRequest(r.url()))
-    page.on('console', (m) => seen.onConsole(m.type(), m.text()))
+    const context = await product.browser.newContext(LAPTOP)
+    const { page, seen } = await watchedPage(context, product.app.origin)
+    await signIn(page)
 
     await page.getByRole('link', { name: 'New code' }).click()
     await page.getByLabel('Take a payment').check()
@@ -74,8 +55,8 @@ describe('a merchant runs the admin in Chromium', () => {
     await page.waitForFunction(
       () => document.querySelector('[data-live]')?.getAttribute('data-state') === 'live',
     )
-    const scanner = await browser.newContext({ ...PHONE, userAgent: IPHONE_UA })
-    await (await scanner.newPage()).goto(`${app.origin}/flat-white`)
+    const scanner = await product.browser.newContext({ ...PHONE, userAgent: IPHONE_UA })
+    await (await scanner.newPage()).goto(`${product.app.origin}/flat-white`)
     await page.waitForFunction(
       () => document.querySelector('[data-count="human"]')?.textContent === '1',
       null,
@@ -97,9 +78,9 @@ describe('a merchant runs the admin in Chromium', () => {
     expect(await page.getByRole('region', { name: 'Changes' }).textContent()).toContain('450 → 480')
 
     // A customer pays on their phone.
-    const phone = await browser.newContext(PHONE)
+    const phone = await product.browser.newContext(PHONE)
     const customer = await phone.newPage()
-    await customer.goto(`${app.origin}/flat-white`)
+    await customer.goto(`${product.app.origin}/flat-white`)
     await customer.getByRole('button', { name: /Pay/ }).click()
     await customer.getByRole('button', { name: 'Pay (succeeds)' }).click()
     await customer.waitForURL(/\/return\/pay_/)
@@ -119,18 +100,18 @@ describe('a merchant runs the admin in Chromium', () => {
 
     expect(seen.violations).toEqual([])
     expect(seen.foreign).toEqual([])
-    expect(await page.evaluate(() => (window as unknown as { __csp: string[] }).__csp)).toEqual([])
+    expect(await cspViolations(page)).toEqual([])
 
     await page.getByRole('button', { name: 'Sign out' }).click()
     await page.waitForURL(/\/admin\/login$/)
-    await page.goto(`${app.origin}/admin`)
+    await page.goto(`${product.app.origin}/admin`)
     await page.waitForURL(/\/admin\/login$/)
     await context.close()
   })
 
   it('is usable on a 390 px phone', async () => {
-    const context = await browser.newContext(PHONE)
-    const page = await signIn(context)
+    const context = await product.browser.newContext(PHONE)
+    const page = await signIn(await context.newPage())
     await shoot(page, 'admin-codes-phone')
     const overflow = await page.evaluate(
       () => document.documentElement.scrollWidth - window.innerWidth,

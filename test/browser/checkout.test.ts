@@ -1,48 +1,17 @@
 import { join } from 'node:path'
-import type { Browser, Page } from 'playwright-core'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import {
-  type App,
-  ARTIFACTS,
-  chromiumAvailable,
-  launchBrowser,
-  PHONE,
-  startApp,
-  watch,
-} from './harness'
+import { describe, expect, it } from 'vitest'
+import { ARTIFACTS, cspViolations, PHONE, useProduct, watchedPage } from './harness'
 
-let app: App
-let browser: Browser
-
-beforeAll(async () => {
-  if (!chromiumAvailable())
-    throw new Error('Chromium is missing: apt-get install -y chromium (see .ci/run)')
-  app = await startApp()
-  browser = await launchBrowser()
-}, 120_000)
-
-afterAll(async () => {
-  await browser?.close()
-  await app?.dispose()
-})
+const product = useProduct()
 
 async function phonePage() {
-  const context = await browser.newContext({ ...PHONE, locale: 'de-DE' })
-  const seen = watch(app.origin)
-  await context.addInitScript(seen.init)
-  const page = await context.newPage()
-  page.on('request', (r) => seen.onRequest(r.url()))
-  page.on('console', (m) => seen.onConsole(m.type(), m.text()))
-  return { page, seen, context }
-}
-
-async function cspViolations(page: Page) {
-  return page.evaluate(() => (window as unknown as { __csp: string[] }).__csp)
+  const context = await product.browser.newContext({ ...PHONE, locale: 'de-DE' })
+  return { ...(await watchedPage(context, product.app.origin)), context }
 }
 
 describe('a customer pays on a phone (test-mode provider)', () => {
   it('scans, pays a fixed amount, sees the confirmation and the receipt, with no CSP violation', async () => {
-    const created = await app.api('/api/v1/codes', {
+    const created = await product.app.api('/api/v1/codes', {
       json: {
         action: 'checkout',
         currency: 'eur',
@@ -53,7 +22,7 @@ describe('a customer pays on a phone (test-mode provider)', () => {
     const code = (await created.json()) as { slug: string }
     const { page, seen, context } = await phonePage()
 
-    await page.goto(`${app.origin}/${code.slug}`)
+    await page.goto(`${product.app.origin}/${code.slug}`)
     expect(await page.locator('.test-banner').textContent()).toContain('TEST MODE')
     expect(await page.locator('.payee').textContent()).toBe('Café Luna')
     expect(await page.locator('.domain').textContent()).toBe('cafeluna.example')
@@ -89,7 +58,7 @@ describe('a customer pays on a phone (test-mode provider)', () => {
   })
 
   it('chooses an open amount, is told when it is out of bounds, then pays', async () => {
-    const created = await app.api('/api/v1/codes', {
+    const created = await product.app.api('/api/v1/codes', {
       json: {
         action: 'checkout',
         currency: 'usd',
@@ -100,7 +69,7 @@ describe('a customer pays on a phone (test-mode provider)', () => {
     })
     const code = (await created.json()) as { slug: string }
     const { page, seen, context } = await phonePage()
-    await page.goto(`${app.origin}/${code.slug}`)
+    await page.goto(`${product.app.origin}/${code.slug}`)
     const field = page.getByLabel(/Amount/)
     await field.fill('75')
     await page.getByRole('button', { name: 'Pay' }).click()
@@ -120,12 +89,12 @@ describe('a customer pays on a phone (test-mode provider)', () => {
   })
 
   it('declines, then shows the failure honestly', async () => {
-    const created = await app.api('/api/v1/codes', {
+    const created = await product.app.api('/api/v1/codes', {
       json: { action: 'checkout', currency: 'jpy', amount: 500, description: 'Onigiri' },
     })
     const code = (await created.json()) as { slug: string }
     const { page, context } = await phonePage()
-    await page.goto(`${app.origin}/${code.slug}`)
+    await page.goto(`${product.app.origin}/${code.slug}`)
     expect(await page.locator('.amount').textContent()).toBe('500\u00a0¥')
     await page.getByRole('button', { name: /Pay/ }).click()
     await page.getByRole('button', { name: 'Decline (fails)' }).click()

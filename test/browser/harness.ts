@@ -7,7 +7,8 @@ import { existsSync, mkdirSync, mkdtempSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { drizzle } from 'drizzle-orm/d1'
-import { type Browser, chromium } from 'playwright-core'
+import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core'
+import { afterAll, beforeAll } from 'vitest'
 import { createApiKey, createMerchant } from '../../src/auth/queries'
 import type { Db } from '../../src/db/client'
 import * as schema from '../../src/db/schema'
@@ -123,4 +124,39 @@ export function watch(origin: string) {
       if (/Content Security Policy/i.test(text)) violations.push(text)
     },
   }
+}
+
+/**
+ * The product and a browser for one test file: started before its tests, stopped after. Read
+ * `product.app` and `product.browser` inside tests (they exist once `beforeAll` has run).
+ */
+export function useProduct(): { app: App; browser: Browser } {
+  const product = {} as { app: App; browser: Browser }
+  beforeAll(async () => {
+    if (!chromiumAvailable()) {
+      throw new Error('Chromium is missing: apt-get install -y chromium (see .ci/run)')
+    }
+    product.app = await startApp()
+    product.browser = await launchBrowser()
+  }, 120_000)
+  afterAll(async () => {
+    await product.browser?.close()
+    await product.app?.dispose()
+  })
+  return product
+}
+
+/** A new page whose CSP violations, console errors and foreign requests are recorded. */
+export async function watchedPage(context: BrowserContext, origin: string) {
+  const seen = watch(origin)
+  await context.addInitScript(seen.init)
+  const page = await context.newPage()
+  page.on('request', (r) => seen.onRequest(r.url()))
+  page.on('console', (m) => seen.onConsole(m.type(), m.text()))
+  return { page, seen }
+}
+
+/** Violations reported to the page itself (`securitypolicyviolation` events). */
+export function cspViolations(page: Page): Promise<string[]> {
+  return page.evaluate(() => (window as unknown as { __csp: string[] }).__csp)
 }
