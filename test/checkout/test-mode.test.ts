@@ -231,6 +231,27 @@ describe('checkout in test mode (no Stripe key): the whole flow offline', () => 
     }
   })
 
+  it('asks again when the test checkout is posted without an outcome, changing nothing', async () => {
+    const { code } = await merchantWithCode()
+    const pressed = await pay(code.slug)
+    const response = await postForm(new URL(pressed.headers.get('location') ?? '').pathname, {
+      outcome: 'maybe',
+    })
+    expect(response.status).toBe(422)
+    expect((await paymentRows(code.id))[0]?.status).toBe('pending')
+  })
+
+  it('sends a cancel of an unknown or malformed payment back to the code, changing nothing', async () => {
+    const { code } = await merchantWithCode()
+    await pay(code.slug)
+    for (const id of ['pay_0000000000000000000000', 'nope']) {
+      const response = await call(`/${code.slug}/cancel/${id}`)
+      expect(response.status).toBe(303)
+      expect(response.headers.get('location')).toBe(`/${code.slug}`)
+    }
+    expect((await paymentRows(code.id))[0]?.status).toBe('pending')
+  })
+
   it('cancel sends the customer back and closes the open session', async () => {
     const { code } = await merchantWithCode({
       action: 'checkout',
