@@ -12,15 +12,12 @@ import { registerCodeRoutes } from './codes/routes'
 import { createDb } from './db/client'
 import { edgeRoutes } from './edge'
 import { ApiError } from './errors'
-import { handleErrors, limitBody, pageHeaders } from './http'
+import { handleErrors, limitBody, MAX_BODY_BYTES, pageHeaders } from './http'
 import { registerLiveFeedRoute, registerLiveTokenRoute } from './hub/live-routes'
 import { registerPaymentRoutes } from './payments/routes'
 import { webhookRoutes } from './payments/webhook'
 import { qrRoutes } from './qr/routes'
 import { registerStatsRoutes } from './stats/routes'
-
-/** Bodies of API requests are small JSON documents. */
-export const MAX_BODY_BYTES = 16 * 1024
 
 export function createApp() {
   const api = createApi()

@@ -76,5 +76,5 @@ export function limitBody(maxSize: number) {
   })
 }
 
-/** Forms people submit (pay, sign-in, admin) are small. */
-export const FORM_MAX_BYTES = 16 * 1024
+/** API bodies and the forms people submit (pay, sign-in, admin) are small documents. */
+export const MAX_BODY_BYTES = 16 * 1024

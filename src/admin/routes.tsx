@@ -9,7 +9,7 @@ import { csrf } from 'hono/csrf'
 import { secureHeaders } from 'hono/secure-headers'
 import { createDb } from '../db/client'
 import type { AppEnv } from '../env'
-import { FORM_MAX_BYTES, limitBody } from '../http'
+import { limitBody, MAX_BODY_BYTES } from '../http'
 import { ADMIN_CSS, ADMIN_CSS_PATH, ADMIN_JS, ADMIN_JS_PATH } from './assets'
 import { adminCodes } from './codes'
 import { readForm } from './forms'
@@ -55,7 +55,7 @@ adminAssets.get(ADMIN_JS_PATH, (c) =>
 
 export const adminRoutes = new Hono<AppEnv>()
 
-adminRoutes.use('*', adminHeaders, limitBody(FORM_MAX_BYTES), csrf(), async (c, next) => {
+adminRoutes.use('*', adminHeaders, limitBody(MAX_BODY_BYTES), csrf(), async (c, next) => {
   await next()
   c.header('cache-control', 'no-store')
 })

@@ -9,7 +9,7 @@ import { findCodeBySlug } from '../codes/queries'
 import { createDb } from '../db/client'
 import type { Payment } from '../db/schema'
 import type { AppEnv } from '../env'
-import { FORM_MAX_BYTES, limitBody } from '../http'
+import { limitBody, MAX_BODY_BYTES } from '../http'
 import { hubFor } from '../hub/client'
 import { newId } from '../lib/ids'
 import { publicBase } from '../lib/urls'
@@ -62,7 +62,7 @@ const notFoundPage = (c: Context<AppEnv>) =>
     message: 'There is no payment at this address. Check the link, or scan the code again.',
   })
 
-checkoutRoutes.post(`/:slug{${SLUG_PATTERN}}/pay`, limitBody(FORM_MAX_BYTES), csrf(), async (c) => {
+checkoutRoutes.post(`/:slug{${SLUG_PATTERN}}/pay`, limitBody(MAX_BODY_BYTES), csrf(), async (c) => {
   const slug = c.req.param('slug').toLowerCase()
   const db = createDb(c.env.DB)
   // Authoritative read: money is never taken from a cache.
@@ -361,7 +361,7 @@ testMode.get('/checkout/:sessionId', async (c) => {
   )
 })
 
-testMode.post('/checkout/:sessionId', limitBody(FORM_MAX_BYTES), csrf(), async (c) => {
+testMode.post('/checkout/:sessionId', limitBody(MAX_BODY_BYTES), csrf(), async (c) => {
   const found = await testSession(c)
   if (!found) return notFoundPage(c)
   const { db, view } = found

@@ -1,6 +1,6 @@
 import { and, desc, eq, sql } from 'drizzle-orm'
 import type { Db } from '../db/client'
-import { type Code, codeChanges, codes, merchants, type NewCode } from '../db/schema'
+import { type Code, codeChanges, codes, merchants, type NewCode, scans } from '../db/schema'
 import { after as afterCursor, type Cursor } from '../lib/cursor'
 
 export async function insertCode(db: Db, code: NewCode) {
@@ -88,6 +88,16 @@ export async function updateCode(
     db.insert(codeChanges).select(sql`select * from (${rows}) where changes() = 1`),
   ])
   return updated[0]
+}
+
+/** A code's scans in D1 (flushed by its hub), newest first. */
+export async function listScans(db: Db, codeId: string, page: { limit: number; after?: Cursor }) {
+  return db
+    .select()
+    .from(scans)
+    .where(and(eq(scans.codeId, codeId), afterCursor(scans.scannedAt, scans.id, page.after)))
+    .orderBy(desc(scans.scannedAt), desc(scans.id))
+    .limit(page.limit + 1)
 }
 
 /** A code's audit log, newest first. */

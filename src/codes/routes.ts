@@ -1,14 +1,12 @@
 /** `/api/v1/codes`: create, read, list, update and archive codes, and list a code's scans. */
 import { createRoute, z } from '@hono/zod-openapi'
-import { and, desc, eq } from 'drizzle-orm'
 import { type Api, conflict, errorResponses, json, jsonBody, security } from '../api/factory'
-import { scans } from '../db/schema'
 import { notFound } from '../errors'
-import { after as afterCursor, decodeCursor, paginate } from '../lib/cursor'
+import { decodeCursor, paginate } from '../lib/cursor'
 import { publicBase } from '../lib/urls'
 import { forgetCode } from '../scan/resolve'
 import { presentCode, presentScan } from './present'
-import { getCode, listCodeChanges, listCodes } from './queries'
+import { getCode, listCodeChanges, listCodes, listScans } from './queries'
 import {
   CodeId,
   CodeObject,
@@ -184,13 +182,7 @@ export function registerCodeRoutes(api: Api) {
     const code = await getCode(c.var.db, c.var.auth.merchantId, c.req.valid('param').id)
     if (!code) throw notFound('code')
     const { limit, cursor } = c.req.valid('query')
-    const after = decodeCursor(cursor)
-    const rows = await c.var.db
-      .select()
-      .from(scans)
-      .where(and(eq(scans.codeId, code.id), afterCursor(scans.scannedAt, scans.id, after)))
-      .orderBy(desc(scans.scannedAt), desc(scans.id))
-      .limit(limit + 1)
+    const rows = await listScans(c.var.db, code.id, { limit, after: decodeCursor(cursor) })
     const page = paginate(rows, limit, (r) => ({ at: r.scannedAt, id: r.id }))
     return c.json({ ...page, data: page.data.map(presentScan) }, 200)
   })
