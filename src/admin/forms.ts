@@ -104,8 +104,9 @@ export function createInputOf(form: Form) {
 export function updateInputOf(form: Form, currency: string | null) {
   const problems: FieldError[] = []
   const patch: Record<string, unknown> = {}
-  if ('destination_url' in form) patch.destination_url = optional(form.destination_url)
-  if ('description' in form) patch.description = optional(form.description)
+  // Present but emptied is a change the schema refuses (with a message), not "no change".
+  if ('destination_url' in form) patch.destination_url = form.destination_url?.trim()
+  if ('description' in form) patch.description = form.description?.trim()
   if (form.amount_type === 'fixed') patch.amount = minor(form, 'amount', currency ?? '', problems)
   if (form.amount_type === 'open') {
     patch.amount_min = minor(form, 'amount_min', currency ?? '', problems)

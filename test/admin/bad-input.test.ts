@@ -52,7 +52,7 @@ describe('admin screens: bad input changes nothing and never errors', () => {
     expect((await admin.get('/admin')).status).toBe(200)
   })
 
-  it('never saves an emptied description (the field is required; the code keeps its own)', async () => {
+  it('refuses an emptied description with a message, and keeps the code as it was', async () => {
     const { key, code } = await merchantWithCode()
     const admin = await AdminClient.signIn(key)
     const response = await admin.post(`/admin/codes/${code.id}/edit`, {
@@ -61,7 +61,8 @@ describe('admin screens: bad input changes nothing and never errors', () => {
       amount_type: 'fixed',
       amount: '4.50',
     })
-    expect(response.status).toBe(303)
+    expect(response.status).toBe(400)
+    expect(await response.text()).toContain('role="alert"')
     const row = await env.DB.prepare('select description, version from codes where id = ?')
       .bind(code.id)
       .first()
