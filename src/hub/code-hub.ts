@@ -12,6 +12,7 @@
  * in between, so concurrent calls cannot interleave inside a decision.
  */
 import { DurableObject } from 'cloudflare:workers'
+import { aggregate, type FunnelRow, type ScanRow, scanRow } from './aggregate'
 import { broadcast, LiveFeed } from './feed'
 import { type FlushBatch, flushToD1 } from './flush'
 import type {
@@ -38,31 +39,17 @@ export const DEDUPE_WINDOW_MS = 10 * 60_000
 const MAX_FLUSHES_PER_ALARM = 8
 const BACKOFF_BASE_MS = 2_000
 const BACKOFF_MAX_MS = 5 * 60_000
-const HOUR_MS = 3_600_000
 
 const SCHEMA = `
-create table if not exists scans (
+create table if not exists batches (
   id text primary key,
   seq integer not null,
-  code_id text not null,
-  merchant_id text not null,
-  scanned_at integer not null,
-  method text not null,
-  is_bot integer not null,
-  device text not null,
-  browser text,
-  os text,
-  country text,
-  region text,
-  city text,
-  colo text,
-  referrer_host text,
-  visitor_hash text,
-  checkout_view integer not null,
+  n integer not null,
+  rows text not null,
   flushed_at integer
 );
-create index if not exists scans_unflushed on scans (seq) where flushed_at is null;
-create index if not exists scans_flushed on scans (flushed_at) where flushed_at is not null;
+create index if not exists batches_unflushed on batches (seq) where flushed_at is null;
+create index if not exists batches_flushed on batches (flushed_at) where flushed_at is not null;
 create table if not exists funnel (
   payment_id text not null,
   kind text not null,
@@ -85,45 +72,21 @@ create table if not exists visitors (day text not null, hash text not null, prim
 create table if not exists meta (key text primary key, value);
 `
 
-const SCAN_COLUMNS =
-  'id, seq, code_id, merchant_id, scanned_at, method, is_bot, device, browser, os, country, region, city, colo, referrer_host, visitor_hash, checkout_view'
-
-/** Per UTC hour: counts of scans (human/bot/checkout views) and funnel events, per sequence. */
-const HOURS_SQL = (scanFilter: string, funnelFilter: string) => `
-select seq, hour, sum(human) as human, sum(bot) as bot, sum(checkout_view) as checkout_views,
-  sum(pay_pressed) as pay_pressed, sum(paid) as paid
-from (
-  select seq, scanned_at - scanned_at % ${HOUR_MS} as hour, 1 - is_bot as human, is_bot as bot,
-    checkout_view, 0 as pay_pressed, 0 as paid
-  from scans where ${scanFilter}
-  union all
-  select seq, at - at % ${HOUR_MS}, 0, 0, 0, kind = 'pay_pressed', kind = 'paid'
-  from funnel where ${funnelFilter}
-)
-group by seq, hour`
-
-/** Per UTC hour, dimension and value: human and bot scans. '' stands for unknown. */
-const DIMENSIONS_SQL = (scanFilter: string) => `
-with s as (
-  select seq, scanned_at - scanned_at % ${HOUR_MS} as hour, 1 - is_bot as human, is_bot as bot,
-    country, city, device, browser, referrer_host
-  from scans where ${scanFilter}
-)
-select seq, hour, dimension, value, sum(human) as human, sum(bot) as bot
-from (
-  select seq, hour, 'country' as dimension, coalesce(country, '') as value, human, bot from s
-  union all select seq, hour, 'city',
-    case when city is null then '' else coalesce(country, '') || ':' || city end, human, bot from s
-  union all select seq, hour, 'device', device, human, bot from s
-  union all select seq, hour, 'browser', coalesce(browser, ''), human, bot from s
-  union all select seq, hour, 'referrer', coalesce(referrer_host, ''), human, bot from s
-)
-group by seq, hour, dimension, value`
-
-/** Distinct (hour, visitor hash) of human scans. */
-const VISITORS_SQL = (scanFilter: string) => `
-select distinct seq, scanned_at - scanned_at % ${HOUR_MS} as hour, visitor_hash as hash
-from scans where (${scanFilter}) and is_bot = 0 and visitor_hash is not null`
+/**
+ * Hubs created before scans were stored a batch per row kept one row per scan in a `scans` table: their
+ * unflushed scans become one batch per flush sequence, and the table goes.
+ */
+const FROM_SCAN_ROWS = `
+insert into batches (id, seq, n, rows, flushed_at)
+select 'rows:' || seq, seq, count(*), json_group_array(json_object(
+    'id', id, 'code_id', code_id, 'merchant_id', merchant_id, 'scanned_at', scanned_at,
+    'method', method, 'is_bot', is_bot, 'device', device, 'browser', browser, 'os', os,
+    'country', country, 'region', region, 'city', city, 'colo', colo,
+    'referrer_host', referrer_host, 'visitor_hash', visitor_hash, 'checkout_view', checkout_view)),
+  null
+from scans where flushed_at is null group by seq;
+drop table scans;
+`
 
 const COUNTER_NAMES = [
   'scans',
@@ -152,6 +115,7 @@ export class CodeHub extends DurableObject<Env> {
     super(ctx, env)
     this.sql = ctx.storage.sql
     this.sql.exec(SCHEMA)
+    this.upgradeStorage()
     const name = ctx.id.name
     if (name && this.getMeta('name') !== name) this.setMeta('name', name)
     this.feed = new LiveFeed(
@@ -176,79 +140,85 @@ export class CodeHub extends DurableObject<Env> {
     return name.split(':')[0] as string
   }
 
+  /** Brings storage written by an older version of this class to the current layout (at start). */
+  private upgradeStorage() {
+    const legacy = this.sql
+      .exec("select 1 from sqlite_master where type = 'table' and name = 'scans'")
+      .toArray().length
+    if (legacy) this.ctx.storage.transactionSync(() => this.sql.exec(FROM_SCAN_ROWS))
+  }
+
   // ---------------------------------------------------------------- scans
 
   /**
-   * Stores a batch of scans, each exactly once (a re-sent scan id is ignored), and updates the
-   * counters. Durable when it returns: the Worker acknowledges the scans on this answer.
+   * Stores a batch of scans once, as one row, and updates the counters. A batch is known by its
+   * first scan's id: the Worker re-sends a whole batch when a call fails (batcher.ts), never part
+   * of one, so a batch seen before is ignored. Durable when it returns: the Worker acknowledges
+   * the scans on this answer.
    */
   async recordScans(scans: HubScan[]): Promise<{ stored: number }> {
     const codeId = this.codeId
-    const stored: HubScan[] = []
+    const key = scans[0]?.id
+    if (key === undefined) return { stored: 0 }
+    const seen = new Set<string>()
+    const stored = scans.filter((s) => {
+      if (s.codeId !== codeId) throw new Error(`scan ${s.id} is for ${s.codeId}, not ${codeId}`)
+      if (seen.has(s.id)) return false
+      seen.add(s.id)
+      return true
+    })
     let sealed = false
-    this.ctx.storage.transactionSync(() => {
-      let openSeq = this.getMeta('open_seq', 1)
-      let openCount = this.getMeta('open_count', 0)
-      const add: Record<string, number> = {}
-      const bump = (name: string, by = 1) => {
-        add[name] = (add[name] ?? 0) + by
-      }
-      for (const s of scans) {
-        if (s.codeId !== codeId) throw new Error(`scan ${s.id} is for ${s.codeId}, not ${codeId}`)
-        const inserted = this.sql
-          .exec(
-            `insert into scans (${SCAN_COLUMNS}) values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-             on conflict (id) do nothing returning id`,
-            s.id,
-            openSeq,
-            s.codeId,
-            s.merchantId,
-            s.scannedAt,
-            s.method,
-            s.isBot ? 1 : 0,
-            s.device,
-            s.browser,
-            s.os,
-            s.country,
-            s.region,
-            s.city,
-            s.colo,
-            s.referrerHost,
-            s.visitorHash,
-            s.checkoutView && !s.isBot ? 1 : 0,
-          )
-          .toArray().length
-        if (!inserted) continue
-        stored.push(s)
+    const isNew = this.ctx.storage.transactionSync(() => {
+      const openSeq = this.getMeta('open_seq', 1)
+      const inserted = this.sql
+        .exec(
+          'insert into batches (id, seq, n, rows) values (?, ?, ?, ?) on conflict (id) do nothing returning 1',
+          key,
+          openSeq,
+          stored.length,
+          JSON.stringify(stored.map(scanRow)),
+        )
+        .toArray().length
+      if (!inserted) return false
+      const add = new Map<string, number>()
+      const bump = (name: string) => add.set(name, (add.get(name) ?? 0) + 1)
+      const days = new Map<string, Set<string>>()
+      for (const s of stored) {
         bump('scans')
         bump(s.isBot ? 'bot' : 'human')
-        if (!s.isBot) bump(s.viaQr ? 'human_qr' : 'human_direct')
-        if (s.checkoutView && !s.isBot) bump('checkout_views')
-        if (!s.isBot && s.visitorHash) {
+        if (s.isBot) continue
+        bump(s.viaQr ? 'human_qr' : 'human_direct')
+        if (s.checkoutView) bump('checkout_views')
+        if (s.visitorHash) {
           const day = utcDay(s.scannedAt)
+          const hashes = days.get(day) ?? new Set<string>()
+          hashes.add(s.visitorHash)
+          days.set(day, hashes)
+        }
+      }
+      for (const [day, hashes] of days) {
+        for (const hash of hashes) {
           const isNew = this.sql
             .exec(
               'insert into visitors (day, hash) values (?, ?) on conflict do nothing returning 1',
               day,
-              s.visitorHash,
+              hash,
             )
             .toArray().length
           if (isNew) bump(`unique:${day}`)
         }
-        if (++openCount >= FLUSH_MAX_SCANS) {
-          openSeq++
-          openCount = 0
-          sealed = true
-        }
       }
-      for (const [name, by] of Object.entries(add)) this.addCounter(name, by)
-      this.setMeta('open_seq', openSeq)
-      this.setMeta('open_count', openCount)
+      for (const [name, by] of add) this.addCounter(name, by)
+      const openCount = this.getMeta('open_count', 0) + stored.length
+      // A sequence is sealed once it holds FLUSH_MAX_SCANS; a batch never straddles two.
+      sealed = openCount >= FLUSH_MAX_SCANS
+      this.setMeta('open_seq', sealed ? openSeq + 1 : openSeq)
+      this.setMeta('open_count', sealed ? 0 : openCount)
+      return true
     })
-    if (stored.length) {
-      this.wantFlush(sealed ? Date.now() : Date.now() + FLUSH_DELAY_MS)
-      this.feed.push(stored.map(liveScan))
-    }
+    if (!isNew) return { stored: 0 }
+    this.wantFlush(sealed ? Date.now() : Date.now() + FLUSH_DELAY_MS)
+    this.feed.push(stored.map(liveScan))
     return { stored: stored.length }
   }
 
@@ -284,20 +254,20 @@ export class CodeHub extends DurableObject<Env> {
    * has not applied (see stats/query.ts), so nothing is counted twice or missed.
    */
   async pendingStats(range: { from: number; to: number }): Promise<PendingStats> {
-    const scanFilter = 'flushed_at is null and scanned_at >= ?1 and scanned_at < ?2'
-    const funnelFilter = 'flushed_at is null and at >= ?1 and at < ?2'
     const { from, to } = range
-    return {
-      hours: this.sql
-        .exec<PendingStats['hours'][number]>(HOURS_SQL(scanFilter, funnelFilter), from, to)
-        .toArray(),
-      dimensions: this.sql
-        .exec<PendingStats['dimensions'][number]>(DIMENSIONS_SQL(scanFilter), from, to)
-        .toArray(),
-      visitors: this.sql
-        .exec<PendingStats['visitors'][number]>(VISITORS_SQL(scanFilter), from, to)
-        .toArray(),
+    const inRange = (at: number) => at >= from && at < to
+    const out: PendingStats = { hours: [], dimensions: [], visitors: [] }
+    for (const seq of this.unflushedSeqs()) {
+      const part = aggregate(
+        seq,
+        this.batchRows(seq).filter((s) => inRange(s.scanned_at)),
+        this.funnelRows(seq).filter((f) => inRange(f.at)),
+      )
+      out.hours.push(...part.hours)
+      out.dimensions.push(...part.dimensions)
+      out.visitors.push(...part.visitors)
     }
+    return out
   }
 
   // ---------------------------------------------------------------- flushing to D1
@@ -330,53 +300,71 @@ export class CodeHub extends DurableObject<Env> {
 
   /** The oldest unflushed sequence, sealed so nothing joins it while it is in flight. */
   private nextFlush(): FlushBatch | null {
-    const minSeq = (table: string) =>
-      this.sql
-        .exec<{ seq: number | null }>(
-          `select min(seq) as seq from ${table} where flushed_at is null`,
-        )
-        .one().seq
-    const candidates = [minSeq('scans'), minSeq('funnel')].filter((s): s is number => s !== null)
-    if (!candidates.length) return null
-    const seq = Math.min(...candidates)
+    const seq = this.unflushedSeqs()[0]
+    if (seq === undefined) return null
     if (seq >= this.getMeta('open_seq', 1)) {
       this.setMeta('open_seq', seq + 1)
       this.setMeta('open_count', 0)
     }
-    // Every row of a sealed sequence is unflushed; saying so lets SQLite use the partial indexes.
-    const filter = 'seq = ?1 and flushed_at is null'
+    const scans = this.batchRows(seq)
+    const { hours, dimensions, visitors } = aggregate(seq, scans, this.funnelRows(seq))
     const strip = <T extends { seq: number }>(rows: T[]) => rows.map(({ seq: _, ...rest }) => rest)
-    const rows = this.sql.exec(`select ${SCAN_COLUMNS} from scans where ${filter}`, seq).toArray()
     return {
       codeId: this.codeId,
       seq,
-      scans: JSON.stringify(rows.map(({ seq: _, ...row }) => row)),
-      hours: JSON.stringify(
-        strip(
-          this.sql.exec<PendingStats['hours'][number]>(HOURS_SQL(filter, filter), seq).toArray(),
-        ),
-      ),
-      dimensions: JSON.stringify(
-        strip(
-          this.sql.exec<PendingStats['dimensions'][number]>(DIMENSIONS_SQL(filter), seq).toArray(),
-        ),
-      ),
-      visitors: JSON.stringify(
-        strip(this.sql.exec<PendingStats['visitors'][number]>(VISITORS_SQL(filter), seq).toArray()),
-      ),
+      scans: JSON.stringify(scans),
+      hours: JSON.stringify(strip(hours)),
+      dimensions: JSON.stringify(strip(dimensions)),
+      visitors: JSON.stringify(strip(visitors)),
     }
+  }
+
+  /** Flush sequences with scans or funnel events D1 has not confirmed, oldest first. */
+  private unflushedSeqs(): number[] {
+    return this.sql
+      .exec<{ seq: number }>(
+        `select seq from batches where flushed_at is null
+         union select seq from funnel where flushed_at is null order by seq`,
+      )
+      .toArray()
+      .map((r) => r.seq)
+  }
+
+  /** The scans of a sequence's unflushed batches. */
+  private batchRows(seq: number): ScanRow[] {
+    const rows: ScanRow[] = []
+    for (const batch of this.sql.exec<{ rows: string }>(
+      'select rows from batches where seq = ? and flushed_at is null',
+      seq,
+    )) {
+      rows.push(...(JSON.parse(batch.rows) as ScanRow[]))
+    }
+    return rows
+  }
+
+  private funnelRows(seq: number): FunnelRow[] {
+    return this.sql
+      .exec<{ kind: FunnelRow['kind']; at: number }>(
+        'select kind, at from funnel where seq = ? and flushed_at is null',
+        seq,
+      )
+      .toArray()
   }
 
   private confirmFlush(seq: number) {
     const now = Date.now()
-    this.sql.exec('update scans set flushed_at = ? where seq = ? and flushed_at is null', now, seq)
+    this.sql.exec(
+      'update batches set flushed_at = ? where seq = ? and flushed_at is null',
+      now,
+      seq,
+    )
     this.sql.exec('update funnel set flushed_at = ? where seq = ? and flushed_at is null', now, seq)
     this.setMeta('failures', 0)
   }
 
   private prune() {
     const now = Date.now()
-    this.sql.exec('delete from scans where flushed_at < ?', now - DEDUPE_WINDOW_MS)
+    this.sql.exec('delete from batches where flushed_at < ?', now - DEDUPE_WINDOW_MS)
     this.sql.exec('delete from visitors where day < ?', utcDay(now))
     this.sql.exec(
       "delete from counters where name like 'unique:%' and name < ?",
@@ -386,18 +374,12 @@ export class CodeHub extends DurableObject<Env> {
 
   private scheduleNext() {
     const now = Date.now()
-    const open = this.getMeta('open_seq', 1)
-    const pending = this.sql
-      .exec<{ seq: number | null }>('select min(seq) as seq from scans where flushed_at is null')
-      .one().seq
-    const funnel = this.sql
-      .exec<{ n: number }>('select count(*) as n from funnel where flushed_at is null')
-      .one().n
-    if (pending !== null && pending < open) this.armAlarm(now)
-    else if (pending !== null || funnel > 0) this.armAlarm(now + FLUSH_DELAY_MS)
+    const pending = this.unflushedSeqs()[0]
+    if (pending !== undefined && pending < this.getMeta('open_seq', 1)) this.armAlarm(now)
+    else if (pending !== undefined) this.armAlarm(now + FLUSH_DELAY_MS)
     else {
       const oldest = this.sql
-        .exec<{ at: number | null }>('select min(flushed_at) as at from scans')
+        .exec<{ at: number | null }>('select min(flushed_at) as at from batches')
         .one().at
       if (oldest !== null) this.armAlarm(oldest + DEDUPE_WINDOW_MS)
     }
@@ -420,7 +402,7 @@ export class CodeHub extends DurableObject<Env> {
   private unflushedCount(): number {
     return this.sql
       .exec<{ n: number }>(
-        `select (select count(*) from scans where flushed_at is null)
+        `select (select coalesce(sum(n), 0) from batches where flushed_at is null)
            + (select count(*) from funnel where flushed_at is null) as n`,
       )
       .one().n

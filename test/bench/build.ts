@@ -55,7 +55,7 @@ export function bundle(options: { config: string; outdir: string; entry?: string
   }
 }
 
-interface CpuProfile {
+export interface CpuProfile {
   nodes: {
     id: number
     callFrame: { functionName: string; url: string; lineNumber: number; columnNumber: number }
@@ -160,7 +160,9 @@ export function startupProfile(
 const B64 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/'
 
 /** (0-based line, column) of the bundle → "package" or "src/file", from a v3 source map. */
-function sourceMapLookup(path: string): (line: number, column: number) => string | undefined {
+export function sourceMapLookup(
+  path: string,
+): (line: number, column: number) => string | undefined {
   const map = JSON.parse(readFileSync(path, 'utf8')) as { sources: string[]; mappings: string }
   const lines: [number, number][][] = [] // per generated line: [column, source index]
   let source = 0

@@ -113,6 +113,8 @@ export async function startWorker(options: {
   /** Bindings from the app's config; omitted for the baseline. */
   workerOptions?: WorkerOptions
   vars?: Record<string, string>
+  /** Opens workerd's inspector on this port (the profiler uses it). */
+  inspectorPort?: number
 }): Promise<Running> {
   const logs: string[] = []
   const collect = (stream: Readable) => {
@@ -139,6 +141,7 @@ export async function startWorker(options: {
     // A fixed request.cf so nothing is fetched from the network.
     cf: { country: 'DE', region: 'Berlin', city: 'Berlin', colo: 'TXL', asn: 64500 },
     logRequests: false,
+    ...(options.inspectorPort ? { inspectorPort: options.inspectorPort } : {}),
     handleRuntimeStdio(stdout: Readable, stderr: Readable) {
       collect(stdout)
       collect(stderr)

@@ -1,6 +1,7 @@
 /** Factories for hub tests: scans as the Worker would build them, and views of both stores. */
 import { runInDurableObject } from 'cloudflare:test'
 import { env } from 'cloudflare:workers'
+import type { ScanRow } from '../../src/hub/aggregate'
 import { hubFor } from '../../src/hub/client'
 import type { HubScan } from '../../src/hub/types'
 import { newId } from '../../src/lib/ids'
@@ -57,6 +58,20 @@ export async function hubRows(codeId: string, sql: string, ...binds: SqlStorageV
   return runInDurableObject(hubFor(env, codeId), (_hub, state) =>
     state.storage.sql.exec(sql, ...binds).toArray(),
   )
+}
+
+/** The scans stored in a hub (each batch is one row of JSON), with their batch's sequence. */
+export async function hubScans(codeId: string, options: { unflushed?: boolean } = {}) {
+  const where = options.unflushed ? 'where b.flushed_at is null' : ''
+  const rows = await hubRows(
+    codeId,
+    `select b.seq, b.flushed_at, j.value as scan from batches b, json_each(b.rows) j ${where}`,
+  )
+  return rows.map((r): ScanRow & { seq: number; flushed_at: number | null } => ({
+    ...(JSON.parse(String(r.scan)) as ScanRow),
+    seq: Number(r.seq),
+    flushed_at: r.flushed_at as number | null,
+  }))
 }
 
 /** Env whose CODE_HUB counts the stubs the Worker asks for (one per RPC attempt). */

@@ -6,7 +6,7 @@ import { hubFor } from '../../src/hub/client'
 import { FLUSH_DELAY_MS, FLUSH_MAX_SCANS } from '../../src/hub/code-hub'
 import type { HubScan } from '../../src/hub/types'
 import { call, createCode, flushHub, newMerchant } from '../helpers'
-import { d1Count, d1Scans, hubRows, IPHONE, scanFor } from './fixtures'
+import { d1Count, d1Scans, hubRows, hubScans, IPHONE, scanFor } from './fixtures'
 
 async function newCode() {
   const { key, merchantId } = await newMerchant()
@@ -158,7 +158,7 @@ describe('flushing the hub to D1', () => {
     // A full flush does not wait for the usual delay.
     const alarm = await runInDurableObject(hub, (_h, s) => s.storage.getAlarm())
     expect(alarm).toBeLessThan(started + FLUSH_DELAY_MS)
-    const perSeq = await hubRows(code.id, 'select seq, count(*) as n from scans group by seq')
+    const perSeq = await hubRows(code.id, 'select seq, sum(n) as n from batches group by seq')
     expect(perSeq.map((r) => r.n)).toEqual([FLUSH_MAX_SCANS, FLUSH_MAX_SCANS, 137])
 
     expect(await runDurableObjectAlarm(hub)).toBe(true)
@@ -183,17 +183,61 @@ describe('flushing the hub to D1', () => {
       scanFor(code, { visitorHash: 'new' }),
     ])
     await flushHub(code.id)
-    expect(await hubRows(code.id, 'select id from scans')).toHaveLength(2)
+    expect(await hubScans(code.id)).toHaveLength(2)
     // The pruning alarm stays set while flushed rows remain.
     expect(await runInDurableObject(hub, (_h, s) => s.storage.getAlarm())).not.toBeNull()
     await runInDurableObject(hub, (_h, state) => {
-      state.storage.sql.exec('update scans set flushed_at = flushed_at - 11 * 60000')
+      state.storage.sql.exec('update batches set flushed_at = flushed_at - 11 * 60000')
     })
     await runDurableObjectAlarm(hub)
-    expect(await hubRows(code.id, 'select id from scans')).toHaveLength(0)
+    expect(await hubScans(code.id)).toHaveLength(0)
     expect(await hubRows(code.id, 'select hash from visitors')).toEqual([{ hash: 'new' }])
     expect(await runInDurableObject(hub, (_h, s) => s.storage.getAlarm())).toBeNull()
     expect(await d1Scans(code.id)).toHaveLength(2)
+  })
+  it('on its next start, moves the scans of a hub that stored one row per scan into batches, and flushes them', async () => {
+    const code = await newCode()
+    const hub = hubFor(env, code.id)
+    const old = [scanFor(code), scanFor(code, { isBot: true }), scanFor(code)]
+    await runInDurableObject(hub, (_instance, state) => {
+      const sql = state.storage.sql
+      sql.exec(`create table scans (id text primary key, seq integer not null, code_id text not null,
+        merchant_id text not null, scanned_at integer not null, method text not null,
+        is_bot integer not null, device text not null, browser text, os text, country text,
+        region text, city text, colo text, referrer_host text, visitor_hash text,
+        checkout_view integer not null, flushed_at integer)`)
+      old.forEach((s, i) => {
+        sql.exec(
+          `insert into scans values (?, ?, ?, ?, ?, 'GET', ?, 'mobile', 'Safari', 'iOS', 'DE',
+            'Berlin', 'Berlin', 'TXL', null, null, 0, ?)`,
+          s.id,
+          i === 0 ? 1 : 2,
+          s.codeId,
+          s.merchantId,
+          s.scannedAt,
+          s.isBot ? 1 : 0,
+          i === 0 ? Date.now() : null,
+        )
+      })
+    })
+    // The next start of the object upgrades its storage.
+    await evictDurableObject(hub)
+    expect(
+      await hubRows(
+        code.id,
+        "select name from sqlite_master where type = 'table' and name = 'scans'",
+      ),
+    ).toEqual([])
+    // The flushed one stays flushed (D1 had it); the two unflushed ones form sequence 2.
+    expect((await hubScans(code.id)).map((s) => [s.id, s.seq, s.is_bot])).toEqual([
+      [old[1]?.id, 2, 1],
+      [old[2]?.id, 2, 0],
+    ])
+    expect(await runDurableObjectAlarm(hub)).toBe(true)
+    expect((await d1Scans(code.id)).map((s) => s.id).sort()).toEqual(
+      [old[1]?.id, old[2]?.id].sort(),
+    )
+    expect(await rollupTotals(code.id)).toEqual({ human: 1, bot: 1 })
   })
 })
 

@@ -6,7 +6,7 @@ import { MAX_EVENTS_PER_MESSAGE, MIN_INTERVAL_MS } from '../../src/hub/feed'
 import { signLiveToken } from '../../src/hub/live-token'
 import type { LiveMessage, LivePayment, LiveScan } from '../../src/hub/types'
 import { call, createCode, newMerchant, problemOf } from '../helpers'
-import { IPHONE, scanFor } from './fixtures'
+import { hubScans, IPHONE, scanFor } from './fixtures'
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 
@@ -89,9 +89,7 @@ describe('live feed: what a watcher receives', () => {
       is_bot: false,
     })
     expect(Date.parse(event?.at ?? '')).toBeGreaterThan(Date.now() - 10_000)
-    const hashes = (await runInDurableObject(hubFor(env, code.id), (_h, s) =>
-      s.storage.sql.exec('select visitor_hash from scans where visitor_hash is not null').toArray(),
-    )) as { visitor_hash: string }[]
+    const hashes = (await hubScans(code.id)).filter((s) => s.visitor_hash !== null)
     expect(hashes).toHaveLength(1)
     for (const text of live.raw) {
       expect(text).not.toContain(hashes[0]?.visitor_hash)

@@ -4,7 +4,7 @@ import { beforeAll, describe, expect, it, vi } from 'vitest'
 import { hubFor } from '../../src/hub/client'
 import type { HubScan } from '../../src/hub/types'
 import { call, createCode, flushHub, merchantWithCode, newMerchant, problemOf } from '../helpers'
-import { IPHONE, random, scanFor } from '../hub/fixtures'
+import { hubScans, IPHONE, random, scanFor } from '../hub/fixtures'
 
 /** The fixed 2026 dates below stay inside the retention whatever the test machine's clock says. */
 const keepAll = { ...env, SCAN_RETENTION_DAYS: '36500' } as Env
@@ -82,9 +82,7 @@ async function rawScans(codeId: string): Promise<Raw[]> {
   const { results } = await env.DB.prepare('select * from scans where code_id = ?')
     .bind(codeId)
     .all<Record<string, string | number | null>>()
-  const inHub = await runInDurableObject(hubFor(env, codeId), (_h, state) =>
-    state.storage.sql.exec('select * from scans where flushed_at is null').toArray(),
-  )
+  const inHub = await hubScans(codeId, { unflushed: true })
   const byId = new Map<string, Raw>()
   for (const row of [...results, ...inHub]) {
     byId.set(String(row.id), {

@@ -1,0 +1,161 @@
+/**
+ * `npm run bench:profile`: a V8 CPU profile of workerd while it serves one scenario, to see where
+ * a scan's CPU goes. Builds the app like the bench, runs it in miniflare with the inspector on,
+ * drives `GET /{slug}` of one warm redirect code (or `PROFILE_PATH`) for `PROFILE_SECONDS`, and
+ * prints self time per function and per source (package or src/ file), mapped through the
+ * bundle's source map. First, without the profiler, it prints throughput, p99 and workerd CPU per
+ * request against the bare baseline (`PROFILE=0` stops there). The Worker and its Durable Objects share one isolate, so the hub's work is
+ * in the same profile; local D1 runs in miniflare's own isolate and shows up only as the time the
+ * process spent outside the profiled isolate.
+ */
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { bundle, type CpuProfile, sourceMapLookup, writeBaselineConfig } from './build'
+import { load } from './load'
+import { MOBILE_UA } from './measure'
+import {
+  applyMigrations,
+  BENCH_VARS,
+  cpuMeter,
+  d1Of,
+  readAppConfig,
+  seed,
+  startWorker,
+  waitIdle,
+} from './workerd'
+
+const SECONDS = Number(process.env.PROFILE_SECONDS ?? 5)
+const PATH = process.env.PROFILE_PATH ?? '/bench-warm'
+const INSPECTOR_PORT = 9339
+
+const tmp = mkdtempSync(join(tmpdir(), 'qrcheckout-profile-'))
+process.on('exit', () => rmSync(tmp, { recursive: true, force: true }))
+const config = readAppConfig(join(import.meta.dirname, '..', '..', 'wrangler.toml'))
+const built = bundle({ config: config.configPath, outdir: join(tmp, 'app') })
+const baselineConfig = writeBaselineConfig(
+  join(tmp, 'baseline.wrangler.json'),
+  config.compatibilityDate,
+  config.compatibilityFlags,
+)
+const baseline = await startWorker({
+  scriptPath: bundle({ config: baselineConfig, outdir: join(tmp, 'baseline') }).main,
+  compatibilityDate: config.runtimeCompatibilityDate,
+  compatibilityFlags: config.compatibilityFlags,
+})
+const app = await startWorker({
+  scriptPath: built.main,
+  compatibilityDate: config.runtimeCompatibilityDate,
+  compatibilityFlags: config.compatibilityFlags,
+  workerOptions: config.workerOptions,
+  vars: BENCH_VARS,
+  inspectorPort: INSPECTOR_PORT,
+})
+const db = await d1Of(app, config.d1Binding)
+await applyMigrations(db, config.migrationsDir)
+await seed(db, { redirects: ['bench-warm'], checkouts: ['bench-pay'], spread: 0 })
+
+const headers = { 'user-agent': MOBILE_UA, 'accept-language': 'en-US,en;q=0.9' }
+const run = (amount: number, running = app) =>
+  load({ origin: running.url, connections: 10, amount, headers, path: () => PATH })
+
+/** Unprofiled: throughput, p99 and workerd CPU per request, app against the bare baseline. */
+const plain = async (running: typeof app) => {
+  const warm = await run(2_000, running)
+  await waitIdle(running.pid)
+  const meter = cpuMeter(running.pid)
+  meter.start()
+  const result = await run(Math.round(warm.rps * SECONDS), running)
+  const cpu = meter.stop().serverMs / result.requests
+  await waitIdle(running.pid)
+  return { rps: result.rps, p99: result.p99, cpuUs: cpu * 1000 }
+}
+const base = await plain(baseline)
+const ours = await plain(app)
+const ratio = (a: number, b: number) => `${(a / b).toFixed(2)}×`
+console.log(
+  `baseline: ${Math.round(base.rps)} req/s, p99 ${base.p99.toFixed(2)} ms, ${base.cpuUs.toFixed(0)} µs CPU/request`,
+)
+console.log(
+  `${PATH}: ${Math.round(ours.rps)} req/s (${ratio(ours.rps, base.rps)}), p99 ${ours.p99.toFixed(2)} ms (${ratio(ours.p99, base.p99)}), ${ours.cpuUs.toFixed(0)} µs CPU/request (${ratio(ours.cpuUs, base.cpuUs)})`,
+)
+if (process.env.PROFILE === '0') {
+  await Promise.all([app.dispose(), baseline.dispose()])
+  process.exit(0)
+}
+const warm = await run(2_000)
+await waitIdle(app.pid)
+
+/** The Chrome DevTools protocol over the inspector's WebSocket for the app's isolate. */
+const targets = (await (await fetch(`http://127.0.0.1:${INSPECTOR_PORT}/json`)).json()) as {
+  title?: string
+  webSocketDebuggerUrl: string
+}[]
+const target = targets.find((t) => !t.title?.includes('internal')) ?? targets[0]
+if (!target) throw new Error('no inspector target')
+const ws = new WebSocket(target.webSocketDebuggerUrl)
+await new Promise((resolve, reject) => {
+  ws.onopen = resolve
+  ws.onerror = reject
+})
+let nextId = 1
+const pending = new Map<number, (result: unknown) => void>()
+ws.onmessage = (event) => {
+  const msg = JSON.parse(String(event.data)) as { id?: number; result?: unknown }
+  if (msg.id !== undefined) pending.get(msg.id)?.(msg.result)
+}
+const send = <T>(method: string, params: object = {}) =>
+  new Promise<T>((resolve) => {
+    const id = nextId++
+    pending.set(id, resolve as (r: unknown) => void)
+    ws.send(JSON.stringify({ id, method, params }))
+  })
+
+await send('Profiler.enable')
+await send('Profiler.setSamplingInterval', { interval: 100 })
+const meter = cpuMeter(app.pid)
+meter.start()
+await send('Profiler.start')
+const measured = await run(Math.round(warm.rps * SECONDS))
+await waitIdle(app.pid)
+const { profile } = await send<{ profile: Required<CpuProfile> }>('Profiler.stop')
+const used = meter.stop()
+ws.close()
+
+const lookup = sourceMapLookup(`${built.main}.map`)
+const selfMs = new Map<number, number>()
+profile.samples.forEach((id, i) => {
+  selfMs.set(id, (selfMs.get(id) ?? 0) + (profile.timeDeltas[i] ?? 0) / 1000)
+})
+const byFunction = new Map<string, number>()
+const bySource = new Map<string, number>()
+let profiled = 0
+for (const node of profile.nodes) {
+  const ms = selfMs.get(node.id) ?? 0
+  const name = node.callFrame.functionName || '(anonymous)'
+  if (name === '(idle)') continue
+  profiled += ms
+  const frame = node.callFrame
+  const source = name.startsWith('(')
+    ? name
+    : frame.url.endsWith('.js')
+      ? (lookup(frame.lineNumber, frame.columnNumber) ?? '(bundle)')
+      : `runtime ${frame.url}`
+  const fn = `${name}  ${source}:${frame.lineNumber + 1}`
+  byFunction.set(fn, (byFunction.get(fn) ?? 0) + ms)
+  bySource.set(source, (bySource.get(source) ?? 0) + ms)
+}
+const perRequest = (ms: number) => (ms / measured.requests) * 1000
+const top = (m: Map<string, number>, n: number) =>
+  [...m.entries()]
+    .sort((a, b) => b[1] - a[1])
+    .slice(0, n)
+    .map(([k, v]) => `${perRequest(v).toFixed(1).padStart(7)} µs  ${k}`)
+    .join('\n')
+
+console.log(
+  `\nprofiled run: workerd process CPU ${perRequest(used.serverMs).toFixed(1)} µs/request (the profiler's own cost included); the app's isolate, non-idle: ${perRequest(profiled).toFixed(1)} µs/request`,
+)
+console.log(`\nby source (self time per request)\n${top(bySource, 25)}`)
+console.log(`\nby function\n${top(byFunction, 40)}`)
+await Promise.all([app.dispose(), baseline.dispose()])
