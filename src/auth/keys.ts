@@ -32,6 +32,13 @@ export async function hashApiKey(key: string): Promise<string> {
   return toHex(digest)
 }
 
-export function toHex(buffer: ArrayBuffer): string {
-  return [...new Uint8Array(buffer)].map((b) => b.toString(16).padStart(2, '0')).join('')
+const HEX = Array.from({ length: 256 }, (_, b) => b.toString(16).padStart(2, '0'))
+
+/** Lower-case hex of the first `bytes` bytes (all by default). On the scan path: kept cheap. */
+export function toHex(data: ArrayBuffer | Uint8Array, bytes = data.byteLength): string {
+  const all = data instanceof Uint8Array ? data : new Uint8Array(data)
+  const view = all.subarray(0, bytes)
+  let out = ''
+  for (const b of view) out += HEX[b]
+  return out
 }

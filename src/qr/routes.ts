@@ -133,5 +133,5 @@ function ifNoneMatch(header: string | undefined, etag: string): boolean {
 
 async function digest(text: string): Promise<string> {
   const hash = await crypto.subtle.digest('SHA-256', new TextEncoder().encode(text))
-  return toHex(hash).slice(0, 32)
+  return toHex(hash, 16)
 }

@@ -7,7 +7,7 @@
 import type { Bindings } from '../env'
 import { sendScan } from '../hub/batcher'
 import type { HubScan } from '../hub/types'
-import { newId } from '../lib/ids'
+import { sequentialId } from '../lib/ids'
 import { classifyClient } from './classify'
 import { visitorHash } from './visitor'
 
@@ -27,12 +27,12 @@ export interface ScanInput {
   viaQr: boolean
 }
 
-export async function buildScan(input: ScanInput, secret: string | undefined): Promise<HubScan> {
+export function buildScan(input: ScanInput, secret: string | undefined): HubScan {
   const client = classifyClient(input.userAgent)
   // A HEAD is a machine checking the link, never a person scanning.
   const isBot = client.isBot || input.method === 'HEAD'
   return {
-    id: newId('scan'),
+    id: sequentialId('scan'),
     codeId: input.codeId,
     merchantId: input.merchantId,
     scannedAt: input.at,
@@ -46,7 +46,7 @@ export async function buildScan(input: ScanInput, secret: string | undefined): P
     city: input.cf?.city ?? null,
     colo: input.cf?.colo ?? null,
     referrerHost: referrerHost(input.referrer),
-    visitorHash: await visitorHash(secret, input.at, input.ip, input.userAgent),
+    visitorHash: visitorHash(secret, input.at, input.ip, input.userAgent),
     checkoutView: input.checkoutShown && !isBot,
     viaQr: input.viaQr,
   }
@@ -63,5 +63,5 @@ function referrerHost(referrer: string | null): string | null {
 
 /** Resolves once the code's hub has stored the scan (or the batch failed twice and was logged). */
 export async function recordScan(env: Bindings, input: ScanInput): Promise<void> {
-  await sendScan(env, await buildScan(input, env.VISITOR_HASH_SECRET))
+  await sendScan(env, buildScan(input, env.VISITOR_HASH_SECRET))
 }

@@ -51,24 +51,33 @@ export interface ResolveContext {
 export const REFRESH_AHEAD_MS = 3_000
 const refreshing = new Set<string>()
 
-/** The code behind a slug, or null. Money is never taken from here: the pay path re-reads D1. */
-export async function resolveCode(slug: string, ctx: ResolveContext): Promise<ResolvedCode | null> {
+/**
+ * The code from this isolate's entry while it is fresh (null: known not to exist), else
+ * undefined. Synchronous: no storage call. A busy entry is re-read in the background.
+ */
+export function cachedCode(slug: string, ctx: ResolveContext): ResolvedCode | null | undefined {
   const now = Date.now()
   const hit = isolate.get(slug)
-  if (hit && fresh(hit, now)) {
-    if (now - hit.readAt >= REFRESH_AHEAD_MS && !refreshing.has(slug)) {
-      refreshing.add(slug)
-      // Started on the next turn, after this response is on its way: a scan never issues it.
-      const later = new Promise((resolve) => setTimeout(resolve, 0))
-      ctx.waitUntil(
-        later
-          .then(() => readThrough(slug, ctx))
-          .catch((err) => console.error('code refresh failed; the cached entry stays', slug, err))
-          .finally(() => refreshing.delete(slug)),
-      )
-    }
-    return hit.code
+  if (!hit || !fresh(hit, now)) return undefined
+  if (now - hit.readAt >= REFRESH_AHEAD_MS && !refreshing.has(slug)) {
+    refreshing.add(slug)
+    // Started on the next turn, after this response is on its way: a scan never issues it.
+    const later = new Promise((resolve) => setTimeout(resolve, 0))
+    ctx.waitUntil(
+      later
+        .then(() => readThrough(slug, ctx))
+        .catch((err) => console.error('code refresh failed; the cached entry stays', slug, err))
+        .finally(() => refreshing.delete(slug)),
+    )
   }
+  return hit.code
+}
+
+/** The code behind a slug, or null. Money is never taken from here: the pay path re-reads D1. */
+export async function resolveCode(slug: string, ctx: ResolveContext): Promise<ResolvedCode | null> {
+  const warm = cachedCode(slug, ctx)
+  if (warm !== undefined) return warm
+  const now = Date.now()
 
   // The newest entry known, however old: what a scan gets if D1 cannot answer right now.
   let lastKnown: Entry | undefined = isolate.get(slug)

@@ -65,6 +65,63 @@ describe('GET /{slug}: the scan path', () => {
     expect(JSON.stringify(scan)).not.toContain('203.0.113.9')
   })
 
+  it('answers a warm scan (before routing) exactly like the first, cold one, and records both', async () => {
+    const { code } = await merchantWithCode({
+      action: 'redirect',
+      destination_url: 'https://example.com/menu',
+    })
+    const headers = { 'user-agent': IPHONE, 'cf-connecting-ip': '203.0.113.9' }
+    const cold = await call(`/${code.slug}`, { headers, cf: CF })
+    const warm = await call(`/${code.slug.toUpperCase()}`, { headers, cf: CF })
+    const head = await call(`/${code.slug}`, { method: 'HEAD', headers, cf: CF })
+    for (const response of [cold, warm, head]) {
+      expect(response.status).toBe(302)
+      expect(response.headers.get('location')).toBe('https://example.com/menu')
+      for (const [name, value] of Object.entries({
+        'cache-control': 'no-store',
+        'x-robots-tag': 'noindex',
+        'referrer-policy': 'strict-origin-when-cross-origin',
+        'x-content-type-options': 'nosniff',
+      })) {
+        expect(response.headers.get(name), name).toBe(value)
+      }
+      expect(await response.text()).toBe('')
+    }
+    const scans = await scansOf(code.id)
+    expect(scans.map((s) => [s.method, s.is_bot, s.country])).toEqual([
+      ['GET', 0, 'DE'],
+      ['GET', 0, 'DE'],
+      ['HEAD', 1, 'DE'],
+    ])
+    expect(scans[1]?.visitor_hash).toBe(scans[0]?.visitor_hash)
+    expect(await hubFor(env, code.id).counters()).toMatchObject({
+      scans: 3,
+      human: 2,
+      bot: 1,
+      human_qr: 1,
+      human_direct: 1,
+    })
+  })
+
+  it('leaves a warm code that was paused meanwhile to the route: the paused page, not a redirect', async () => {
+    const { key, code } = await merchantWithCode({
+      action: 'redirect',
+      destination_url: 'https://example.com/menu',
+    })
+    expect((await call(`/${code.slug}`)).status).toBe(302)
+    const paused = await call(`/api/v1/codes/${code.id}`, {
+      key,
+      method: 'PATCH',
+      json: { status: 'paused' },
+    })
+    expect(paused.status).toBe(200)
+    const response = await call(`/${code.slug}`)
+    expect(response.status).toBe(503)
+    expect(response.headers.get('content-type')).toContain('text/html')
+    expect(response.headers.get('content-security-policy')).toContain("default-src 'none'")
+    expect(await response.text()).toContain('paused')
+  })
+
   it('gives the same visitor the same hash within a day and a different one for another IP', async () => {
     const { code } = await merchantWithCode({
       action: 'redirect',
