@@ -36,10 +36,12 @@ function pathOf(url: string): string {
 
 export default {
   fetch(request, env, ctx) {
-    const path = pathOf(request.url)
+    const url = request.url
+    const path = pathOf(url)
     const scan = scanSlug(path)
-    if (scan !== undefined)
-      return warmRedirect(request, env, ctx, scan) ?? edge.fetch(request, env, ctx)
+    if (scan !== undefined) {
+      return warmRedirect(request, url, env, ctx, scan) ?? edge.fetch(request, env, ctx)
+    }
     if (isEdgePath(path)) return edge.fetch(request, env, ctx)
     full ??= import('./app').then((m) => m.createApp())
     return full.then((app) => app.fetch(request, env, ctx))

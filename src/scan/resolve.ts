@@ -55,12 +55,16 @@ const refreshing = new Set<string>()
  * The code from this isolate's entry while it is fresh (null: known not to exist), else
  * undefined. Synchronous: no storage call. A busy entry is re-read in the background.
  */
-export function cachedCode(slug: string, ctx: ResolveContext): ResolvedCode | null | undefined {
+export function cachedCode(
+  slug: string,
+  context: () => ResolveContext,
+): ResolvedCode | null | undefined {
   const now = Date.now()
   const hit = isolate.get(slug)
   if (!hit || !fresh(hit, now)) return undefined
   if (now - hit.readAt >= REFRESH_AHEAD_MS && !refreshing.has(slug)) {
     refreshing.add(slug)
+    const ctx = context()
     // Started on the next turn, after this response is on its way: a scan never issues it.
     const later = new Promise((resolve) => setTimeout(resolve, 0))
     ctx.waitUntil(
@@ -75,7 +79,7 @@ export function cachedCode(slug: string, ctx: ResolveContext): ResolvedCode | nu
 
 /** The code behind a slug, or null. Money is never taken from here: the pay path re-reads D1. */
 export async function resolveCode(slug: string, ctx: ResolveContext): Promise<ResolvedCode | null> {
-  const warm = cachedCode(slug, ctx)
+  const warm = cachedCode(slug, () => ctx)
   if (warm !== undefined) return warm
   const now = Date.now()
 

@@ -60,19 +60,10 @@ const NO_STORE = { 'cache-control': 'no-store', 'x-robots-tag': 'noindex' }
 
 /** An active redirect code's answer: a bodiless 302. */
 function redirectTo(url: string): Response {
-  return new Response(null, {
-    status: 302,
-    headers: {
-      location: url,
-      ...NO_STORE,
-      'referrer-policy': 'strict-origin-when-cross-origin',
-      'x-content-type-options': 'nosniff',
-    },
-  })
+  return new Response(null, { status: 302, headers: { location: url, ...NO_STORE } })
 }
 
-function resolveContext(request: Request, env: Bindings, ctx: Background): ResolveContext {
-  const url = request.url
+function resolveContext(url: string, env: Bindings, ctx: Background): ResolveContext {
   return {
     db: () => createDb(env.DB),
     origin: url.slice(0, url.indexOf('/', url.indexOf('//') + 2)),
@@ -82,17 +73,20 @@ function resolveContext(request: Request, env: Bindings, ctx: Background): Resol
 
 /**
  * The warm scan of an active redirect code, answered before routing: from this isolate's fresh
- * entry, with no storage call and no await. Anything else (not cached, not a redirect, paused,
+ * entry, with no storage call and no await. (`url` is `request.url`, which the entry has read.)
+ * The answer carries only what a bodiless redirect needs. Anything else (not cached, not a redirect, paused,
  * ended) is left to the route: undefined.
  */
 export function warmRedirect(
   request: Request,
+  url: string,
   env: Bindings,
   ctx: Background,
   slug: string,
 ): Response | undefined {
-  if (request.method !== 'GET' && request.method !== 'HEAD') return undefined
-  const code = cachedCode(slug.toLowerCase(), resolveContext(request, env, ctx))
+  const method = request.method
+  if (method !== 'GET' && method !== 'HEAD') return undefined
+  const code = cachedCode(slug.toLowerCase(), () => resolveContext(url, env, ctx))
   if (code?.action !== 'redirect' || !code.destinationUrl) return undefined
   const at = Date.now()
   if (unavailable(code, at)) return undefined
@@ -106,7 +100,7 @@ scanRoutes.on(['GET', 'HEAD'], `/:slug{${SLUG_PATTERN}}`, async (c) => {
   const slug = c.req.param('slug')
   const code = await resolveCode(
     slug.toLowerCase(),
-    resolveContext(c.req.raw, c.env, c.executionCtx),
+    resolveContext(c.req.url, c.env, c.executionCtx),
   )
   if (!code) {
     c.header('cache-control', 'no-store')
