@@ -1,15 +1,17 @@
 /**
  * Per-isolate micro-batching of scans: scans for the same code that arrive within
  * BATCH_WINDOW_MS (or BATCH_MAX of them) go to its hub in one RPC, which turns a flood on one
- * code into a trickle of calls. `sendScan` returns the promise of the batch that carries the scan;
- * the scan path hands it to `ctx.waitUntil`, so the runtime keeps the isolate alive until the hub
- * has stored the scan.
+ * code into a trickle of calls.
  *
- * A batch is sent from whichever request fills it or whose timer fires; the others wait on the
- * same promise. The stub is created at send time, in the sending request (stubs must not be shared
- * across requests). A failed call is retried once (the hub ignores scan ids it already has); then
- * the whole batch is logged as JSON, so the scans can be replayed from the logs, and the promise
- * still resolves: `waitUntil` never rejects.
+ * A batch is sent by the request that opened it (its timer) or by the one that filled it; each
+ * of those two must keep its request alive (`ctx.waitUntil`) until the hub has stored the batch,
+ * since the call runs in its context. Every other scan of the batch rides along: its request can
+ * end with the response, and the batch is still delivered. (Keeping every scan's request alive
+ * until delivery made the runtime carry hundreds of finished requests: it cost more CPU than all
+ * the rest of recording.) The stub is created at send time, in the sending request (stubs must
+ * not be shared across requests). A failed call is retried once (the hub ignores a batch it
+ * already has); then the whole batch is logged as JSON, so the scans can be replayed from the
+ * logs, and the delivery still resolves: `waitUntil` never rejects.
  */
 import { type HubEnv, hubFor } from './client'
 import type { HubScan } from './types'
@@ -27,8 +29,16 @@ interface Batch {
 
 const open = new Map<string, Batch>()
 
-export function sendScan(env: HubEnv, scan: HubScan): Promise<void> {
+export interface Queued {
+  /** Settles once the hub has stored the scan's batch (or the batch was logged as lost). */
+  delivered: Promise<void>
+  /** This request opened or filled the batch and sends it: it must `waitUntil(delivered)`. */
+  keepAlive: boolean
+}
+
+export function sendScan(env: HubEnv, scan: HubScan): Queued {
   let batch = open.get(scan.codeId)
+  const opens = !batch
   if (!batch) {
     let release = () => {}
     const done = new Promise<void>((resolve) => {
@@ -40,8 +50,9 @@ export function sendScan(env: HubEnv, scan: HubScan): Promise<void> {
     batch = created
   }
   batch.scans.push(scan)
-  if (batch.scans.length >= BATCH_MAX) send(env, batch)
-  return batch.done
+  const fills = batch.scans.length >= BATCH_MAX
+  if (fills) send(env, batch)
+  return { delivered: batch.done, keepAlive: opens || fills }
 }
 
 function send(env: HubEnv, batch: Batch) {

@@ -1,8 +1,8 @@
 /**
- * Recording a scan: everything here runs after the answer has gone out (inside `waitUntil`), and
- * is imported lazily so a cold scan does not even parse it. `recordScan` is the single entry point:
- * it builds the event and hands it to the code's hub through the per-isolate batcher; the promise
- * settles once the hub has stored it durably.
+ * Recording a scan, imported on an isolate's first scan (not at startup). `recordScan` is the
+ * single entry point: it builds the event (synchronous, no I/O: a few microseconds) and queues it
+ * in the per-isolate batcher; the call to the code's hub happens later, in `waitUntil`, so the
+ * answer never waits for it.
  */
 import type { Bindings } from '../env'
 import { sendScan } from '../hub/batcher'
@@ -61,7 +61,11 @@ function referrerHost(referrer: string | null): string | null {
   }
 }
 
-/** Resolves once the code's hub has stored the scan (or the batch failed twice and was logged). */
-export async function recordScan(env: Bindings, input: ScanInput): Promise<void> {
-  await sendScan(env, buildScan(input, env.VISITOR_HASH_SECRET))
+/**
+ * Queues the scan for its code's hub. Returns the delivery the caller's request must keep alive
+ * (`waitUntil`), or undefined when another request already keeps the scan's batch alive.
+ */
+export function recordScan(env: Bindings, input: ScanInput): Promise<void> | undefined {
+  const queued = sendScan(env, buildScan(input, env.VISITOR_HASH_SECRET))
+  return queued.keepAlive ? queued.delivered : undefined
 }

@@ -23,8 +23,9 @@ export const SLUG_PATTERN = '[A-Za-z0-9_-]{3,64}'
 /** What the scan path needs of the execution context. */
 type Background = Pick<ExecutionContext, 'waitUntil'>
 
-/** Scan recording, loaded on the first scan (not at startup) and kept. */
-let recorder: Promise<typeof import('./record')> | undefined
+/** Scan recording, loaded on the first scan (not at startup): then called synchronously. */
+let recorder: typeof import('./record') | undefined
+let loading: Promise<typeof import('./record')> | undefined
 
 /** Copies what recording needs out of the request, and records the scan after the answer. */
 function recordAfter(
@@ -47,12 +48,21 @@ function recordAfter(
     viaQr: cameFromQr(slug),
     checkoutShown,
   }
-  recorder ??= import('./record')
-  ctx.waitUntil(
-    recorder
-      .then(({ recordScan }) => recordScan(env, input))
-      .catch((err) => console.error('scan not recorded', code.id, err)),
-  )
+  const failed = (err: unknown) => console.error('scan not recorded', code.id, err)
+  if (recorder) {
+    try {
+      const delivery = recorder.recordScan(env, input)
+      if (delivery) ctx.waitUntil(delivery)
+    } catch (err) {
+      failed(err)
+    }
+    return
+  }
+  loading ??= import('./record').then((m) => {
+    recorder = m
+    return m
+  })
+  ctx.waitUntil(loading.then((m) => m.recordScan(env, input)).catch(failed))
 }
 
 /** Every answer to a scan: never cached (the code can change), never indexed. */

@@ -22,6 +22,7 @@ import {
   readAppConfig,
   seed,
   startWorker,
+  waitForScans,
   waitIdle,
 } from './workerd'
 
@@ -56,8 +57,25 @@ await applyMigrations(db, config.migrationsDir)
 await seed(db, { redirects: ['bench-warm'], checkouts: ['bench-pay'], spread: 0 })
 
 const headers = { 'user-agent': MOBILE_UA, 'accept-language': 'en-US,en;q=0.9' }
-const run = (amount: number, running = app) =>
-  load({ origin: running.url, connections: 10, amount, headers, path: () => PATH })
+let sentToApp = 0
+const run = async (amount: number, running = app) => {
+  const result = await load({
+    origin: running.url,
+    connections: 10,
+    amount,
+    headers,
+    path: () => PATH,
+  })
+  if (running === app) sentToApp += result.requests
+  return result
+}
+/** Every scan answered must reach D1 exactly once, or the figures mean nothing. */
+const checkRecorded = async () => {
+  const { count } = await waitForScans(db, { expected: sentToApp })
+  console.log(
+    `scans recorded in D1: ${count} of ${sentToApp} answered${count === sentToApp ? '' : ' — MISMATCH'}`,
+  )
+}
 
 /** Unprofiled: throughput, p99 and workerd CPU per request, app against the bare baseline. */
 const plain = async (running: typeof app) => {
@@ -94,6 +112,7 @@ console.log(
 console.log(
   `${PATH}: ${Math.round(ours.rps)} req/s (${ratio(ours.rps, base.rps)}), p99 ${ours.p99.toFixed(2)} ms (${ratio(ours.p99, base.p99)}), ${ours.cpuUs.toFixed(0)} µs CPU/request (${ratio(ours.cpuUs, base.cpuUs)})`,
 )
+await checkRecorded()
 if (process.env.PROFILE === '0') {
   await Promise.all([app.dispose(), baseline.dispose()])
   process.exit(0)
