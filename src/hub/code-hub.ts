@@ -353,8 +353,9 @@ export class CodeHub extends DurableObject<Env> {
 
   private confirmFlush(seq: number) {
     const now = Date.now()
+    // A flushed batch keeps only its id, to recognise a re-sent batch; D1 has its scans.
     this.sql.exec(
-      'update batches set flushed_at = ? where seq = ? and flushed_at is null',
+      "update batches set flushed_at = ?, rows = '[]' where seq = ? and flushed_at is null",
       now,
       seq,
     )

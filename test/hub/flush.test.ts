@@ -175,22 +175,27 @@ describe('flushing the hub to D1', () => {
     ).toBe(13)
   })
 
-  it('forgets flushed scans after the dedupe window and clears yesterday’s visitors', async () => {
+  it('drops flushed scans at once, forgets their batch after the dedupe window, and clears yesterday’s visitors', async () => {
     const code = await newCode()
     const hub = hubFor(env, code.id)
     await hub.recordScans([
       scanFor(code, { visitorHash: 'old', scannedAt: Date.now() - 2 * 86_400_000 }),
       scanFor(code, { visitorHash: 'new' }),
     ])
-    await flushHub(code.id)
     expect(await hubScans(code.id)).toHaveLength(2)
+    await flushHub(code.id)
+    // D1 has the scans; the hub keeps the batch's id only, to recognise a re-sent batch.
+    expect(await hubScans(code.id)).toHaveLength(0)
+    expect(
+      await hubRows(code.id, 'select n, flushed_at is not null as flushed from batches'),
+    ).toEqual([{ n: 2, flushed: 1 }])
     // The pruning alarm stays set while flushed rows remain.
     expect(await runInDurableObject(hub, (_h, s) => s.storage.getAlarm())).not.toBeNull()
     await runInDurableObject(hub, (_h, state) => {
       state.storage.sql.exec('update batches set flushed_at = flushed_at - 11 * 60000')
     })
     await runDurableObjectAlarm(hub)
-    expect(await hubScans(code.id)).toHaveLength(0)
+    expect(await hubRows(code.id, 'select id from batches')).toEqual([])
     expect(await hubRows(code.id, 'select hash from visitors')).toEqual([{ hash: 'new' }])
     expect(await runInDurableObject(hub, (_h, s) => s.storage.getAlarm())).toBeNull()
     expect(await d1Scans(code.id)).toHaveLength(2)
