@@ -208,12 +208,16 @@ export class CodeHub extends DurableObject<Env> {
           if (isNew) bump(`unique:${day}`)
         }
       }
-      for (const [name, by] of add) this.addCounter(name, by)
+      this.addCounters(add)
       const openCount = this.getMeta('open_count', 0) + stored.length
       // A sequence is sealed once it holds FLUSH_MAX_SCANS; a batch never straddles two.
       sealed = openCount >= FLUSH_MAX_SCANS
-      this.setMeta('open_seq', sealed ? openSeq + 1 : openSeq)
-      this.setMeta('open_count', sealed ? 0 : openCount)
+      this.sql.exec(
+        `insert into meta (key, value) values ('open_seq', ?), ('open_count', ?)
+         on conflict (key) do update set value = excluded.value`,
+        sealed ? openSeq + 1 : openSeq,
+        sealed ? 0 : openCount,
+      )
       return true
     })
     if (!isNew) return { stored: 0 }
@@ -587,10 +591,16 @@ export class CodeHub extends DurableObject<Env> {
   }
 
   private addCounter(name: string, by: number) {
+    this.addCounters(new Map([[name, by]]))
+  }
+
+  /** Adds to several counters in one statement. */
+  private addCounters(add: Map<string, number>) {
+    if (!add.size) return
     this.sql.exec(
-      'insert into counters (name, value) values (?, ?) on conflict (name) do update set value = value + excluded.value',
-      name,
-      by,
+      `insert into counters (name, value) select key, value from json_each(?) where true
+       on conflict (name) do update set value = value + excluded.value`,
+      JSON.stringify(Object.fromEntries(add)),
     )
   }
 }
