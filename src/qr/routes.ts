@@ -7,7 +7,6 @@ import { createRoute, z } from '@hono/zod-openapi'
 import { getContrast, getLuminance } from 'color2k'
 import { createApi, problem, unprocessable } from '../api/factory'
 import { toHex } from '../auth/keys'
-import { createDb } from '../db/client'
 import { ApiError } from '../errors'
 import { publicBase, qrContent } from '../lib/urls'
 import { resolveCode } from '../scan/resolve'
@@ -77,7 +76,7 @@ qrRoutes.openapi(qrRoute, async (c) => {
   }
   const origin = new URL(c.req.url).origin
   const code = await resolveCode(slug, {
-    db: () => createDb(c.env.DB),
+    d1: c.env.DB,
     origin,
     waitUntil: (p) => c.executionCtx.waitUntil(p),
   })

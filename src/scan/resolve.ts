@@ -4,8 +4,7 @@
  * layers, so an edit reaches every scanner worldwide within that bound.
  */
 
-import { findCodeBySlug, type ResolvedCode } from '../codes/queries'
-import type { Db } from '../db/client'
+import type { ResolvedCode } from '../codes/queries'
 import { ApiError } from '../errors'
 
 export const CODE_CACHE_TTL_MS = 5_000
@@ -39,7 +38,8 @@ function remember(slug: string, entry: Entry) {
 }
 
 export interface ResolveContext {
-  db: () => Db
+  /** Read only on a miss; the query code (drizzle) is imported then, not at startup. */
+  d1: D1Database
   origin: string
   waitUntil: (p: Promise<unknown>) => void
 }
@@ -110,8 +110,12 @@ export async function resolveCode(slug: string, ctx: ResolveContext): Promise<Re
 
 /** One D1 read, remembered in this isolate and (off the response path) in this location's cache. */
 async function readThrough(slug: string, ctx: ResolveContext): Promise<ResolvedCode | null> {
+  const [{ findCodeBySlug }, { createDb }] = await Promise.all([
+    import('../codes/queries'),
+    import('../db/client'),
+  ])
   const readAt = Date.now()
-  const code = (await findCodeBySlug(ctx.db(), slug)) ?? null
+  const code = (await findCodeBySlug(createDb(ctx.d1), slug)) ?? null
   const entry: Entry = { code, readAt }
   remember(slug, entry)
   const response = new Response(JSON.stringify(entry), {

@@ -10,7 +10,6 @@
 import { Hono } from 'hono'
 import { CheckoutPage, customerLocale, unavailable } from '../checkout/page'
 import type { ResolvedCode } from '../codes/queries'
-import { createDb } from '../db/client'
 import type { AppEnv, Bindings } from '../env'
 import { cameFromQr } from '../lib/urls'
 import { StatusPage } from '../pages/layout'
@@ -75,7 +74,7 @@ function redirectTo(url: string): Response {
 
 function resolveContext(url: string, env: Bindings, ctx: Background): ResolveContext {
   return {
-    db: () => createDb(env.DB),
+    d1: env.DB,
     origin: url.slice(0, url.indexOf('/', url.indexOf('//') + 2)),
     waitUntil: (p) => ctx.waitUntil(p),
   }

@@ -1,0 +1,47 @@
+/**
+ * `npm run bench:startup`: the startup part of the bench alone — the app's and the bare
+ * baseline's upload, `wrangler check startup` on each (`STARTUP_RUNS`, default 5, alternating),
+ * the median non-idle samples, and where the app's samples go (by package or src/ file).
+ */
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { bundle, startupProfile, uploadBundle, writeBaselineConfig } from './build'
+import { readAppConfig } from './workerd'
+
+const RUNS = Number(process.env.STARTUP_RUNS ?? 5)
+const tmp = mkdtempSync(join(tmpdir(), 'qrcheckout-startup-'))
+process.on('exit', () => rmSync(tmp, { recursive: true, force: true }))
+const config = readAppConfig(join(import.meta.dirname, '..', '..', 'wrangler.toml'))
+const app = bundle({ config: config.configPath, outdir: join(tmp, 'app') })
+const baselineConfig = writeBaselineConfig(
+  join(tmp, 'baseline.wrangler.json'),
+  config.compatibilityDate,
+  config.compatibilityFlags,
+)
+const appUpload = uploadBundle(config.configPath, join(tmp, 'app.bundle'))
+const baselineUpload = uploadBundle(baselineConfig, join(tmp, 'baseline.bundle'))
+const runs = { app: [] as number[], baseline: [] as number[], interval: [] as number[] }
+const byOrigin: Record<string, number> = {}
+for (let i = 0; i < RUNS; i++) {
+  const a = startupProfile(appUpload, join(tmp, `app-${i}.cpuprofile`), `${app.main}.map`)
+  const b = startupProfile(baselineUpload, join(tmp, `baseline-${i}.cpuprofile`))
+  runs.app.push(a.nonIdleSamples)
+  runs.baseline.push(b.nonIdleSamples)
+  runs.interval.push(a.intervalMs)
+  for (const [k, v] of Object.entries(a.byOrigin)) byOrigin[k] = (byOrigin[k] ?? 0) + v / RUNS
+}
+const median = (xs: number[]) => [...xs].sort((x, y) => x - y)[Math.floor(xs.length / 2)] ?? 0
+const interval = median(runs.interval)
+console.log(
+  `bundle: ${(app.gzipBytes / 1024).toFixed(1)} KiB gzip (${(app.bytes / 1024).toFixed(0)} KiB)`,
+)
+console.log(`non-idle samples, app: ${runs.app.join(' ')}; baseline: ${runs.baseline.join(' ')}`)
+console.log(
+  `startup ≈ ${(median(runs.app) * interval).toFixed(1)} ms vs ${(median(runs.baseline) * interval).toFixed(1)} ms (interval ${interval.toFixed(2)} ms)`,
+)
+for (const [k, v] of Object.entries(byOrigin)
+  .sort((x, y) => y[1] - x[1])
+  .slice(0, 15)) {
+  console.log(`${v.toFixed(2).padStart(7)} ms  ${k}`)
+}
