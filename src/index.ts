@@ -1,19 +1,23 @@
 /**
- * The Worker's entry. A scan (`GET /{slug}`) is answered by the small edge app; everything else
- * loads the full app on first use, so a cold isolate's scan never pays for the API's schemas,
- * the admin or the payment code. Also the hourly retention job and the Durable Object classes.
+ * The Worker's entry. A scan (`GET /{slug}`) of an active redirect code is answered right here
+ * (scan/answer.ts); the scan's pages, their stylesheet and the health check load the small edge
+ * app on first use, and everything else loads the full app (API, admin, payments) on first use.
+ * So a cold isolate evaluates only what a redirect needs. Also the hourly retention job and the
+ * Durable Object classes.
  */
 
-import { RESERVED_SLUGS } from './codes/rules'
-import { createEdgeApp } from './edge'
-import { CSS_PATH } from './pages/styles'
-import { SLUG_PATTERN, warmRedirect } from './scan/routes'
+import { CSS_PREFIX, RESERVED_SLUGS, SLUG_PATTERN } from './lib/paths'
+import { answerScan } from './scan/answer'
 
 export { CodeHub } from './hub/code-hub'
 
-const edge = createEdgeApp()
+type App = {
+  fetch(request: Request, env: Env, ctx: ExecutionContext): Response | Promise<Response>
+}
+
 const slug = new RegExp(`^/(${SLUG_PATTERN})$`)
-let full: Promise<{ fetch: typeof edge.fetch }> | undefined
+let edge: Promise<App> | undefined
+let full: Promise<App> | undefined
 
 /** The slug of a scan path: one segment that is not one of our route words. */
 function scanSlug(path: string): string | undefined {
@@ -23,7 +27,7 @@ function scanSlug(path: string): string | undefined {
 
 /** Paths the edge app answers: scans, its CSS, the health check. */
 export function isEdgePath(path: string): boolean {
-  return path === CSS_PATH || path === '/health' || scanSlug(path) !== undefined
+  return path.startsWith(CSS_PREFIX) || path === '/health' || scanSlug(path) !== undefined
 }
 
 /** The path of a request URL (the runtime hands it over normalised), without parsing all of it. */
@@ -38,11 +42,13 @@ export default {
   fetch(request, env, ctx) {
     const url = request.url
     const path = pathOf(url)
-    const scan = scanSlug(path)
-    if (scan !== undefined) {
-      return warmRedirect(request, url, env, ctx, scan) ?? edge.fetch(request, env, ctx)
+    const viaEdge = () => {
+      edge ??= import('./edge').then((m) => m.createEdgeApp())
+      return edge.then((app) => app.fetch(request, env, ctx))
     }
-    if (isEdgePath(path)) return edge.fetch(request, env, ctx)
+    const scan = scanSlug(path)
+    if (scan !== undefined) return answerScan(request, url, env, ctx, scan, viaEdge)
+    if (isEdgePath(path)) return viaEdge()
     full ??= import('./app').then((m) => m.createApp())
     return full.then((app) => app.fetch(request, env, ctx))
   },

@@ -5,6 +5,7 @@
  */
 import { type Context, Hono } from 'hono'
 import { csrf } from 'hono/csrf'
+import { unavailable } from '../codes/availability'
 import { findCodeBySlug } from '../codes/queries'
 import { createDb } from '../db/client'
 import type { Payment } from '../db/schema'
@@ -12,6 +13,7 @@ import type { AppEnv } from '../env'
 import { limitBody, MAX_BODY_BYTES } from '../http'
 import { hubFor } from '../hub/client'
 import { newId } from '../lib/ids'
+import { SLUG_PATTERN } from '../lib/paths'
 import { publicBase } from '../lib/urls'
 import { amountProblem, formatMinor, parseMajorAmount } from '../money/currency'
 import { StatusPage, type StatusPageProps } from '../pages/layout'
@@ -27,8 +29,7 @@ import {
 } from '../payments/queries'
 import { paymentProvider } from '../payments/select'
 import { TEST_SESSION_PREFIX } from '../payments/test-mode'
-import { SLUG_PATTERN } from '../scan/routes'
-import { CheckoutPage, customerLocale, unavailable } from './page'
+import { CheckoutPage, customerLocale } from './page'
 import { PaidPage, ReceiptPage, TestCheckoutPage } from './pages'
 
 /** How many times a return page asks the provider before it only re-reads our database. */

@@ -3,55 +3,8 @@
  * result, so a code can never be saved in a state the create path would refuse.
  */
 import { ApiError, type FieldError } from '../errors'
+import { RESERVED_SLUGS } from '../lib/paths'
 import { amountProblem, currencyRule } from '../money/currency'
-
-/** Words our own routes use at the root (and a few we may want later): never a slug. */
-export const RESERVED_SLUGS = new Set([
-  'api',
-  'admin',
-  'qr',
-  'r',
-  'docs',
-  'openapi',
-  'openapi.json',
-  'webhooks',
-  'assets',
-  'static',
-  'health',
-  'healthz',
-  'pay',
-  'checkout',
-  'receipt',
-  'receipts',
-  'login',
-  'logout',
-  'signin',
-  'signout',
-  'sign-in',
-  'sign-out',
-  'account',
-  'settings',
-  'dashboard',
-  'billing',
-  'help',
-  'support',
-  'status',
-  'terms',
-  'privacy',
-  'security',
-  'about',
-  'test',
-  'test-mode',
-  'www',
-  'app',
-  'problems',
-  'well-known',
-  'robots',
-  'favicon',
-  'sitemap',
-  'new',
-  'edit',
-])
 
 export const MAX_URL_LENGTH = 2048
 

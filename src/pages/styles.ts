@@ -2,6 +2,8 @@
  * The one stylesheet, served by us with a content hash in its URL so it can be cached forever.
  * Small on purpose: checkout pages must stay under 10 KB compressed in total.
  */
+import { CSS_PREFIX } from '../lib/paths'
+
 export const CSS = `
 *{box-sizing:border-box}
 html{-webkit-text-size-adjust:100%}
@@ -41,4 +43,4 @@ export function fingerprint(text: string): string {
   return (h >>> 0).toString(36)
 }
 
-export const CSS_PATH = `/assets/app.${fingerprint(CSS)}.css`
+export const CSS_PATH = `${CSS_PREFIX}${fingerprint(CSS)}.css`

@@ -34,11 +34,7 @@ const tmp = mkdtempSync(join(tmpdir(), 'qrcheckout-profile-'))
 process.on('exit', () => rmSync(tmp, { recursive: true, force: true }))
 const config = readAppConfig(join(import.meta.dirname, '..', '..', 'wrangler.toml'))
 const built = bundle({ config: config.configPath, outdir: join(tmp, 'app') })
-const baselineConfig = writeBaselineConfig(
-  join(tmp, 'baseline.wrangler.json'),
-  config.compatibilityDate,
-  config.compatibilityFlags,
-)
+const baselineConfig = writeBaselineConfig(join(tmp, 'baseline.wrangler.json'), config)
 const baseline = await startWorker({
   scriptPath: bundle({ config: baselineConfig, outdir: join(tmp, 'baseline') }).main,
   compatibilityDate: config.runtimeCompatibilityDate,

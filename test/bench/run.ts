@@ -15,6 +15,7 @@ import { join } from 'node:path'
 import {
   type Bundle,
   bundle,
+  nominalInterval,
   ROOT,
   type StartupProfile,
   startupProfile,
@@ -95,11 +96,7 @@ log(
 
 log('bundling the app, the baseline and the instrumented copy (wrangler deploy --dry-run)')
 const appBundle = bundle({ config: config.configPath, outdir: join(tmp, 'app') })
-const baselineConfig = writeBaselineConfig(
-  join(tmp, 'baseline.wrangler.json'),
-  config.compatibilityDate,
-  config.compatibilityFlags,
-)
+const baselineConfig = writeBaselineConfig(join(tmp, 'baseline.wrangler.json'), config)
 const baselineBundle = bundle({ config: baselineConfig, outdir: join(tmp, 'baseline') })
 const instrumentedBundle = bundle({
   config: config.configPath,
@@ -127,10 +124,12 @@ for (let i = 0; i < STARTUP_RUNS; i++) {
   startupRuns.app.push(startupProfile(appUpload, join(tmp, `app-${i}.cpuprofile`), appMap))
   startupRuns.baseline.push(startupProfile(baselineUpload, join(tmp, `baseline-${i}.cpuprofile`)))
 }
-// Startup CPU = non-idle samples × the profiler's nominal interval (the median gap between
-// samples in the app's profiles, which have enough samples to tell). A startup shorter than one
+// Startup CPU = non-idle samples × the profiler's nominal interval (from the gaps between samples
+// of every profile, pooled: a short startup's profile has only a few). A startup shorter than one
 // interval shows up as 0 or 1 sample: the ratio then uses one interval as the baseline's floor.
-const interval = median(startupRuns.app.map((r) => r.intervalMs))
+const interval = nominalInterval(
+  [...startupRuns.app, ...startupRuns.baseline].flatMap((r) => r.gapsMs),
+)
 const appStartupMs = median(startupRuns.app.map((r) => r.nonIdleSamples)) * interval
 const baselineStartupMs = median(startupRuns.baseline.map((r) => r.nonIdleSamples)) * interval
 const startupByOrigin: Record<string, number> = {}
@@ -140,7 +139,7 @@ for (const run of startupRuns.app) {
   }
 }
 const startup = {
-  method: 'median non-idle samples × the median sampling interval of the app profiles',
+  method: 'median non-idle samples × the profiler’s nominal interval (median over all profiles)',
   appMs: appStartupMs,
   baselineMs: baselineStartupMs,
   wranglerActiveMs: {

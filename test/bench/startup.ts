@@ -6,7 +6,7 @@
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { bundle, startupProfile, uploadBundle, writeBaselineConfig } from './build'
+import { bundle, nominalInterval, startupProfile, uploadBundle, writeBaselineConfig } from './build'
 import { readAppConfig } from './workerd'
 
 const RUNS = Number(process.env.STARTUP_RUNS ?? 5)
@@ -14,25 +14,21 @@ const tmp = mkdtempSync(join(tmpdir(), 'qrcheckout-startup-'))
 process.on('exit', () => rmSync(tmp, { recursive: true, force: true }))
 const config = readAppConfig(join(import.meta.dirname, '..', '..', 'wrangler.toml'))
 const app = bundle({ config: config.configPath, outdir: join(tmp, 'app') })
-const baselineConfig = writeBaselineConfig(
-  join(tmp, 'baseline.wrangler.json'),
-  config.compatibilityDate,
-  config.compatibilityFlags,
-)
+const baselineConfig = writeBaselineConfig(join(tmp, 'baseline.wrangler.json'), config)
 const appUpload = uploadBundle(config.configPath, join(tmp, 'app.bundle'))
 const baselineUpload = uploadBundle(baselineConfig, join(tmp, 'baseline.bundle'))
-const runs = { app: [] as number[], baseline: [] as number[], interval: [] as number[] }
+const runs = { app: [] as number[], baseline: [] as number[], gaps: [] as number[] }
 const byOrigin: Record<string, number> = {}
 for (let i = 0; i < RUNS; i++) {
   const a = startupProfile(appUpload, join(tmp, `app-${i}.cpuprofile`), `${app.main}.map`)
   const b = startupProfile(baselineUpload, join(tmp, `baseline-${i}.cpuprofile`))
   runs.app.push(a.nonIdleSamples)
   runs.baseline.push(b.nonIdleSamples)
-  runs.interval.push(a.intervalMs)
+  runs.gaps.push(...a.gapsMs, ...b.gapsMs)
   for (const [k, v] of Object.entries(a.byOrigin)) byOrigin[k] = (byOrigin[k] ?? 0) + v / RUNS
 }
 const median = (xs: number[]) => [...xs].sort((x, y) => x - y)[Math.floor(xs.length / 2)] ?? 0
-const interval = median(runs.interval)
+const interval = nominalInterval(runs.gaps)
 console.log(
   `bundle: ${(app.gzipBytes / 1024).toFixed(1)} KiB gzip (${(app.bytes / 1024).toFixed(0)} KiB)`,
 )
