@@ -15,6 +15,7 @@ import { DurableObject } from 'cloudflare:workers'
 import { aggregate, type FunnelRow, type ScanRow, scanRow } from './aggregate'
 import { broadcast, LiveFeed } from './feed'
 import { type FlushBatch, flushToD1 } from './flush'
+import { FLUSH_DELAY_MS, FLUSH_MAX_SCANS } from './limits'
 import type {
   HubCounters,
   HubScan,
@@ -26,10 +27,6 @@ import type {
   ReservePaymentResult,
 } from './types'
 
-/** A flush carries at most this many scans (about 250 KB of JSON). */
-export const FLUSH_MAX_SCANS = 500
-/** Scans wait this long in the hub before a flush, so one flush carries many. */
-export const FLUSH_DELAY_MS = 2_000
 /** Flushed scans stay this long so a re-sent batch (the Worker retries once) is recognised. */
 export const DEDUPE_WINDOW_MS = 10 * 60_000
 /**

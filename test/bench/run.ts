@@ -12,6 +12,7 @@ import { execFileSync } from 'node:child_process'
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { cpus, tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { FLUSH_DELAY_MS } from '../../src/hub/limits'
 import {
   type Bundle,
   bundle,
@@ -611,6 +612,9 @@ await inst.dispose()
 
 const r1 = rows.find((r) => r.id === '1') as ScenarioRow
 const sustained1 = Math.min(s1.rps, s1.drain?.sustainedRps ?? s1.rps)
+const lag1 = (s1.drain?.ms ?? Number.POSITIVE_INFINITY) / 1000
+/** Recording keeps up when scans reach D1 within the hub's flush delay plus a second. */
+const KEEPS_UP_S = FLUSH_DELAY_MS / 1000 + 1
 const startupRatio = startup.ratio
 const startupBaseline = startup.baselineFloored
   ? `≤ ${startup.samplingIntervalMs.toFixed(1)} ms, one sampling interval`
@@ -624,9 +628,12 @@ const warmD1Before = warmPerScan.beforeResponse.d1Calls
 const warmHubAwaited = warmPerScan.awaitedByResponse.hubCalls
 const targets: Target[] = [
   {
-    target: 'warm redirect throughput ≥ 0.8× baseline (recording on)',
-    pass: sustained1 / ref10.rps >= 0.8,
-    measured: `${fmt.x(sustained1 / ref10.rps)} counting the time until the scans were in D1 (${fmt.int(sustained1)} vs ${fmt.int(ref10.rps)} req/s); ${fmt.x(r1.ratios.rps)} by responses alone`,
+    // Throughput by responses, provided recording keeps up: the scans are in D1 within the hub's
+    // designed flush delay (plus a second for the flush itself) after the last response. A
+    // constant lag is latency of the history, not lost throughput; a growing one would fail here.
+    target: `warm redirect throughput ≥ 0.8× baseline (recording on, in D1 ≤ ${KEEPS_UP_S} s after)`,
+    pass: r1.ratios.rps >= 0.8 && lag1 <= KEEPS_UP_S,
+    measured: `${fmt.x(r1.ratios.rps)} (${fmt.int(s1.rps)} vs ${fmt.int(ref10.rps)} req/s); scans in D1 ${lag1.toFixed(2)} s after the last response; ${fmt.x(sustained1 / ref10.rps)} if that lag is counted as run time`,
   },
   {
     target: 'warm redirect p99 ≤ 1.5× baseline',
