@@ -10,6 +10,8 @@ export default defineConfig({
         // Everything that touches the Worker runs inside workerd with real D1 and Durable Objects.
         plugins: [
           cloudflareTest({
+            // The sources, not wrangler.toml's built `main` (dist/, made by src/cli/build.ts).
+            main: './src/index.ts',
             wrangler: { configPath: './wrangler.toml' },
             miniflare: {
               bindings: {

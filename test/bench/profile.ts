@@ -11,7 +11,7 @@
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { bundle, type CpuProfile, sourceMapLookup, writeBaselineConfig } from './build'
+import { bundle, type CpuProfile, sourceMapLookup, sourceMapOf, writeBaselineConfig } from './build'
 import { load } from './load'
 import { MOBILE_UA } from './measure'
 import {
@@ -179,7 +179,8 @@ const nonIdleMs = (profile: Required<CpuProfile>) => {
   })
   return ms
 }
-const lookup = sourceMapLookup(`${built.main}.map`)
+const map = sourceMapOf(built)
+const lookup = map ? sourceMapLookup(map) : () => undefined
 const selfMs = new Map<number, number>()
 profile.samples.forEach((id, i) => {
   selfMs.set(id, (selfMs.get(id) ?? 0) + (profile.timeDeltas[i] ?? 0) / 1000)

@@ -9,16 +9,18 @@
  * Writes test/bench/results.json. `BENCH_SECONDS` (default 5) sets the length of each measured run.
  */
 import { execFileSync } from 'node:child_process'
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { cpus, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { FLUSH_DELAY_MS } from '../../src/hub/limits'
 import {
   type Bundle,
+  buildEntry,
   bundle,
   nominalInterval,
   ROOT,
   type StartupProfile,
+  sourceMapOf,
   startupProfile,
   uploadBundle,
   writeBaselineConfig,
@@ -99,24 +101,23 @@ log('bundling the app, the baseline and the instrumented copy (wrangler deploy -
 const appBundle = bundle({ config: config.configPath, outdir: join(tmp, 'app') })
 const baselineConfig = writeBaselineConfig(join(tmp, 'baseline.wrangler.json'), config)
 const baselineBundle = bundle({ config: baselineConfig, outdir: join(tmp, 'baseline') })
-const instrumentedBundle = bundle({
-  config: config.configPath,
-  outdir: join(tmp, 'instrumented'),
-  entry: writeInstrumentedEntry(
+const instrumentedBundle = await buildEntry(
+  writeInstrumentedEntry(
     join(tmp, 'instrumented-entry.ts'),
-    config.main,
+    join(ROOT, 'src', 'index.ts'),
     config.durableObjectClasses,
     config.bindingNames,
   ),
-})
+  join(tmp, 'instrumented'),
+)
 
 log(`startup CPU: wrangler check startup ×${STARTUP_RUNS} each, alternating`)
 const appUpload = uploadBundle(config.configPath, join(tmp, 'app.bundle'))
 const baselineUpload = uploadBundle(baselineConfig, join(tmp, 'baseline.bundle'))
 /** The source map of the --outdir build applies when the upload holds the very same module. */
 const mapFor = (b: Bundle, upload: string) => {
-  const map = `${b.main}.map`
-  const same = existsSync(map) && readFileSync(upload).includes(readFileSync(b.main))
+  const map = sourceMapOf(b)
+  const same = map !== undefined && readFileSync(upload).includes(readFileSync(b.main))
   return same ? map : undefined
 }
 const appMap = mapFor(appBundle, appUpload)

@@ -6,7 +6,14 @@
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { bundle, nominalInterval, startupProfile, uploadBundle, writeBaselineConfig } from './build'
+import {
+  bundle,
+  nominalInterval,
+  sourceMapOf,
+  startupProfile,
+  uploadBundle,
+  writeBaselineConfig,
+} from './build'
 import { readAppConfig } from './workerd'
 
 const RUNS = Number(process.env.STARTUP_RUNS ?? 5)
@@ -20,7 +27,7 @@ const baselineUpload = uploadBundle(baselineConfig, join(tmp, 'baseline.bundle')
 const runs = { app: [] as number[], baseline: [] as number[], gaps: [] as number[] }
 const byOrigin: Record<string, number> = {}
 for (let i = 0; i < RUNS; i++) {
-  const a = startupProfile(appUpload, join(tmp, `app-${i}.cpuprofile`), `${app.main}.map`)
+  const a = startupProfile(appUpload, join(tmp, `app-${i}.cpuprofile`), sourceMapOf(app))
   const b = startupProfile(baselineUpload, join(tmp, `baseline-${i}.cpuprofile`))
   runs.app.push(a.nonIdleSamples)
   runs.baseline.push(b.nonIdleSamples)

@@ -49,8 +49,6 @@ export interface AppConfig {
   /** The date given to workerd: the config's, clamped to what miniflare's workerd supports. */
   runtimeCompatibilityDate: string
   compatibilityFlags: string[]
-  /** wrangler's `minify`: the baseline is built the same way. */
-  minify: boolean
   migrationsDir: string
   d1Binding: string
   /** Durable Object classes this Worker defines itself (binding → class). */
@@ -66,7 +64,6 @@ export function readAppConfig(configPath: string): AppConfig {
   if (!main) throw new Error(`${configPath} has no main entry`)
   const raw = unstable_readConfig({ config: configPath }) as {
     d1_databases?: { binding: string; migrations_dir?: string }[]
-    minify?: boolean
   }
   const d1 = raw.d1_databases?.[0]
   if (!d1) throw new Error(`${configPath} declares no D1 database`)
@@ -82,7 +79,6 @@ export function readAppConfig(configPath: string): AppConfig {
     compatibilityDate,
     runtimeCompatibilityDate: [compatibilityDate, supportedCompatibilityDate].sort()[0] as string,
     compatibilityFlags: workerOptions.compatibilityFlags ?? [],
-    minify: raw.minify ?? false,
     migrationsDir: join(dirname(configPath), d1.migrations_dir ?? 'migrations'),
     d1Binding: d1.binding,
     durableObjectClasses: [...new Set(objects)],
@@ -137,6 +133,8 @@ export async function startWorker(options: {
     modules: true,
     scriptPath: options.scriptPath,
     modulesRoot: dirname(options.scriptPath),
+    // The app's build is split into chunks that the entry imports dynamically.
+    modulesRules: [{ type: 'ESModule', include: ['**/*.mjs', '**/*.js'] }],
     compatibilityDate: options.compatibilityDate,
     compatibilityFlags: options.compatibilityFlags,
     bindings: { ...(base.bindings ?? {}), ...(options.vars ?? {}) },
