@@ -34,7 +34,9 @@ export function isEdgePath(path: string): boolean {
 function pathOf(url: string): string {
   const start = url.indexOf('/', url.indexOf('//') + 2)
   if (start < 0) return '/'
-  const end = url.search(/[?#]/)
+  const query = url.indexOf('?', start)
+  const hash = url.indexOf('#', start)
+  const end = query < 0 ? hash : hash < 0 ? query : Math.min(query, hash)
   return end < 0 ? url.slice(start) : url.slice(start, end)
 }
 

@@ -166,7 +166,15 @@ export class CodeHub extends DurableObject<Env> {
     })
     let sealed = false
     const isNew = this.ctx.storage.transactionSync(() => {
-      const openSeq = this.getMeta('open_seq', 1)
+      const open = new Map(
+        this.sql
+          .exec<{ key: string; value: number }>(
+            "select key, value from meta where key in ('open_seq', 'open_count')",
+          )
+          .toArray()
+          .map((r) => [r.key, r.value]),
+      )
+      const openSeq = open.get('open_seq') ?? 1
       const inserted = this.sql
         .exec(
           'insert into batches (id, seq, n, rows) values (?, ?, ?, ?) on conflict (id) do nothing returning 1',
@@ -206,7 +214,7 @@ export class CodeHub extends DurableObject<Env> {
         }
       }
       this.addCounters(add)
-      const openCount = this.getMeta('open_count', 0) + stored.length
+      const openCount = (open.get('open_count') ?? 0) + stored.length
       // A sequence is sealed once it holds FLUSH_MAX_SCANS; a batch never straddles two.
       sealed = openCount >= FLUSH_MAX_SCANS
       this.sql.exec(
@@ -219,7 +227,7 @@ export class CodeHub extends DurableObject<Env> {
     })
     if (!isNew) return { stored: 0 }
     this.wantFlush(sealed ? Date.now() : Date.now() + FLUSH_DELAY_MS)
-    this.feed.push(stored.map(liveScan))
+    this.feed.push(() => stored.map(liveScan))
     return { stored: stored.length }
   }
 
@@ -467,7 +475,9 @@ export class CodeHub extends DurableObject<Env> {
       return { result: ok, held: true }
     })
     if (held) {
-      this.feed.push([{ type: 'payment', payment_id: paymentId, status: 'pending', at: iso(now) }])
+      this.feed.push(() => [
+        { type: 'payment', payment_id: paymentId, status: 'pending', at: iso(now) },
+      ])
     }
     return result
   }
@@ -512,7 +522,7 @@ export class CodeHub extends DurableObject<Env> {
       )
       return { type: 'payment', payment_id: paymentId, status: 'released', at: iso(now) }
     })
-    if (event) this.feed.push([event])
+    if (event) this.feed.push(() => [event])
   }
 
   private payment(id: string) {

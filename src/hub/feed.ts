@@ -23,9 +23,12 @@ export class LiveFeed {
     private readonly counters: () => HubCounters,
   ) {}
 
-  push(events: LiveEvent[]) {
-    if (!events.length || !this.sockets().length) return
-    for (const event of events) {
+  /** Queues events for the watchers; `events` is called only when someone is watching. */
+  push(events: () => LiveEvent[]) {
+    if (!this.sockets().length) return
+    const queued = events()
+    if (!queued.length) return
+    for (const event of queued) {
       if (this.#events.length < MAX_EVENTS_PER_MESSAGE) this.#events.push(event)
       else this.#omitted++
     }
