@@ -1,7 +1,8 @@
 /**
- * The scan path's own small app: `GET /{slug}`, the stylesheet its pages use, and the health
- * check. The entry answers these without loading the rest (API schemas, admin, payments), so a
- * cold isolate pays only for what a scan needs.
+ * The scan pages' small app: `GET /{slug}` when the answer is a page (not found, paused, ended,
+ * the checkout), the stylesheet those pages use, and the health check. The entry loads it on the
+ * first such request (a redirect never needs it) and never loads the rest for these (API schemas,
+ * admin, payments), so a cold isolate pays only for what a scan needs.
  */
 import { Hono } from 'hono'
 import type { AppEnv } from './env'
