@@ -45,13 +45,25 @@ export default {
     const url = request.url
     const path = pathOf(url)
     const viaEdge = () => {
-      edge ??= import('./edge').then((m) => m.createEdgeApp())
+      edge ??= import('./edge').then(
+        (m) => m.createEdgeApp(),
+        (err: unknown) => {
+          edge = undefined // the next request tries again
+          throw err
+        },
+      )
       return edge.then((app) => app.fetch(request, env, ctx))
     }
     const scan = scanSlug(path)
     if (scan !== undefined) return answerScan(request, url, env, ctx, scan, viaEdge)
     if (isEdgePath(path)) return viaEdge()
-    full ??= import('./app').then((m) => m.createApp())
+    full ??= import('./app').then(
+      (m) => m.createApp(),
+      (err: unknown) => {
+        full = undefined
+        throw err
+      },
+    )
     return full.then((app) => app.fetch(request, env, ctx))
   },
   scheduled(controller, env, ctx) {

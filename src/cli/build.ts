@@ -65,7 +65,8 @@ export async function buildWorker(
     tsconfig: join(ROOT, 'tsconfig.json'),
     minify: true,
     keepNames: true,
-    sourcemap: 'external',
+    // Linked: wrangler finds each module's map through its sourceMappingURL and uploads it.
+    sourcemap: 'linked',
     metafile: true,
     logLevel: 'warning',
   })

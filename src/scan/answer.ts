@@ -53,19 +53,35 @@ export function recordAfter(
     }
     return
   }
-  loading ??= import('./record').then((m) => {
-    recorder = m
-    return m
-  })
+  loading ??= import('./record').then(
+    (m) => {
+      recorder = m
+      return m
+    },
+    (err: unknown) => {
+      loading = undefined // the next scan tries again
+      throw err
+    },
+  )
   ctx.waitUntil(loading.then((m) => m.recordScan(env, input)).catch(failed))
 }
 
 /** Every answer to a scan: never cached (the code can change), never indexed. */
 export const NO_STORE = { 'cache-control': 'no-store', 'x-robots-tag': 'noindex' }
 
-/** An active redirect code's answer: a bodiless 302, carrying only what a redirect needs. */
+/**
+ * An active redirect code's answer: a bodiless 302, carrying only what a redirect needs — and HSTS
+ * (the value `secureHeaders` gives the pages), since most of our answers are redirects.
+ */
 export function redirectTo(url: string): Response {
-  return new Response(null, { status: 302, headers: { location: url, ...NO_STORE } })
+  return new Response(null, {
+    status: 302,
+    headers: {
+      location: url,
+      ...NO_STORE,
+      'strict-transport-security': 'max-age=15552000; includeSubDomains',
+    },
+  })
 }
 
 /** `url` is the request's URL, which the caller has read already. */

@@ -80,6 +80,7 @@ describe('GET /{slug}: the scan path', () => {
       for (const [name, value] of Object.entries({
         'cache-control': 'no-store',
         'x-robots-tag': 'noindex',
+        'strict-transport-security': 'max-age=15552000; includeSubDomains',
       })) {
         expect(response.headers.get(name), name).toBe(value)
       }
