@@ -14,7 +14,7 @@
 import { DurableObject } from 'cloudflare:workers'
 import { aggregate, type FunnelRow, type ScanRow, scanRow } from './aggregate'
 import { broadcast, LiveFeed } from './feed'
-import { type FlushBatch, flushToD1 } from './flush'
+import { type FlushBatch, flushToD1, scanRowsJson } from './flush'
 import { FLUSH_DELAY_MS, FLUSH_MAX_SCANS } from './limits'
 import type {
   HubCounters,
@@ -321,7 +321,7 @@ export class CodeHub extends DurableObject<Env> {
     return {
       codeId: this.codeId,
       seq,
-      scans: JSON.stringify(scans),
+      scans: scanRowsJson(scans),
       hours: JSON.stringify(strip(hours)),
       dimensions: JSON.stringify(strip(dimensions)),
       visitors: JSON.stringify(strip(visitors)),
