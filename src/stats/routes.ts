@@ -4,6 +4,7 @@ import { type Api, errorResponses, json, security } from '../api/factory'
 import { getCode } from '../codes/queries'
 import { CodeId } from '../codes/schemas'
 import { ApiError, notFound } from '../errors'
+import type { ScanRow } from '../hub/aggregate'
 import { csvLine } from '../lib/csv'
 import { codeStats } from './query'
 import { type Interval, isTimeZone } from './tz'
@@ -150,21 +151,8 @@ const CSV_COLUMNS = [
   'checkout_view',
 ] as const
 
-interface CsvRow {
-  id: string
-  scanned_at: number
-  method: string
-  is_bot: number
-  device: string
-  browser: string | null
-  os: string | null
-  country: string | null
-  region: string | null
-  city: string | null
-  colo: string | null
-  referrer_host: string | null
-  checkout_view: number
-}
+/** A D1 scan row as the export reads it: the stored row without the code, merchant and hash. */
+type CsvRow = Pick<ScanRow, (typeof CSV_COLUMNS)[number]>
 
 export function registerStatsRoutes(api: Api) {
   api.openapi(statsRoute, async (c) => {
