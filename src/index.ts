@@ -6,18 +6,15 @@
  * Durable Object classes.
  */
 
-import { CSS_PREFIX, RESERVED_SLUGS, SLUG_PATTERN } from './lib/paths'
+import { lazy } from './lib/lazy'
+import { CSS_PREFIX, pathOf, RESERVED_SLUGS, SLUG_PATTERN } from './lib/paths'
 import { answerScan } from './scan/answer'
 
 export { CodeHub } from './hub/code-hub'
 
-type App = {
-  fetch(request: Request, env: Env, ctx: ExecutionContext): Response | Promise<Response>
-}
-
 const slug = new RegExp(`^/(${SLUG_PATTERN})$`)
-let edge: Promise<App> | undefined
-let full: Promise<App> | undefined
+const edge = lazy(() => import('./edge').then((m) => m.createEdgeApp()))
+const full = lazy(() => import('./app').then((m) => m.createApp()))
 
 /** The slug of a scan path: one segment that is not one of our route words. */
 function scanSlug(path: string): string | undefined {
@@ -30,41 +27,15 @@ export function isEdgePath(path: string): boolean {
   return path.startsWith(CSS_PREFIX) || path === '/health' || scanSlug(path) !== undefined
 }
 
-/** The path of a request URL (the runtime hands it over normalised), without parsing all of it. */
-function pathOf(url: string): string {
-  const start = url.indexOf('/', url.indexOf('//') + 2)
-  if (start < 0) return '/'
-  const query = url.indexOf('?', start)
-  const hash = url.indexOf('#', start)
-  const end = query < 0 ? hash : hash < 0 ? query : Math.min(query, hash)
-  return end < 0 ? url.slice(start) : url.slice(start, end)
-}
-
 export default {
   fetch(request, env, ctx) {
     const url = request.url
     const path = pathOf(url)
-    const viaEdge = () => {
-      edge ??= import('./edge').then(
-        (m) => m.createEdgeApp(),
-        (err: unknown) => {
-          edge = undefined // the next request tries again
-          throw err
-        },
-      )
-      return edge.then((app) => app.fetch(request, env, ctx))
-    }
+    const viaEdge = () => edge.get().then((app) => app.fetch(request, env, ctx))
     const scan = scanSlug(path)
     if (scan !== undefined) return answerScan(request, url, env, ctx, scan, viaEdge)
     if (isEdgePath(path)) return viaEdge()
-    full ??= import('./app').then(
-      (m) => m.createApp(),
-      (err: unknown) => {
-        full = undefined
-        throw err
-      },
-    )
-    return full.then((app) => app.fetch(request, env, ctx))
+    return full.get().then((app) => app.fetch(request, env, ctx))
   },
   scheduled(controller, env, ctx) {
     ctx.waitUntil(import('./stats/retention').then((m) => m.runRetention(env, controller)))

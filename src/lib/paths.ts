@@ -1,8 +1,29 @@
 /**
- * What the Worker's entry needs to route a request at startup, kept apart from the modules that
+ * What the Worker's entry needs to route a request at startup (and the scan path uses), kept apart from the modules that
  * define them in full (code rules pull in currencies and errors; the stylesheet hashes its CSS):
  * what a slug looks like, the words it may never be, where the customer pages' CSS lives.
  */
+
+/** Where the path of an absolute URL starts (the runtime hands request URLs over normalised). */
+function pathStart(url: string): number {
+  const start = url.indexOf('/', url.indexOf('//') + 2)
+  return start < 0 ? url.length : start
+}
+
+/** The path of a request URL, without parsing all of it (this runs on every request). */
+export function pathOf(url: string): string {
+  const start = pathStart(url)
+  const query = url.indexOf('?', start)
+  const hash = url.indexOf('#', start)
+  const end = query < 0 ? hash : hash < 0 ? query : Math.min(query, hash)
+  const path = end < 0 ? url.slice(start) : url.slice(start, end)
+  return path || '/'
+}
+
+/** The origin of a request URL (scheme, host and port), likewise. */
+export function originOf(url: string): string {
+  return url.slice(0, pathStart(url))
+}
 
 /** Customer pages' stylesheets live under this prefix (pages/styles.ts adds the hash). */
 export const CSS_PREFIX = '/assets/app.'

@@ -11,6 +11,8 @@
 import { unavailable } from '../codes/availability'
 import type { ResolvedCode } from '../codes/queries'
 import type { Bindings } from '../env'
+import { lazy } from '../lib/lazy'
+import { originOf } from '../lib/paths'
 import { cameFromQr } from '../lib/urls'
 import type { ScanInput } from './record'
 import { cachedCode, type ResolveContext, resolveCode } from './resolve'
@@ -19,8 +21,7 @@ import { cachedCode, type ResolveContext, resolveCode } from './resolve'
 type Background = Pick<ExecutionContext, 'waitUntil'>
 
 /** Scan recording, loaded on the first scan (not at startup): then called synchronously. */
-let recorder: typeof import('./record') | undefined
-let loading: Promise<typeof import('./record')> | undefined
+const recording = lazy(() => import('./record'))
 
 /** Copies what recording needs out of the request, and records the scan after the answer. */
 export function recordAfter(
@@ -44,6 +45,7 @@ export function recordAfter(
     checkoutShown,
   }
   const failed = (err: unknown) => console.error('scan not recorded', code.id, err)
+  const recorder = recording.now()
   if (recorder) {
     try {
       const delivery = recorder.recordScan(env, input)
@@ -53,17 +55,12 @@ export function recordAfter(
     }
     return
   }
-  loading ??= import('./record').then(
-    (m) => {
-      recorder = m
-      return m
-    },
-    (err: unknown) => {
-      loading = undefined // the next scan tries again
-      throw err
-    },
+  ctx.waitUntil(
+    recording
+      .get()
+      .then((m) => m.recordScan(env, input))
+      .catch(failed),
   )
-  ctx.waitUntil(loading.then((m) => m.recordScan(env, input)).catch(failed))
 }
 
 /** Every answer to a scan: never cached (the code can change), never indexed. */
@@ -88,7 +85,7 @@ export function redirectTo(url: string): Response {
 export function resolveContext(url: string, env: Bindings, ctx: Background): ResolveContext {
   return {
     d1: env.DB,
-    origin: url.slice(0, url.indexOf('/', url.indexOf('//') + 2)),
+    origin: originOf(url),
     waitUntil: (p) => ctx.waitUntil(p),
   }
 }
