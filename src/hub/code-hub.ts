@@ -166,20 +166,12 @@ export class CodeHub extends DurableObject<Env> {
     })
     let sealed = false
     const isNew = this.ctx.storage.transactionSync(() => {
-      const open = new Map(
-        this.sql
-          .exec<{ key: string; value: number }>(
-            "select key, value from meta where key in ('open_seq', 'open_count')",
-          )
-          .toArray()
-          .map((r) => [r.key, r.value]),
-      )
-      const openSeq = open.get('open_seq') ?? 1
+      const open = this.openSequence()
       const inserted = this.sql
         .exec(
           'insert into batches (id, seq, n, rows) values (?, ?, ?, ?) on conflict (id) do nothing returning 1',
           key,
-          openSeq,
+          open.seq,
           stored.length,
           JSON.stringify(stored.map(scanRow)),
         )
@@ -214,15 +206,11 @@ export class CodeHub extends DurableObject<Env> {
         }
       }
       this.addCounters(add)
-      const openCount = (open.get('open_count') ?? 0) + stored.length
+      const count = open.count + stored.length
       // A sequence is sealed once it holds FLUSH_MAX_SCANS; a batch never straddles two.
-      sealed = openCount >= FLUSH_MAX_SCANS
-      this.sql.exec(
-        `insert into meta (key, value) values ('open_seq', ?), ('open_count', ?)
-         on conflict (key) do update set value = excluded.value`,
-        sealed ? openSeq + 1 : openSeq,
-        sealed ? 0 : openCount,
-      )
+      sealed = count >= FLUSH_MAX_SCANS
+      if (sealed) this.setOpenSequence(open.seq + 1, 0)
+      else this.setOpenSequence(open.seq, count)
       return true
     })
     if (!isNew) return { stored: 0 }
@@ -311,10 +299,7 @@ export class CodeHub extends DurableObject<Env> {
   private nextFlush(): FlushBatch | null {
     const seq = this.unflushedSeqs()[0]
     if (seq === undefined) return null
-    if (seq >= this.getMeta('open_seq', 1)) {
-      this.setMeta('open_seq', seq + 1)
-      this.setMeta('open_count', 0)
-    }
+    if (seq >= this.openSequence().seq) this.setOpenSequence(seq + 1, 0)
     const scans = this.batchRows(seq)
     const { hours, dimensions, visitors } = aggregate(seq, scans, this.funnelRows(seq))
     const strip = <T extends { seq: number }>(rows: T[]) => rows.map(({ seq: _, ...rest }) => rest)
@@ -385,7 +370,7 @@ export class CodeHub extends DurableObject<Env> {
   private scheduleNext() {
     const now = Date.now()
     const pending = this.unflushedSeqs()[0]
-    if (pending !== undefined && pending < this.getMeta('open_seq', 1)) this.armAlarm(now)
+    if (pending !== undefined && pending < this.openSequence().seq) this.armAlarm(now)
     else if (pending !== undefined) this.armAlarm(now + FLUSH_DELAY_MS)
     else {
       const oldest = this.sql
@@ -542,7 +527,7 @@ export class CodeHub extends DurableObject<Env> {
         paymentId,
         kind,
         at,
-        this.getMeta('open_seq', 1),
+        this.openSequence().seq,
       )
       .toArray().length
     if (!inserted) return
@@ -594,6 +579,26 @@ export class CodeHub extends DurableObject<Env> {
       'insert into meta (key, value) values (?, ?) on conflict (key) do update set value = excluded.value',
       key,
       value,
+    )
+  }
+
+  /** The flush sequence new scans and funnel events join, and how many scans it holds. */
+  private openSequence(): { seq: number; count: number } {
+    const row = this.sql
+      .exec<{ seq: number | null; count: number | null }>(
+        `select (select value from meta where key = 'open_seq') as seq,
+                (select value from meta where key = 'open_count') as count`,
+      )
+      .one()
+    return { seq: row.seq ?? 1, count: row.count ?? 0 }
+  }
+
+  private setOpenSequence(seq: number, count: number) {
+    this.sql.exec(
+      `insert into meta (key, value) values ('open_seq', ?), ('open_count', ?)
+       on conflict (key) do update set value = excluded.value`,
+      seq,
+      count,
     )
   }
 
