@@ -6,6 +6,7 @@
 
 import type { ResolvedCode } from '../codes/queries'
 import { ApiError } from '../errors'
+import { lazy } from '../lib/lazy'
 
 export const CODE_CACHE_TTL_MS = 5_000
 /** How long a location keeps an entry as the fallback for a D1 outage. */
@@ -108,12 +109,12 @@ export async function resolveCode(slug: string, ctx: ResolveContext): Promise<Re
   }
 }
 
+/** The query code (drizzle), loaded on the first miss rather than at startup. */
+const queries = lazy(() => Promise.all([import('../codes/queries'), import('../db/client')]))
+
 /** One D1 read, remembered in this isolate and (off the response path) in this location's cache. */
 async function readThrough(slug: string, ctx: ResolveContext): Promise<ResolvedCode | null> {
-  const [{ findCodeBySlug }, { createDb }] = await Promise.all([
-    import('../codes/queries'),
-    import('../db/client'),
-  ])
+  const [{ findCodeBySlug }, { createDb }] = await queries.get()
   const readAt = Date.now()
   const code = (await findCodeBySlug(createDb(ctx.d1), slug)) ?? null
   const entry: Entry = { code, readAt }
