@@ -34,6 +34,8 @@ export interface Bundle {
   bytes: number
   /** gzip of all uploaded modules together (source maps excluded), as wrangler reports it. */
   gzipBytes: number
+  /** The modules' paths relative to `dir` (`index.mjs`, `chunks/app-….mjs`). */
+  modules: string[]
 }
 
 /** `wrangler deploy --dry-run --outdir`: the exact bundle that would be uploaded. */
@@ -46,15 +48,6 @@ export function bundle(options: { config: string; outdir: string }): Bundle {
 export async function buildEntry(entry: string, outdir: string): Promise<Bundle> {
   await buildWorker({ entry, outdir })
   return describeBundle(outdir)
-}
-
-/**
- * The source map of a bundle's entry: beside it, or — wrangler copies no maps into `--outdir` when
- * it uploads the build as it is (`no_bundle`) — in dist/, where that build wrote it.
- */
-export function sourceMapOf(b: Bundle): string | undefined {
-  const candidates = [`${b.main}.map`, join(ROOT, 'dist', `${basename(b.main)}.map`)]
-  return candidates.find((path) => existsSync(path))
 }
 
 /** The modules in a build directory (chunks in subdirectories too; source maps excluded). */
@@ -70,6 +63,7 @@ function describeBundle(dir: string): Bundle {
     main: join(dir, main),
     bytes: contents.length,
     gzipBytes: gzipSync(contents).length,
+    modules,
   }
 }
 
@@ -115,18 +109,18 @@ export function uploadBundle(config: string, outfile: string): string {
 }
 
 /**
- * One `wrangler check startup` of a prebuilt upload: its startup profiled in workerd. `sourceMap`
- * (the same build's .map from `bundle()`) attributes each sample's self time to a package.
+ * One `wrangler check startup` of a prebuilt upload: its startup profiled in workerd. `lookup`
+ * (the same build's source maps, `bundleSourceMaps`) attributes each sample's self time to a
+ * package or src/ file.
  */
 export function startupProfile(
   upload: string,
   outfile: string,
-  sourceMap?: string,
+  lookup?: SourceLookup,
 ): StartupProfile {
   wrangler(['check', 'startup', '--worker', upload, '--outfile', outfile])
   const profile = JSON.parse(readFileSync(outfile, 'utf8')) as CpuProfile
   const nodes = new Map(profile.nodes.map((n) => [n.id, n]))
-  const lookup = sourceMap ? sourceMapLookup(sourceMap) : undefined
   // wrangler's summary (summarizeStartupProfile in its cli.js) for `activeMs`, plus the counts.
   let sampled = 0
   let idle = 0
@@ -159,9 +153,9 @@ export function startupProfile(
     const total = ticks.reduce((t, p) => t + p.ticks, 0)
     for (const tick of ticks) {
       let origin = frame.functionName.startsWith('(') ? frame.functionName : 'runtime'
-      if (frame.url.endsWith('.js') && !frame.url.startsWith('node')) {
+      if (/\.m?js$/.test(frame.url) && !frame.url.startsWith('node')) {
         const column = tick.line === frame.lineNumber + 1 ? frame.columnNumber : 0
-        origin = lookup?.(tick.line - 1, column) ?? '(bundle top level)'
+        origin = lookup?.(frame.url, tick.line - 1, column)?.origin ?? '(bundle top level)'
       }
       byOrigin[origin] = (byOrigin[origin] ?? 0) + (ms * tick.ticks) / total
     }
@@ -192,15 +186,54 @@ export function nominalInterval(gapsMs: number[]): number {
 
 const B64 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/'
 
-/** (0-based line, column) of the bundle → "package" or "src/file", from a v3 source map. */
-export function sourceMapLookup(
-  path: string,
-): (line: number, column: number) => string | undefined {
+/** Where a position of a bundle module comes from: "package" or "src/file", and the source line. */
+export interface SourcePosition {
+  origin: string
+  /** `src/hub/code-hub.ts:160`, or the package's file and line. */
+  at: string
+}
+export type SourceLookup = (
+  url: string,
+  line: number,
+  column: number,
+) => SourcePosition | undefined
+
+/**
+ * Looks positions up in the source maps of every module of a bundle: `url` is the module as the
+ * runtime names it in a profile (`index.mjs`, `chunks/app-….mjs`, possibly with a prefix),
+ * `line` and `column` 0-based. A module's map is beside it or — wrangler copies no maps into
+ * `--outdir` when it uploads the build as it is (`no_bundle`) — in dist/, where the build wrote
+ * it; a module without a map, or one whose map is of another build, is not looked up.
+ */
+export function bundleSourceMaps(b: Bundle): SourceLookup {
+  const parsed = new Map<string, ReturnType<typeof parseSourceMap> | undefined>()
+  const mapOf = (module: string) => {
+    if (!parsed.has(module)) {
+      const path = [join(b.dir, `${module}.map`), join(ROOT, 'dist', `${module}.map`)].find(
+        (p) => existsSync(p),
+      )
+      const code = readFileSync(join(b.dir, module), 'utf8')
+      // esbuild names the map in the module's last line; a stale dist/ map names another file.
+      const current = path !== undefined && code.includes(`sourceMappingURL=${basename(path)}`)
+      parsed.set(module, current ? parseSourceMap(path) : undefined)
+    }
+    return parsed.get(module)
+  }
+  return (url, line, column) => {
+    const module = b.modules.find((m) => url === m || url.endsWith(`/${m}`))
+    return module === undefined ? undefined : mapOf(module)?.(line, column)
+  }
+}
+
+/** (0-based line, column) of one module → its origin and source line, from a v3 source map. */
+function parseSourceMap(path: string): (line: number, column: number) => SourcePosition | undefined {
   const map = JSON.parse(readFileSync(path, 'utf8')) as { sources: string[]; mappings: string }
-  const lines: [number, number][][] = [] // per generated line: [column, source index]
+  // per generated line: [column, source index, original line]
+  const lines: [number, number, number][][] = []
   let source = 0
+  let originalLine = 0
   for (const text of map.mappings.split(';')) {
-    const segments: [number, number][] = []
+    const segments: [number, number, number][] = []
     let column = 0
     for (const segment of text.split(',')) {
       if (!segment) continue
@@ -218,12 +251,12 @@ export function sourceMapLookup(
         }
       }
       column += values[0] ?? 0
+      // Source index and original line are deltas across the whole file: every segment counts.
       if (values.length >= 4) {
         source += values[1] ?? 0
-        segments.push([column, source])
+        originalLine += values[2] ?? 0
+        segments.push([column, source, originalLine])
       }
-      // values[2] and [3] (original line and column) are not needed here, but the source index
-      // above is relative across the whole file, so every segment's deltas must still be read.
     }
     lines.push(segments)
   }
@@ -236,17 +269,28 @@ export function sourceMapLookup(
       found = s
     }
     const file = map.sources[found?.[1] ?? -1]
-    if (!file) return undefined
-    const nm = file.lastIndexOf('node_modules/')
-    if (nm >= 0) {
-      const parts = file.slice(nm + 'node_modules/'.length).split('/')
-      // drizzle-orm ships maps pointing at its own ../src, which land here as node_modules/src.
-      if (parts[0] === 'src') return 'drizzle-orm'
-      return parts[0]?.startsWith('@') ? `${parts[0]}/${parts[1]}` : (parts[0] ?? file)
-    }
-    const src = file.lastIndexOf('src/')
-    return src >= 0 ? file.slice(src) : file.replace(/^(\.\.\/)+/, '')
+    if (!file || !found) return undefined
+    return { origin: originOf(file), at: `${shortPath(file)}:${found[2] + 1}` }
   }
+}
+
+/** A source map's source path → "package" (under node_modules) or "src/file". */
+function originOf(file: string): string {
+  const nm = file.lastIndexOf('node_modules/')
+  if (nm >= 0) {
+    const parts = file.slice(nm + 'node_modules/'.length).split('/')
+    // drizzle-orm ships maps pointing at its own ../src, which land here as node_modules/src.
+    if (parts[0] === 'src') return 'drizzle-orm'
+    return parts[0]?.startsWith('@') ? `${parts[0]}/${parts[1]}` : (parts[0] ?? file)
+  }
+  return shortPath(file)
+}
+
+function shortPath(file: string): string {
+  const nm = file.lastIndexOf('node_modules/')
+  if (nm >= 0) return file.slice(nm + 'node_modules/'.length)
+  const src = file.lastIndexOf('src/')
+  return src >= 0 ? file.slice(src) : file.replace(/^(\.\.\/)+/, '')
 }
 
 /**

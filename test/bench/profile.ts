@@ -11,7 +11,7 @@
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { bundle, type CpuProfile, sourceMapLookup, sourceMapOf, writeBaselineConfig } from './build'
+import { bundle, bundleSourceMaps, type CpuProfile, writeBaselineConfig } from './build'
 import { load } from './load'
 import { MOBILE_UA } from './measure'
 import {
@@ -179,8 +179,7 @@ const nonIdleMs = (profile: Required<CpuProfile>) => {
   })
   return ms
 }
-const map = sourceMapOf(built)
-const lookup = map ? sourceMapLookup(map) : () => undefined
+const lookup = bundleSourceMaps(built)
 const selfMs = new Map<number, number>()
 profile.samples.forEach((id, i) => {
   selfMs.set(id, (selfMs.get(id) ?? 0) + (profile.timeDeltas[i] ?? 0) / 1000)
@@ -192,12 +191,12 @@ for (const node of profile.nodes) {
   const name = node.callFrame.functionName || '(anonymous)'
   if (name === '(idle)') continue
   const frame = node.callFrame
-  const source = name.startsWith('(')
-    ? name
-    : frame.url.endsWith('.js')
-      ? (lookup(frame.lineNumber, frame.columnNumber) ?? '(bundle)')
-      : `runtime ${frame.url}`
-  const fn = `${name}  ${source}:${frame.lineNumber + 1}`
+  // A bundle function: where its source is (the bundle's names are minified); else the runtime's.
+  const position = name.startsWith('(')
+    ? undefined
+    : lookup(frame.url, frame.lineNumber, frame.columnNumber)
+  const source = name.startsWith('(') ? name : (position?.origin ?? `runtime ${frame.url}`)
+  const fn = position ? position.at : `${name}  ${source}:${frame.lineNumber + 1}`
   byFunction.set(fn, (byFunction.get(fn) ?? 0) + ms)
   bySource.set(source, (bySource.get(source) ?? 0) + ms)
 }

@@ -20,7 +20,7 @@ import {
   nominalInterval,
   ROOT,
   type StartupProfile,
-  sourceMapOf,
+  bundleSourceMaps,
   startupProfile,
   uploadBundle,
   writeBaselineConfig,
@@ -114,16 +114,13 @@ const instrumentedBundle = await buildEntry(
 log(`startup CPU: wrangler check startup ×${STARTUP_RUNS} each, alternating`)
 const appUpload = uploadBundle(config.configPath, join(tmp, 'app.bundle'))
 const baselineUpload = uploadBundle(baselineConfig, join(tmp, 'baseline.bundle'))
-/** The source map of the --outdir build applies when the upload holds the very same module. */
-const mapFor = (b: Bundle, upload: string) => {
-  const map = sourceMapOf(b)
-  const same = map !== undefined && readFileSync(upload).includes(readFileSync(b.main))
-  return same ? map : undefined
-}
-const appMap = mapFor(appBundle, appUpload)
+/** The source maps of the --outdir build apply when the upload holds the very same entry. */
+const appMaps = readFileSync(appUpload).includes(readFileSync(appBundle.main))
+  ? bundleSourceMaps(appBundle)
+  : undefined
 const startupRuns: { app: StartupProfile[]; baseline: StartupProfile[] } = { app: [], baseline: [] }
 for (let i = 0; i < STARTUP_RUNS; i++) {
-  startupRuns.app.push(startupProfile(appUpload, join(tmp, `app-${i}.cpuprofile`), appMap))
+  startupRuns.app.push(startupProfile(appUpload, join(tmp, `app-${i}.cpuprofile`), appMaps))
   startupRuns.baseline.push(startupProfile(baselineUpload, join(tmp, `baseline-${i}.cpuprofile`)))
 }
 // Startup CPU = non-idle samples × the profiler's nominal interval (from the gaps between samples

@@ -8,8 +8,8 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import {
   bundle,
+  bundleSourceMaps,
   nominalInterval,
-  sourceMapOf,
   startupProfile,
   uploadBundle,
   writeBaselineConfig,
@@ -24,10 +24,11 @@ const app = bundle({ config: config.configPath, outdir: join(tmp, 'app') })
 const baselineConfig = writeBaselineConfig(join(tmp, 'baseline.wrangler.json'), config)
 const appUpload = uploadBundle(config.configPath, join(tmp, 'app.bundle'))
 const baselineUpload = uploadBundle(baselineConfig, join(tmp, 'baseline.bundle'))
+const appMaps = bundleSourceMaps(app)
 const runs = { app: [] as number[], baseline: [] as number[], gaps: [] as number[] }
 const byOrigin: Record<string, number> = {}
 for (let i = 0; i < RUNS; i++) {
-  const a = startupProfile(appUpload, join(tmp, `app-${i}.cpuprofile`), sourceMapOf(app))
+  const a = startupProfile(appUpload, join(tmp, `app-${i}.cpuprofile`), appMaps)
   const b = startupProfile(baselineUpload, join(tmp, `baseline-${i}.cpuprofile`))
   runs.app.push(a.nonIdleSamples)
   runs.baseline.push(b.nonIdleSamples)
