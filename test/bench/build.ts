@@ -192,11 +192,7 @@ export interface SourcePosition {
   /** `src/hub/code-hub.ts:160`, or the package's file and line. */
   at: string
 }
-export type SourceLookup = (
-  url: string,
-  line: number,
-  column: number,
-) => SourcePosition | undefined
+export type SourceLookup = (url: string, line: number, column: number) => SourcePosition | undefined
 
 /**
  * Looks positions up in the source maps of every module of a bundle: `url` is the module as the
@@ -209,8 +205,8 @@ export function bundleSourceMaps(b: Bundle): SourceLookup {
   const parsed = new Map<string, ReturnType<typeof parseSourceMap> | undefined>()
   const mapOf = (module: string) => {
     if (!parsed.has(module)) {
-      const path = [join(b.dir, `${module}.map`), join(ROOT, 'dist', `${module}.map`)].find(
-        (p) => existsSync(p),
+      const path = [join(b.dir, `${module}.map`), join(ROOT, 'dist', `${module}.map`)].find((p) =>
+        existsSync(p),
       )
       const code = readFileSync(join(b.dir, module), 'utf8')
       // esbuild names the map in the module's last line; a stale dist/ map names another file.
@@ -226,7 +222,9 @@ export function bundleSourceMaps(b: Bundle): SourceLookup {
 }
 
 /** (0-based line, column) of one module → its origin and source line, from a v3 source map. */
-function parseSourceMap(path: string): (line: number, column: number) => SourcePosition | undefined {
+function parseSourceMap(
+  path: string,
+): (line: number, column: number) => SourcePosition | undefined {
   const map = JSON.parse(readFileSync(path, 'utf8')) as { sources: string[]; mappings: string }
   // per generated line: [column, source index, original line]
   const lines: [number, number, number][][] = []

@@ -82,7 +82,16 @@ const plain = async (running: typeof app) => {
   const result = await run(Math.round(warm.rps * SECONDS), running)
   const cpu = meter.stop().serverMs / result.requests
   await waitIdle(running.pid)
-  return { rps: result.rps, p99: result.p99, cpuUs: cpu * 1000 }
+  const perSecond = (x: number) => x / (result.elapsedMs / 1000)
+  return {
+    rps: result.rps,
+    p99: result.p99,
+    cpuUs: cpu * 1000,
+    over4PerS: perSecond(result.pauses.over4),
+    over8PerS: perSecond(result.pauses.over8),
+    over16PerS: perSecond(result.pauses.over16),
+    pausedMsPerS: perSecond(result.pauses.totalMs),
+  }
 }
 /** Alternating runs (`PROFILE_RUNS`, default 3), medians: this shared machine drifts. */
 const RUNS = Number(process.env.PROFILE_RUNS ?? 3)
@@ -97,10 +106,16 @@ const summary = (rs: Plain[]) => ({
   rps: middle(rs.map((r) => r.rps)),
   p99: middle(rs.map((r) => r.p99)),
   cpuUs: middle(rs.map((r) => r.cpuUs)),
+  over4PerS: middle(rs.map((r) => r.over4PerS)),
+  over8PerS: middle(rs.map((r) => r.over8PerS)),
+  over16PerS: middle(rs.map((r) => r.over16PerS)),
+  pausedMsPerS: middle(rs.map((r) => r.pausedMsPerS)),
 })
 const base = summary(results.base)
 const ours = summary(results.ours)
 const ratio = (a: number, b: number) => `${(a / b).toFixed(2)}×`
+const pauses = (r: typeof base) =>
+  `pauses with no response, per second: ${r.over4PerS.toFixed(1)} over 4 ms, ${r.over8PerS.toFixed(1)} over 8, ${r.over16PerS.toFixed(1)} over 16; ${r.pausedMsPerS.toFixed(0)} ms paused`
 console.log(`medians of ${RUNS} alternating runs of ${SECONDS} s`)
 console.log(
   `baseline: ${Math.round(base.rps)} req/s, p99 ${base.p99.toFixed(2)} ms, ${base.cpuUs.toFixed(0)} µs CPU/request`,
@@ -108,6 +123,7 @@ console.log(
 console.log(
   `${PATH}: ${Math.round(ours.rps)} req/s (${ratio(ours.rps, base.rps)}), p99 ${ours.p99.toFixed(2)} ms (${ratio(ours.p99, base.p99)}), ${ours.cpuUs.toFixed(0)} µs CPU/request (${ratio(ours.cpuUs, base.cpuUs)})`,
 )
+console.log(`  baseline ${pauses(base)}\n  ${PATH} ${pauses(ours)}`)
 await checkRecorded()
 if (process.env.PROFILE === '0') {
   await Promise.all([app.dispose(), baseline.dispose()])

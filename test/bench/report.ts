@@ -51,6 +51,7 @@ export function scenarioTable(rows: ScenarioRow[]): string {
       '× base',
       'workerd CPU ms/req',
       '× base',
+      'pauses/s >8 ms',
       'D1 lag s',
       'sustained req/s',
     ],
@@ -66,12 +67,13 @@ export function scenarioTable(rows: ScenarioRow[]): string {
       fmt.x(r.ratios.p99),
       r.result.cpu ? r.result.cpu.serverMsPerRequest.toFixed(3) : '',
       Number.isFinite(r.ratios.cpu) ? fmt.x(r.ratios.cpu) : '',
+      (r.result.pauses.over8 / (r.result.elapsedMs / 1000)).toFixed(1),
       r.result.drain
         ? `${(r.result.drain.ms / 1000).toFixed(2)}${r.result.drain.complete ? '' : '!'}`
         : '',
       r.result.drain ? fmt.int(r.result.drain.sustainedRps) : '',
     ]),
-    [false, true, true, true, true, true, true, true, true, true, true, true, true],
+    [false, true, true, true, true, true, true, true, true, true, true, true, true, true],
   )
 }
 

@@ -14,13 +14,12 @@ import { cpus, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { FLUSH_DELAY_MS } from '../../src/hub/limits'
 import {
-  type Bundle,
   buildEntry,
   bundle,
+  bundleSourceMaps,
   nominalInterval,
   ROOT,
   type StartupProfile,
-  bundleSourceMaps,
   startupProfile,
   uploadBundle,
   writeBaselineConfig,
