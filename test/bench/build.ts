@@ -86,6 +86,11 @@ export interface StartupProfile {
    * on where a sample lands.
    */
   nonIdleSamples: number
+  /**
+   * The gap before the profile's first sample, ms: workerd compiles every uploaded module there
+   * (imported or not), before any top-level code runs, so the samples never see it.
+   */
+  compileMs: number
   /** Sampled CPU time minus idle, ms: what wrangler prints as "Active". */
   activeMs: number
   gcMs: number
@@ -162,6 +167,7 @@ export function startupProfile(
   }
   return {
     nonIdleSamples: nonIdle,
+    compileMs: (deltas[0] ?? 0) / 1000,
     activeMs: (sampled - idle) / 1000,
     gcMs: gc / 1000,
     samples: samples.length,

@@ -144,6 +144,11 @@ const startup = {
     app: median(startupRuns.app.map((r) => r.activeMs)),
     baseline: median(startupRuns.baseline.map((r) => r.activeMs)),
   },
+  /** Before the first sample: module compilation (see StartupProfile.compileMs). */
+  compileMs: {
+    app: median(startupRuns.app.map((r) => r.compileMs)),
+    baseline: median(startupRuns.baseline.map((r) => r.compileMs)),
+  },
   samplingIntervalMs: interval,
   baselineFloored: baselineStartupMs <= interval * 1.001,
   ratio: appStartupMs / Math.max(baselineStartupMs, interval),
@@ -613,6 +618,9 @@ const lag1 = (s1.drain?.ms ?? Number.POSITIVE_INFINITY) / 1000
 /** Recording keeps up when scans reach D1 within the hub's flush delay plus a second. */
 const KEEPS_UP_S = FLUSH_DELAY_MS / 1000 + 1
 const startupRatio = startup.ratio
+const compileRatio =
+  (startup.compileMs.app + startup.appMs) /
+  (startup.compileMs.baseline + Math.max(startup.baselineMs, startup.samplingIntervalMs))
 const startupBaseline = startup.baselineFloored
   ? `≤ ${startup.samplingIntervalMs.toFixed(1)} ms, one sampling interval`
   : `${startup.baselineMs.toFixed(1)} ms`
@@ -660,9 +668,14 @@ const targets: Target[] = [
       : `${(editVisibleMs / 1000).toFixed(2)} s`,
   },
   {
-    target: 'startup CPU ≤ 3× baseline',
+    target: 'startup CPU ≤ 3× baseline: top-level code',
     pass: startupRatio <= 3,
     measured: `${startup.baselineFloored ? '≥ ' : ''}${fmt.x(startupRatio)} (${startup.appMs.toFixed(1)} ms vs ${startupBaseline}, median of ${STARTUP_RUNS})`,
+  },
+  {
+    target: 'startup CPU ≤ 3× baseline: with module compilation',
+    pass: compileRatio <= 3,
+    measured: `${fmt.x(compileRatio)} (${startup.compileMs.app.toFixed(1)} vs ${startup.compileMs.baseline.toFixed(1)} ms before the first sample, + the samples above; median of ${STARTUP_RUNS})`,
   },
   {
     target: 'D1 writes for 1,000 scans of one code ≤ 20 statements',
@@ -737,7 +750,7 @@ const costs = table(
       startup.baselineFloored
         ? `≤ ${startup.samplingIntervalMs.toFixed(1)} ms`
         : `${startup.baselineMs.toFixed(1)} ms`,
-      `${startup.baselineFloored ? '≥ ' : ''}${fmt.x(startupRatio)}; wrangler "Active" ${startup.wranglerActiveMs.app.toFixed(1)} / ${startup.wranglerActiveMs.baseline.toFixed(1)} ms; app by origin: ${topStartup}`,
+      `${startup.baselineFloored ? '≥ ' : ''}${fmt.x(startupRatio)}; module compilation before the first sample ${startup.compileMs.app.toFixed(1)} / ${startup.compileMs.baseline.toFixed(1)} ms; wrangler "Active" ${startup.wranglerActiveMs.app.toFixed(1)} / ${startup.wranglerActiveMs.baseline.toFixed(1)} ms; app by origin: ${topStartup}`,
     ],
     [
       'checkout page, gzip (brotli)',

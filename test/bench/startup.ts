@@ -25,7 +25,12 @@ const baselineConfig = writeBaselineConfig(join(tmp, 'baseline.wrangler.json'), 
 const appUpload = uploadBundle(config.configPath, join(tmp, 'app.bundle'))
 const baselineUpload = uploadBundle(baselineConfig, join(tmp, 'baseline.bundle'))
 const appMaps = bundleSourceMaps(app)
-const runs = { app: [] as number[], baseline: [] as number[], gaps: [] as number[] }
+const runs = {
+  app: [] as number[],
+  baseline: [] as number[],
+  gaps: [] as number[],
+  compile: { app: [] as number[], baseline: [] as number[] },
+}
 const byOrigin: Record<string, number> = {}
 for (let i = 0; i < RUNS; i++) {
   const a = startupProfile(appUpload, join(tmp, `app-${i}.cpuprofile`), appMaps)
@@ -33,6 +38,8 @@ for (let i = 0; i < RUNS; i++) {
   runs.app.push(a.nonIdleSamples)
   runs.baseline.push(b.nonIdleSamples)
   runs.gaps.push(...a.gapsMs, ...b.gapsMs)
+  runs.compile.app.push(a.compileMs)
+  runs.compile.baseline.push(b.compileMs)
   for (const [k, v] of Object.entries(a.byOrigin)) byOrigin[k] = (byOrigin[k] ?? 0) + v / RUNS
 }
 const median = (xs: number[]) => [...xs].sort((x, y) => x - y)[Math.floor(xs.length / 2)] ?? 0
@@ -43,6 +50,9 @@ console.log(
 console.log(`non-idle samples, app: ${runs.app.join(' ')}; baseline: ${runs.baseline.join(' ')}`)
 console.log(
   `startup ≈ ${(median(runs.app) * interval).toFixed(1)} ms vs ${(median(runs.baseline) * interval).toFixed(1)} ms (interval ${interval.toFixed(2)} ms)`,
+)
+console.log(
+  `module compilation (before the first sample) ≈ ${median(runs.compile.app).toFixed(1)} ms vs ${median(runs.compile.baseline).toFixed(1)} ms`,
 )
 for (const [k, v] of Object.entries(byOrigin)
   .sort((x, y) => y[1] - x[1])

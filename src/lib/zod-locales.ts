@@ -1,0 +1,5 @@
+/**
+ * Stands in for zod's locale index in the Worker's build (src/cli/build.ts, `zodEnglishOnly`):
+ * the only locale we use is English, zod's default, which zod itself imports directly.
+ */
+export { default as en } from 'zod/v4/locales/en.js'
