@@ -71,9 +71,15 @@ create table if not exists meta (key text primary key, value);
 
 /**
  * Hubs created before scans were stored a batch per row kept one row per scan in a `scans` table: their
- * unflushed scans become one batch per flush sequence, and the table goes.
+ * unflushed scans become one batch per flush sequence, and the table goes. Every old scan id also
+ * becomes a batch key without rows (flushed or not, like the scan), since those hubs recognised a
+ * re-sent batch by any of its scans: a batch the Worker re-sends after the upgrade is known by its
+ * first scan's id, and must still be ignored.
  */
 const FROM_SCAN_ROWS = `
+insert into batches (id, seq, n, rows, flushed_at)
+select id, seq, 0, '[]', flushed_at from scans where true
+on conflict (id) do nothing;
 insert into batches (id, seq, n, rows, flushed_at)
 select 'rows:' || seq, seq, count(*), json_group_array(json_object(
     'id', id, 'code_id', code_id, 'merchant_id', merchant_id, 'scanned_at', scanned_at,

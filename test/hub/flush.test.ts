@@ -238,11 +238,16 @@ describe('flushing the hub to D1', () => {
       [old[1]?.id, 2, 1],
       [old[2]?.id, 2, 0],
     ])
+    // A batch stored before the upgrade and re-sent after it (the Worker retries a failed call)
+    // is recognised by its first scan, whether that scan was flushed or not.
+    expect(await hub.recordScans([old[0] as HubScan])).toEqual({ stored: 0 })
+    expect(await hub.recordScans([old[1] as HubScan, old[2] as HubScan])).toEqual({ stored: 0 })
     expect(await runDurableObjectAlarm(hub)).toBe(true)
     expect((await d1Scans(code.id)).map((s) => s.id).sort()).toEqual(
       [old[1]?.id, old[2]?.id].sort(),
     )
     expect(await rollupTotals(code.id)).toEqual({ human: 1, bot: 1 })
+    expect((await hub.counters()).unflushed).toBe(0)
   })
 })
 
