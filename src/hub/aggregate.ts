@@ -25,6 +25,26 @@ export interface ScanRow {
   checkout_view: 0 | 1
 }
 
+/** The D1 `scans` columns, in the order a flush sends each row as a JSON array (flush.ts). */
+export const SCAN_COLUMNS = [
+  'id',
+  'code_id',
+  'merchant_id',
+  'scanned_at',
+  'method',
+  'is_bot',
+  'device',
+  'browser',
+  'os',
+  'country',
+  'region',
+  'city',
+  'colo',
+  'referrer_host',
+  'visitor_hash',
+  'checkout_view',
+] as const satisfies readonly (keyof ScanRow)[]
+
 export function scanRow(s: HubScan): ScanRow {
   return {
     id: s.id,

@@ -10,7 +10,7 @@
  * adds nothing; the counters are added only while `hub_flush_state.last_seq` is below the
  * sequence number, and the last statement raises it, in the same transaction.
  */
-import type { ScanRow } from './aggregate'
+import { SCAN_COLUMNS, type ScanRow } from './aggregate'
 
 export interface FlushBatch {
   codeId: string
@@ -27,26 +27,6 @@ export interface FlushBatch {
 
 const NOT_YET_APPLIED =
   'not exists (select 1 from hub_flush_state where code_id = ?1 and last_seq >= ?2)'
-
-/** The D1 `scans` columns, in the order a flush sends each row as a JSON array. */
-const SCAN_COLUMNS = [
-  'id',
-  'code_id',
-  'merchant_id',
-  'scanned_at',
-  'method',
-  'is_bot',
-  'device',
-  'browser',
-  'os',
-  'country',
-  'region',
-  'city',
-  'colo',
-  'referrer_host',
-  'visitor_hash',
-  'checkout_view',
-] as const satisfies readonly (keyof ScanRow)[]
 
 /**
  * The raw rows of a flush: each row an array in SCAN_COLUMNS order. Arrays rather than objects:

@@ -4,7 +4,7 @@ import { type Api, errorResponses, json, security } from '../api/factory'
 import { getCode } from '../codes/queries'
 import { CodeId } from '../codes/schemas'
 import { ApiError, notFound } from '../errors'
-import type { ScanRow } from '../hub/aggregate'
+import { SCAN_COLUMNS, type ScanRow } from '../hub/aggregate'
 import { csvLine } from '../lib/csv'
 import { codeStats } from './query'
 import { type Interval, isTimeZone } from './tz'
@@ -135,24 +135,15 @@ function invalid(path: string, message: string): never {
   throw new ApiError(400, 'validation_failed', `${path}: ${message}`, [{ path, message }])
 }
 
-const CSV_COLUMNS = [
-  'id',
-  'scanned_at',
-  'method',
-  'is_bot',
-  'device',
-  'browser',
-  'os',
-  'country',
-  'region',
-  'city',
-  'colo',
-  'referrer_host',
-  'checkout_view',
-] as const
+/** The export leaves out the code and merchant (the request names them) and the visitor hash. */
+const NOT_EXPORTED = ['code_id', 'merchant_id', 'visitor_hash'] as const
+type CsvColumn = Exclude<(typeof SCAN_COLUMNS)[number], (typeof NOT_EXPORTED)[number]>
+const CSV_COLUMNS = SCAN_COLUMNS.filter(
+  (c): c is CsvColumn => !(NOT_EXPORTED as readonly string[]).includes(c),
+)
 
 /** A D1 scan row as the export reads it: the stored row without the code, merchant and hash. */
-type CsvRow = Pick<ScanRow, (typeof CSV_COLUMNS)[number]>
+type CsvRow = Pick<ScanRow, CsvColumn>
 
 export function registerStatsRoutes(api: Api) {
   api.openapi(statsRoute, async (c) => {

@@ -12,6 +12,17 @@ function press(slug: string, customer: number, bindings?: Record<string, string>
   })
 }
 
+/** A €5 checkout code that takes at most `maxPayments` payments. */
+function limitedCode(maxPayments: number) {
+  return merchantWithCode({
+    action: 'checkout',
+    currency: 'eur',
+    amount: 500,
+    description: 'x',
+    max_payments: maxPayments,
+  })
+}
+
 async function paymentsOf(codeId: string) {
   const { results } = await env.DB.prepare(
     'select * from payments where code_id = ? order by created_at',
@@ -72,13 +83,7 @@ describe('limited codes hold under concurrency (guarded by the code hub)', () =>
   })
 
   it('frees the slot when a payment fails', async () => {
-    const { code } = await merchantWithCode({
-      action: 'checkout',
-      currency: 'eur',
-      amount: 500,
-      description: 'x',
-      max_payments: 1,
-    })
+    const { code } = await limitedCode(1)
     const first = await press(code.slug, 1)
     expect((await press(code.slug, 2)).status).toBe(409)
     await chooseOutcome(first.headers.get('location') ?? '', 'failed')
@@ -86,13 +91,7 @@ describe('limited codes hold under concurrency (guarded by the code hub)', () =>
   })
 
   it('frees the slot when the customer cancels', async () => {
-    const { code } = await merchantWithCode({
-      action: 'checkout',
-      currency: 'eur',
-      amount: 500,
-      description: 'x',
-      max_payments: 1,
-    })
+    const { code } = await limitedCode(1)
     await press(code.slug, 1)
     const [payment] = await paymentsOf(code.id)
     await call(`/${code.slug}/cancel/${payment?.id}`)
@@ -100,13 +99,7 @@ describe('limited codes hold under concurrency (guarded by the code hub)', () =>
   })
 
   it("frees the slot when Stripe's session expires (webhook), and not before", async () => {
-    const { code } = await merchantWithCode({
-      action: 'checkout',
-      currency: 'eur',
-      amount: 500,
-      description: 'x',
-      max_payments: 1,
-    })
+    const { code } = await limitedCode(1)
     expect((await press(code.slug, 1, stripeEnv())).status).toBe(303)
     expect((await press(code.slug, 2, stripeEnv())).status).toBe(409)
     const [payment] = await paymentsOf(code.id)
@@ -119,13 +112,7 @@ describe('limited codes hold under concurrency (guarded by the code hub)', () =>
   })
 
   it('keeps the slot while a delayed payment is processing, and counts it once paid', async () => {
-    const { code } = await merchantWithCode({
-      action: 'checkout',
-      currency: 'eur',
-      amount: 500,
-      description: 'x',
-      max_payments: 1,
-    })
+    const { code } = await limitedCode(1)
     await press(code.slug, 1, stripeEnv())
     const [payment] = await paymentsOf(code.id)
     const session = await fakeStripe(`sessions/${payment?.session_id}/get`, {})
@@ -146,13 +133,7 @@ describe('limited codes hold under concurrency (guarded by the code hub)', () =>
   })
 
   it('releases the slot when Stripe refuses to create the session', async () => {
-    const { code } = await merchantWithCode({
-      action: 'checkout',
-      currency: 'eur',
-      amount: 500,
-      description: 'x',
-      max_payments: 1,
-    })
+    const { code } = await limitedCode(1)
     await fakeStripe('fail-next', { status: 400, type: 'invalid_request_error' })
     expect((await press(code.slug, 1, stripeEnv())).status).toBe(502)
     expect((await press(code.slug, 2, stripeEnv())).status).toBe(303)
@@ -182,13 +163,7 @@ describe('limited codes hold under concurrency (guarded by the code hub)', () =>
 
 describe('review fixes around holds', () => {
   it('never lets a stale "processing" report take back a slot released by a failure', async () => {
-    const { code } = await merchantWithCode({
-      action: 'checkout',
-      currency: 'eur',
-      amount: 500,
-      description: 'x',
-      max_payments: 1,
-    })
+    const { code } = await limitedCode(1)
     const hub = hubFor(env, code.id)
     expect(
       await hub.reservePayment({ paymentId: 'pay_a', limit: 1, holdUntil: Date.now() + 60_000 }),
@@ -206,13 +181,7 @@ describe('review fixes around holds', () => {
   })
 
   it('expires a test-mode session that is paid after its expiry, freeing the slot', async () => {
-    const { code } = await merchantWithCode({
-      action: 'checkout',
-      currency: 'eur',
-      amount: 500,
-      description: 'x',
-      max_payments: 1,
-    })
+    const { code } = await limitedCode(1)
     const first = await press(code.slug, 1)
     const [payment] = await paymentsOf(code.id)
     await env.DB.prepare('update payments set session_expires_at = ? where id = ?')
