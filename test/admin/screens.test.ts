@@ -65,6 +65,29 @@ describe('admin screens', () => {
     expect(n?.n).toBe(0)
   })
 
+  it('checks the default choices on a blank form, and keeps the chosen ones when it comes back with errors', async () => {
+    const { key } = await newMerchant()
+    const admin = await AdminClient.signIn(key)
+    const checkedOf = (html: string) =>
+      [...html.matchAll(/<input type="radio" name="(\w+)" value="(\w+)" checked/g)].map(
+        (m) => `${m[1]}=${m[2]}`,
+      )
+    const blank = await (await admin.get('/admin/codes/new')).text()
+    expect(checkedOf(blank)).toEqual(['action=redirect', 'mode=dynamic', 'amount_type=fixed'])
+    const back = await admin.post('/admin/codes/new', {
+      action: 'checkout',
+      mode: 'static',
+      amount_type: 'open',
+      currency: 'eur',
+    })
+    expect(back.status).toBe(400)
+    expect(checkedOf(await back.text())).toEqual([
+      'action=checkout',
+      'mode=static',
+      'amount_type=open',
+    ])
+  })
+
   it('asks for confirmation before changing an amount, then logs it in the audit log', async () => {
     const { key, keyId } = await newMerchant()
     const code = await createCode(key, {
