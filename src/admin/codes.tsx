@@ -192,12 +192,21 @@ adminCodes.get('/', async (c) => {
   )
 })
 
-function Radio(props: { name: string; value: string; checked: boolean; label: string }) {
+/** The radios of one field: `value` is checked, or the first option when there is none yet. */
+function Choice(props: {
+  name: string
+  value: string | undefined
+  options: [value: string, label: string][]
+}) {
+  const current = props.value ?? props.options[0]?.[0]
   return (
-    <label>
-      <input type="radio" name={props.name} value={props.value} checked={props.checked} />{' '}
-      {props.label}
-    </label>
+    <>
+      {props.options.map(([value, label]) => (
+        <label>
+          <input type="radio" name={props.name} value={value} checked={current === value} /> {label}
+        </label>
+      ))}
+    </>
   )
 }
 
@@ -230,8 +239,6 @@ function AmountFields(props: {
 
 function CodeForm(props: { form: Form; errors: FormErrors }) {
   const { form, errors } = props
-  const checked = (name: string, value: string, fallback: boolean) =>
-    form[name] === value || (form[name] === undefined && fallback)
   return (
     <form method="post" action="/admin/codes/new" class="card">
       {errors._ ? (
@@ -241,32 +248,24 @@ function CodeForm(props: { form: Form; errors: FormErrors }) {
       ) : null}
       <fieldset>
         <legend>What the code does</legend>
-        <Radio
+        <Choice
           name="action"
-          value="redirect"
-          checked={checked('action', 'redirect', true)}
-          label="Redirect to a URL"
-        />
-        <Radio
-          name="action"
-          value="checkout"
-          checked={checked('action', 'checkout', false)}
-          label="Take a payment"
+          value={form.action}
+          options={[
+            ['redirect', 'Redirect to a URL'],
+            ['checkout', 'Take a payment'],
+          ]}
         />
       </fieldset>
       <fieldset>
         <legend>Kind</legend>
-        <Radio
+        <Choice
           name="mode"
-          value="dynamic"
-          checked={checked('mode', 'dynamic', true)}
-          label="Dynamic: can be edited after printing"
-        />
-        <Radio
-          name="mode"
-          value="static"
-          checked={checked('mode', 'static', false)}
-          label="Static: fixed forever"
+          value={form.mode}
+          options={[
+            ['dynamic', 'Dynamic: can be edited after printing'],
+            ['static', 'Static: fixed forever'],
+          ]}
         />
       </fieldset>
       <label for="destination_url">Destination URL (redirect codes)</label>
@@ -292,17 +291,13 @@ function CodeForm(props: { form: Form; errors: FormErrors }) {
           ))}
         </select>
         <FieldError errors={errors} name="currency" />
-        <Radio
+        <Choice
           name="amount_type"
-          value="fixed"
-          checked={checked('amount_type', 'fixed', true)}
-          label="Fixed amount"
-        />
-        <Radio
-          name="amount_type"
-          value="open"
-          checked={checked('amount_type', 'open', false)}
-          label="Customer enters the amount"
+          value={form.amount_type}
+          options={[
+            ['fixed', 'Fixed amount'],
+            ['open', 'Customer enters the amount'],
+          ]}
         />
         <AmountFields
           values={{
@@ -715,8 +710,14 @@ function EditForm(props: { code: Code; form: Form; errors: FormErrors }) {
           <FieldError errors={errors} name="description" />
           <fieldset>
             <legend>Amount ({(code.currency ?? '').toUpperCase()})</legend>
-            <Radio name="amount_type" value="fixed" checked={!open} label="Fixed" />
-            <Radio name="amount_type" value="open" checked={open} label="Customer enters it" />
+            <Choice
+              name="amount_type"
+              value={open ? 'open' : 'fixed'}
+              options={[
+                ['fixed', 'Fixed'],
+                ['open', 'Customer enters it'],
+              ]}
+            />
             <AmountFields
               values={{
                 amount: value('amount', major(code.amount, code.currency)),
