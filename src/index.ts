@@ -22,9 +22,12 @@ function scanSlug(path: string): string | undefined {
   return found !== undefined && !RESERVED_SLUGS.has(found.toLowerCase()) ? found : undefined
 }
 
+/** The edge app's paths other than scans: its CSS and the health check. */
+const isEdgeResource = (path: string) => path.startsWith(CSS_PREFIX) || path === '/health'
+
 /** Paths the edge app answers: scans, its CSS, the health check. */
 export function isEdgePath(path: string): boolean {
-  return path.startsWith(CSS_PREFIX) || path === '/health' || scanSlug(path) !== undefined
+  return isEdgeResource(path) || scanSlug(path) !== undefined
 }
 
 export default {
@@ -34,7 +37,7 @@ export default {
     const viaEdge = () => edge.get().then((app) => app.fetch(request, env, ctx))
     const scan = scanSlug(path)
     if (scan !== undefined) return answerScan(request, url, env, ctx, scan, viaEdge)
-    if (isEdgePath(path)) return viaEdge()
+    if (isEdgeResource(path)) return viaEdge()
     return full.get().then((app) => app.fetch(request, env, ctx))
   },
   scheduled(controller, env, ctx) {
