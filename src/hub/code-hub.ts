@@ -172,12 +172,12 @@ export class CodeHub extends DurableObject<Env> {
     })
     let sealed = false
     const isNew = this.ctx.storage.transactionSync(() => {
-      const open = this.openSequence()
+      const seq = this.openSequence()
       const inserted = this.sql
         .exec(
           'insert into batches (id, seq, n, rows) values (?, ?, ?, ?) on conflict (id) do nothing returning 1',
           key,
-          open.seq,
+          seq,
           stored.length,
           JSON.stringify(stored.map(scanRow)),
         )
@@ -212,11 +212,9 @@ export class CodeHub extends DurableObject<Env> {
         }
       }
       this.addCounters(add)
-      const count = open.count + stored.length
       // A sequence is sealed once it holds FLUSH_MAX_SCANS; a batch never straddles two.
-      sealed = count >= FLUSH_MAX_SCANS
-      if (sealed) this.setOpenSequence(open.seq + 1, 0)
-      else this.setOpenSequence(open.seq, count)
+      sealed = this.scansIn(seq) >= FLUSH_MAX_SCANS
+      if (sealed) this.setOpenSequence(seq + 1)
       return true
     })
     if (!isNew) return { stored: 0 }
@@ -305,7 +303,7 @@ export class CodeHub extends DurableObject<Env> {
   private nextFlush(): FlushBatch | null {
     const seq = this.unflushedSeqs()[0]
     if (seq === undefined) return null
-    if (seq >= this.openSequence().seq) this.setOpenSequence(seq + 1, 0)
+    if (seq >= this.openSequence()) this.setOpenSequence(seq + 1)
     const scans = this.batchRows(seq)
     const { hours, dimensions, visitors } = aggregate(seq, scans, this.funnelRows(seq))
     const strip = <T extends { seq: number }>(rows: T[]) => rows.map(({ seq: _, ...rest }) => rest)
@@ -376,7 +374,7 @@ export class CodeHub extends DurableObject<Env> {
   private scheduleNext() {
     const now = Date.now()
     const pending = this.unflushedSeqs()[0]
-    if (pending !== undefined && pending < this.openSequence().seq) this.armAlarm(now)
+    if (pending !== undefined && pending < this.openSequence()) this.armAlarm(now)
     else if (pending !== undefined) this.armAlarm(now + FLUSH_DELAY_MS)
     else {
       const oldest = this.sql
@@ -533,7 +531,7 @@ export class CodeHub extends DurableObject<Env> {
         paymentId,
         kind,
         at,
-        this.openSequence().seq,
+        this.openSequence(),
       )
       .toArray().length
     if (!inserted) return
@@ -588,24 +586,20 @@ export class CodeHub extends DurableObject<Env> {
     )
   }
 
-  /** The flush sequence new scans and funnel events join, and how many scans it holds. */
-  private openSequence(): { seq: number; count: number } {
-    const row = this.sql
-      .exec<{ seq: number | null; count: number | null }>(
-        `select (select value from meta where key = 'open_seq') as seq,
-                (select value from meta where key = 'open_count') as count`,
-      )
-      .one()
-    return { seq: row.seq ?? 1, count: row.count ?? 0 }
+  /** The flush sequence new scans and funnel events join. */
+  private openSequence(): number {
+    return this.getMeta('open_seq', 1)
   }
 
-  private setOpenSequence(seq: number, count: number) {
-    this.sql.exec(
-      `insert into meta (key, value) values ('open_seq', ?), ('open_count', ?)
-       on conflict (key) do update set value = excluded.value`,
-      seq,
-      count,
-    )
+  private setOpenSequence(seq: number) {
+    this.setMeta('open_seq', seq)
+  }
+
+  /** Scans stored in a flush sequence. */
+  private scansIn(seq: number): number {
+    return this.sql
+      .exec<{ n: number }>('select coalesce(sum(n), 0) as n from batches where seq = ?', seq)
+      .one().n
   }
 
   private addCounter(name: string, by: number) {
