@@ -1,7 +1,8 @@
 /**
- * Per-isolate micro-batching of scans: scans for the same code that arrive within
- * BATCH_WINDOW_MS (or BATCH_MAX of them) go to its hub in one RPC, which turns a flood on one
- * code into a trickle of calls.
+ * Per-isolate micro-batching of scans: scans for the same code that arrive within the code's
+ * window (or that many of them) go to its hub in one RPC, which turns a flood on one code into a
+ * trickle of calls. The window and batch size are the hub's to set (pace.ts): 100 ms and 100
+ * scans by default, longer and bigger while the hub gets more calls than it wants.
  *
  * A batch is sent by the request that opened it (its timer) or by the one that filled it; each
  * of those two must keep its request alive (`ctx.waitUntil`) until the hub has stored the batch,
@@ -9,25 +10,35 @@
  * end with the response, and the batch is still delivered. (Keeping every scan's request alive
  * until delivery made the runtime carry hundreds of finished requests: it cost more CPU than all
  * the rest of recording.) The stub is created at send time, in the sending request (stubs must
- * not be shared across requests). A failed call is retried once (the hub ignores a batch it
- * already has); then the whole batch is logged as JSON, so the scans can be replayed from the
- * logs, and the delivery still resolves: `waitUntil` never rejects.
+ * not be shared across requests). A failed call is tried again after a jittered backoff, up to
+ * SEND_ATTEMPTS times in all (the hub ignores a batch it already has); a call refused because the
+ * hub is overloaded also slows this isolate's batches for that code to the slowest pace. After the
+ * last attempt the whole batch is logged as JSON, so the scans can be replayed from the logs, and
+ * the delivery still resolves: `waitUntil` never rejects.
  */
 import { type HubEnv, hubFor } from './client'
+import { DEFAULT_PACE, type Pace, SLOWEST_PACE } from './pace'
 import type { HubScan } from './types'
 
-export const BATCH_WINDOW_MS = 100
-export const BATCH_MAX = 100
+/** Tries per batch, and the wait before each try after the first (jittered ×0.5–1.5). */
+export const SEND_ATTEMPTS = 3
+export const RETRY_DELAYS_MS = [250, 1_000] as const
+/** A pace the hub asked for holds this long after its last answer, then the default is back. */
+export const PACE_TTL_MS = 10_000
+/** Codes whose pace is remembered (the hot ones); the oldest is forgotten beyond this. */
+const PACES_MAX = 1_000
 
 interface Batch {
   codeId: string
   scans: HubScan[]
+  maxScans: number
   done: Promise<void>
   release: () => void
   timer: ReturnType<typeof setTimeout> | undefined
 }
 
 const open = new Map<string, Batch>()
+const paces = new Map<string, { pace: Pace; until: number }>()
 
 export interface Queued {
   /** Settles once the hub has stored the scan's batch (or the batch was logged as lost). */
@@ -40,19 +51,43 @@ export function sendScan(env: HubEnv, scan: HubScan): Queued {
   let batch = open.get(scan.codeId)
   const opens = !batch
   if (!batch) {
+    const pace = paceOf(scan.codeId, Date.now())
     let release = () => {}
     const done = new Promise<void>((resolve) => {
       release = resolve
     })
-    const created: Batch = { codeId: scan.codeId, scans: [], done, release, timer: undefined }
-    created.timer = setTimeout(() => send(env, created), BATCH_WINDOW_MS)
+    const created: Batch = {
+      codeId: scan.codeId,
+      scans: [],
+      maxScans: pace.maxScans,
+      done,
+      release,
+      timer: undefined,
+    }
+    created.timer = setTimeout(() => send(env, created), pace.windowMs)
     open.set(scan.codeId, created)
     batch = created
   }
   batch.scans.push(scan)
-  const fills = batch.scans.length >= BATCH_MAX
+  const fills = batch.scans.length >= batch.maxScans
   if (fills) send(env, batch)
   return { delivered: batch.done, keepAlive: opens || fills }
+}
+
+/** The pace this isolate batches a code's scans at: the hub's latest request, while it holds. */
+export function paceOf(codeId: string, now: number): Pace {
+  const known = paces.get(codeId)
+  if (known && known.until > now) return known.pace
+  paces.delete(codeId)
+  return DEFAULT_PACE
+}
+
+function setPace(codeId: string, pace: Pace | undefined, now: number) {
+  paces.delete(codeId)
+  if (!pace || (pace.windowMs <= DEFAULT_PACE.windowMs && pace.maxScans <= DEFAULT_PACE.maxScans))
+    return
+  if (paces.size >= PACES_MAX) paces.delete(paces.keys().next().value as string)
+  paces.set(codeId, { pace, until: now + PACE_TTL_MS })
 }
 
 function send(env: HubEnv, batch: Batch) {
@@ -63,23 +98,29 @@ function send(env: HubEnv, batch: Batch) {
 }
 
 async function deliver(env: HubEnv, batch: Batch) {
-  try {
-    await hubFor(env, batch.codeId).recordScans(batch.scans)
-    return
-  } catch (first) {
+  const errors: unknown[] = []
+  for (let attempt = 0; attempt < SEND_ATTEMPTS; attempt++) {
+    const delay = attempt > 0 ? RETRY_DELAYS_MS[attempt - 1] : undefined
+    if (delay !== undefined) await sleep(delay * (0.5 + Math.random()))
     try {
-      await hubFor(env, batch.codeId).recordScans(batch.scans)
+      const answer = await hubFor(env, batch.codeId).recordScans(batch.scans)
+      setPace(batch.codeId, answer.pace, Date.now())
       return
-    } catch (second) {
-      console.error(
-        `scans not stored: hub ${batch.codeId} failed twice for ${batch.scans.length} scans`,
-        JSON.stringify(batch.scans),
-        first,
-        second,
-      )
+    } catch (err) {
+      errors.push(err)
+      // Cloudflare marks a call refused by an overloaded object; back off for that code.
+      if ((err as { overloaded?: boolean } | null)?.overloaded)
+        setPace(batch.codeId, SLOWEST_PACE, Date.now())
     }
   }
+  console.error(
+    `scans not stored: hub ${batch.codeId} failed ${SEND_ATTEMPTS} times for ${batch.scans.length} scans`,
+    JSON.stringify(batch.scans),
+    ...errors,
+  )
 }
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 
 /** Test hook: how many batches are waiting to be sent in this isolate. */
 export function openBatches(): number {

@@ -16,6 +16,7 @@ import { aggregate, type FunnelRow, type ScanRow, scanRow } from './aggregate'
 import { broadcast, LiveFeed } from './feed'
 import { type FlushBatch, flushToD1, scanRowsJson } from './flush'
 import { FLUSH_DELAY_MS, FLUSH_MAX_SCANS } from './limits'
+import { type Pace, Pacer } from './pace'
 import type {
   HubCounters,
   HubScan,
@@ -27,7 +28,7 @@ import type {
   ReservePaymentResult,
 } from './types'
 
-/** Flushed scans stay this long so a re-sent batch (the Worker retries once) is recognised. */
+/** Flushed scans stay this long so a re-sent batch (the Worker retries for ~2 s) is recognised. */
 export const DEDUPE_WINDOW_MS = 10 * 60_000
 /**
  * D1 counts every statement of a batch against the per-invocation query limit (50 on the free
@@ -109,6 +110,8 @@ const iso = (ms: number) => new Date(ms).toISOString()
 export class CodeHub extends DurableObject<Env> {
   private readonly sql: SqlStorage
   private readonly feed: LiveFeed
+  /** How fast the Worker's isolates should send this hub scans (pace.ts); memory only: a hint. */
+  private readonly pacer = new Pacer()
   /** The alarm as last set by this instance (null: none); read from storage at start. */
   private alarmAt: number | null = null
   /** Test seam: runs after D1 committed a flush and before the hub records that it did. */
@@ -157,12 +160,13 @@ export class CodeHub extends DurableObject<Env> {
    * Stores a batch of scans once, as one row, and updates the counters. A batch is known by its
    * first scan's id: the Worker re-sends a whole batch when a call fails (batcher.ts), never part
    * of one, so a batch seen before is ignored. Durable when it returns: the Worker acknowledges
-   * the scans on this answer.
+   * the scans on this answer, and batches this code's next scans at the pace it carries.
    */
-  async recordScans(scans: HubScan[]): Promise<{ stored: number }> {
+  async recordScans(scans: HubScan[]): Promise<{ stored: number; pace: Pace }> {
+    const pace = this.pacer.call(Date.now())
     const codeId = this.codeId
     const key = scans[0]?.id
-    if (key === undefined) return { stored: 0 }
+    if (key === undefined) return { stored: 0, pace }
     const seen = new Set<string>()
     const stored = scans.filter((s) => {
       if (s.codeId !== codeId) throw new Error(`scan ${s.id} is for ${s.codeId}, not ${codeId}`)
@@ -217,10 +221,10 @@ export class CodeHub extends DurableObject<Env> {
       if (sealed) this.setOpenSequence(seq + 1)
       return true
     })
-    if (!isNew) return { stored: 0 }
+    if (!isNew) return { stored: 0, pace }
     this.wantFlush(sealed ? Date.now() : Date.now() + FLUSH_DELAY_MS)
     this.feed.push(() => stored.map(liveScan))
-    return { stored: stored.length }
+    return { stored: stored.length, pace }
   }
 
   /** The code's exact totals (synchronous here; a Promise through the stub). */

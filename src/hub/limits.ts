@@ -2,7 +2,7 @@
 
 /**
  * A flush is sealed once it holds this many scans (batches are never split, so up to one batch
- * more: about 250-300 KB of JSON).
+ * more: at most 749 scans, under 400 KB of JSON, with the biggest batches of pace.ts).
  */
 export const FLUSH_MAX_SCANS = 500
 /** Scans wait this long in the hub before a flush, so one flush carries many. */
