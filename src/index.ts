@@ -2,8 +2,8 @@
  * The Worker's entry. A scan (`GET /{slug}`) of an active redirect code is answered right here
  * (scan/answer.ts); the scan's pages, their stylesheet and the health check load the small edge
  * app on first use, and everything else loads the full app (API, admin, payments) on first use.
- * So a cold isolate evaluates only what a redirect needs. Also the hourly retention job and the
- * Durable Object classes.
+ * So a cold isolate evaluates only what a redirect needs. Also the hourly jobs (scan retention,
+ * payment hold reconciliation) and the Durable Object classes.
  */
 
 import { lazy } from './lib/lazy'
@@ -42,5 +42,8 @@ export default {
   },
   scheduled(controller, env, ctx) {
     ctx.waitUntil(import('./stats/retention').then((m) => m.runRetention(env, controller)))
+    ctx.waitUntil(
+      import('./payments/reconcile').then((m) => m.reconcileHolds(env, controller.scheduledTime)),
+    )
   },
 } satisfies ExportedHandler<Env>

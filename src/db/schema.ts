@@ -158,6 +158,8 @@ export const payments = sqliteTable(
     uniqueIndex('payments_session_idx').on(t.sessionId),
     index('payments_merchant_created_idx').on(t.merchantId, t.createdAt, t.id),
     index('payments_code_status_idx').on(t.codeId, t.status),
+    // The hourly hold reconciliation (payments/reconcile.ts) looks for pending sessions by expiry.
+    index('payments_status_expiry_idx').on(t.status, t.sessionExpiresAt),
   ],
 )
 

@@ -11,8 +11,9 @@ import { forgetCode } from '../scan/resolve'
 /**
  * After a Stripe session closes, its hold lasts this much longer: Stripe retries a webhook for up
  * to three days, and a late `completed` for a session that was paid must still find its slot.
- * (The `expired` webhook normally releases it about 31 minutes after pay was pressed.) Test-mode
- * sessions have no late webhooks: their hold ends with the session.
+ * (The `expired` webhook normally releases it about 31 minutes after pay was pressed; when no
+ * webhook comes, the hourly reconcile.ts asks Stripe.) Test-mode sessions have no late webhooks:
+ * their hold ends with the session.
  */
 export const HOLD_GRACE_MS = { stripe: 3 * 24 * 3600 * 1000, test: 0 } as const
 /** A delayed method (SEPA, bank transfer, …) holds its slot until it succeeds or fails. */

@@ -2,35 +2,16 @@ import { env } from 'cloudflare:workers'
 import { describe, expect, it } from 'vitest'
 import { hubFor } from '../../src/hub/client'
 import { call, merchantWithCode, postForm } from '../helpers'
-import { chooseOutcome, fakeStripe, sessionEvent, signedWebhook, stripeEnv } from './support'
-
-/** One customer (own IP) pressing pay. */
-function press(slug: string, customer: number, bindings?: Record<string, string>) {
-  return postForm(`/${slug}/pay`, '', {
-    headers: { 'cf-connecting-ip': `203.0.113.${customer}` },
-    env: bindings,
-  })
-}
-
-/** A €5 checkout code that takes at most `maxPayments` payments. */
-function limitedCode(maxPayments: number) {
-  return merchantWithCode({
-    action: 'checkout',
-    currency: 'eur',
-    amount: 500,
-    description: 'x',
-    max_payments: maxPayments,
-  })
-}
-
-async function paymentsOf(codeId: string) {
-  const { results } = await env.DB.prepare(
-    'select * from payments where code_id = ? order by created_at',
-  )
-    .bind(codeId)
-    .all<{ id: string; status: string; session_id: string }>()
-  return results
-}
+import {
+  chooseOutcome,
+  fakeStripe,
+  limitedCode,
+  paymentsOf,
+  press,
+  sessionEvent,
+  signedWebhook,
+  stripeEnv,
+} from './support'
 
 describe('limited codes hold under concurrency (guarded by the code hub)', () => {
   it('lets exactly one of 25 simultaneous customers open a session on a single-use code', async () => {

@@ -1,7 +1,9 @@
 /** Helpers for payment tests: the fake Stripe's address, signed webhooks, and the pay form. */
+
+import { env } from 'cloudflare:workers'
 import Stripe from 'stripe'
 import { inject } from 'vitest'
-import { call, ORIGIN, postForm } from '../helpers'
+import { call, merchantWithCode, ORIGIN, postForm } from '../helpers'
 
 export const WEBHOOK_SECRET = 'whsec_test_secret'
 
@@ -92,4 +94,32 @@ export function sessionEvent(type: string, session: Record<string, unknown>, id?
     type,
     data: { object: session },
   }
+}
+
+/** One customer (own IP) pressing pay. */
+export function press(slug: string, customer: number, bindings?: Record<string, string>) {
+  return postForm(`/${slug}/pay`, '', {
+    headers: { 'cf-connecting-ip': `203.0.113.${customer}` },
+    env: bindings,
+  })
+}
+
+/** A €5 checkout code that takes at most `maxPayments` payments. */
+export function limitedCode(maxPayments: number) {
+  return merchantWithCode({
+    action: 'checkout',
+    currency: 'eur',
+    amount: 500,
+    description: 'x',
+    max_payments: maxPayments,
+  })
+}
+
+export async function paymentsOf(codeId: string) {
+  const { results } = await env.DB.prepare(
+    'select * from payments where code_id = ? order by created_at',
+  )
+    .bind(codeId)
+    .all<{ id: string; status: string; session_id: string; session_expires_at: number }>()
+  return results
 }

@@ -246,7 +246,7 @@ function control(state: FakeState, path: string, body: string, res: ServerRespon
     state.failNext = JSON.parse(body) as FakeState['failNext']
     return send(res, 200, { ok: true })
   }
-  const pay = /^\/__fake\/sessions\/([A-Za-z0-9_]+)\/(complete|get)$/.exec(path)
+  const pay = /^\/__fake\/sessions\/([A-Za-z0-9_]+)\/(complete|expire|get)$/.exec(path)
   const session = pay ? state.sessions.get(pay[1] ?? '') : undefined
   if (!pay || !session) return send(res, 404, { error: 'unknown control path or session' })
   if (pay[2] === 'complete') {
@@ -259,6 +259,8 @@ function control(state: FakeState, path: string, body: string, res: ServerRespon
     session.customer_details = { email }
     session.payment_intent = id('pi')
   }
+  // Stripe closed the session at its expires_at (no webhook is sent from here).
+  if (pay[2] === 'expire') session.status = 'expired'
   return send(res, 200, session)
 }
 

@@ -1,0 +1,1 @@
+CREATE INDEX `payments_status_expiry_idx` ON `payments` (`status`,`session_expires_at`);
