@@ -5,10 +5,11 @@ import type { Child } from 'hono/jsx'
 import { getCode, listCodeChanges, listCodes } from '../codes/queries'
 import { changeCode, createCodeFor } from '../codes/service'
 import type { Db } from '../db/client'
-import { type Code, merchants, payments, scans } from '../db/schema'
+import { type Code, merchants, payments, scanRollupHours } from '../db/schema'
 import type { AppEnv } from '../env'
 import { hubFor } from '../hub/client'
 import { issueLiveToken } from '../hub/live-routes'
+import { decodeCursor, paginate } from '../lib/cursor'
 import { publicBase, qrContent } from '../lib/urls'
 import { currencyRule, formatMinor, SUPPORTED_CURRENCIES } from '../money/currency'
 import { isTestMode } from '../payments/mode'
@@ -39,33 +40,46 @@ async function merchantName(db: Db, merchantId: string) {
   return row?.name ?? 'qrcheckout'
 }
 
-/** Human scans and paid payments today (UTC), per code. */
+/** Codes listed per page of the admin's code list. */
+export const CODES_PER_PAGE = 100
+/** Code ids bound per statement: D1 takes at most 100 parameters, and each query adds one or two. */
+const IDS_PER_QUERY = 90
+
+/**
+ * Human scans (from the hourly rollups: a few rows per code, not one per scan) and paid payments
+ * today (UTC), per code.
+ */
 async function todayCounts(db: Db, codeIds: string[]) {
   const since = startOfUtcDay(Date.now())
-  if (!codeIds.length) return { scans: new Map<string, number>(), paid: new Map<string, number>() }
-  const [scanRows, paidRows] = await Promise.all([
-    db
-      .select({ codeId: scans.codeId, n: sql<number>`count(*)` })
-      .from(scans)
-      .where(
-        and(inArray(scans.codeId, codeIds), gte(scans.scannedAt, since), eq(scans.isBot, false)),
-      )
-      .groupBy(scans.codeId),
-    db
-      .select({ codeId: payments.codeId, n: sql<number>`count(*)` })
-      .from(payments)
-      .where(
-        and(
-          inArray(payments.codeId, codeIds),
-          gte(payments.paidAt, since),
-          eq(payments.status, 'paid'),
-        ),
-      )
-      .groupBy(payments.codeId),
-  ])
+  const groups: string[][] = []
+  for (let i = 0; i < codeIds.length; i += IDS_PER_QUERY) {
+    groups.push(codeIds.slice(i, i + IDS_PER_QUERY))
+  }
+  const counted = await Promise.all(
+    groups.map((ids) =>
+      Promise.all([
+        db
+          .select({ codeId: scanRollupHours.codeId, n: sql<number>`sum(${scanRollupHours.human})` })
+          .from(scanRollupHours)
+          .where(and(inArray(scanRollupHours.codeId, ids), gte(scanRollupHours.hour, since)))
+          .groupBy(scanRollupHours.codeId),
+        db
+          .select({ codeId: payments.codeId, n: sql<number>`count(*)` })
+          .from(payments)
+          .where(
+            and(
+              inArray(payments.codeId, ids),
+              gte(payments.paidAt, since),
+              eq(payments.status, 'paid'),
+            ),
+          )
+          .groupBy(payments.codeId),
+      ]),
+    ),
+  )
   return {
-    scans: new Map(scanRows.map((r) => [r.codeId, r.n])),
-    paid: new Map(paidRows.map((r) => [r.codeId, r.n])),
+    scans: new Map(counted.flatMap(([scanRows]) => scanRows.map((r) => [r.codeId, r.n]))),
+    paid: new Map(counted.flatMap(([, paidRows]) => paidRows.map((r) => [r.codeId, r.n]))),
   }
 }
 
@@ -103,8 +117,25 @@ adminCodes.get('/', async (c) => {
     ? (c.req.query('action') as Code['action'])
     : undefined
   const search = c.req.query('q')?.trim().slice(0, 100) || undefined
-  const rows = await listCodes(db, merchantId, { status, action, search, limit: 100 })
-  const codes = rows.slice(0, 100)
+  const rows = await listCodes(db, merchantId, {
+    status,
+    action,
+    search,
+    limit: CODES_PER_PAGE,
+    after: decodeCursor(c.req.query('after')),
+  })
+  const { data: codes, next_cursor: next } = paginate(rows, CODES_PER_PAGE, (r) => ({
+    at: r.createdAt,
+    id: r.id,
+  }))
+  const nextPage = next
+    ? `/admin?${new URLSearchParams({
+        ...(search ? { q: search } : {}),
+        ...(status ? { status } : {}),
+        ...(action ? { action } : {}),
+        after: next,
+      })}`
+    : null
   const [today, name] = await Promise.all([
     todayCounts(
       db,
@@ -187,6 +218,11 @@ adminCodes.get('/', async (c) => {
           </tbody>
         </table>
       </div>
+      {nextPage ? (
+        <p>
+          <a href={nextPage}>Next {CODES_PER_PAGE} codes →</a>
+        </p>
+      ) : null}
       {codes.length ? null : <p class="muted">No codes yet. Create your first one.</p>}
     </AdminLayout>,
   )

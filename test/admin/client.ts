@@ -5,6 +5,8 @@ let clients = 0
 
 export class AdminClient {
   cookie = ''
+  /** Bindings overriding the test environment's for this client's requests. */
+  bindings: Partial<Env> | undefined
   /** Each client is its own visitor, as far as per-IP limits go. */
   readonly ip = `198.18.${Math.floor(++clients / 250)}.${clients % 250}`
 
@@ -26,7 +28,7 @@ export class AdminClient {
     const headers: Record<string, string> = { origin, 'cf-connecting-ip': this.ip }
     if (this.cookie) headers.cookie = this.cookie
     if (body !== undefined) headers['content-type'] = contentType
-    const response = await call(path, { method, body, headers })
+    const response = await call(path, { method, body, headers, env: this.bindings })
     const setCookie = response.headers.get('set-cookie')
     if (setCookie) {
       const [pair = ''] = setCookie.split(';')
