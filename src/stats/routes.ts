@@ -17,8 +17,11 @@ const CSV_PAGE = 1_000
 
 const tags = ['Stats']
 const params = z.object({ id: CodeId })
+/** No scan is older than this; it also keeps every date inside what time-zone arithmetic handles. */
+const EARLIEST = '2000-01-01T00:00:00Z'
 const Instant = z.iso
   .datetime({ offset: true, message: 'use an ISO 8601 date-time such as 2030-01-31T00:00:00Z' })
+  .refine((value) => Date.parse(value) >= Date.parse(EARLIEST), `must be ${EARLIEST} or later`)
   .openapi({ example: '2026-11-01T00:00:00Z' })
 
 const StatsQuery = z.strictObject({

@@ -1,7 +1,7 @@
 import { env } from 'cloudflare:workers'
 import { describe, expect, it } from 'vitest'
 import { csvCell } from '../../src/lib/csv'
-import { call, createCode, flushHub, newMerchant } from '../helpers'
+import { call, createCode, flushHub, newMerchant, problemOf } from '../helpers'
 import { IPHONE, SLACKBOT } from '../hub/fixtures'
 
 async function newCode() {
@@ -143,5 +143,10 @@ describe('GET /codes/{id}/scans.csv', () => {
     expect(some).toHaveLength(1 + 300)
     const bad = await call(`/api/v1/codes/${code.id}/scans.csv?from=${to}&to=${from}`, { key })
     expect(bad.status).toBe(400)
+    const ancient = await call(`/api/v1/codes/${code.id}/scans.csv?from=0050-01-01T00:00:00Z`, {
+      key,
+    })
+    expect(ancient.status).toBe(400)
+    expect((await problemOf(ancient)).errors?.map((e) => e.path)).toEqual(['query.from'])
   })
 })

@@ -354,6 +354,12 @@ describe('GET /codes/{id}/stats: never behind, validated, scoped', () => {
     ],
     ['an unknown interval', 'interval=week', 'query.interval'],
     ['a date without a time', 'from=2026-11-01', 'query.from'],
+    [
+      'a date before 2000 (years below 100 once broke local days)',
+      'from=0099-12-31T00:00:00Z&to=0100-01-02T00:00:00Z',
+      'query.from',
+    ],
+    ['an end before 2000', 'to=1999-12-31T23:59:59Z', 'query.to'],
     ['an unknown parameter', 'bucket=day', 'query'],
   ])('refuses %s with 400', async (_name, query, path) => {
     const { key, code } = await merchantWithCode({
