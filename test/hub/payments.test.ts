@@ -1,8 +1,8 @@
-import { evictDurableObject, runInDurableObject } from 'cloudflare:test'
+import { evictDurableObject, runDurableObjectAlarm, runInDurableObject } from 'cloudflare:test'
 import { env } from 'cloudflare:workers'
-import { describe, expect, it } from 'vitest'
+import { describe, expect, it, vi } from 'vitest'
 import { hubFor } from '../../src/hub/client'
-import type { CodeHub } from '../../src/hub/code-hub'
+import { type CodeHub, DEDUPE_WINDOW_MS, HUB_QUERIES } from '../../src/hub/code-hub'
 import { call, flushHub, merchantWithCode } from '../helpers'
 import { d1Count, hubRows, IPHONE, SLACKBOT } from './fixtures'
 
@@ -194,4 +194,41 @@ describe('the checkout funnel', () => {
       ),
     ).toBe(humans)
   })
+})
+
+describe("the hub's storage stays bounded and indexed", () => {
+  it('forgets flushed funnel events after the dedupe window, and still counts each payment once', async () => {
+    const { hub, code } = await newHub()
+    await hub.reservePayment({ paymentId: 'pay_f', limit: 1, holdUntil: soon() })
+    await hub.settlePayment('pay_f', 'paid')
+    await flushHub(code.id)
+    expect(await hubRows(code.id, 'select kind from funnel order by kind')).toEqual([
+      { kind: 'paid' },
+      { kind: 'pay_pressed' },
+    ])
+    vi.useFakeTimers({ toFake: ['Date'], now: Date.now() + DEDUPE_WINDOW_MS + 60_000 })
+    try {
+      // The alarm the flush left for the dedupe window prunes.
+      await runDurableObjectAlarm(hub)
+      expect(await hubRows(code.id, 'select kind from funnel')).toEqual([])
+      // A redelivered webhook or a second press of the same payment changes nothing.
+      await hub.settlePayment('pay_f', 'paid')
+      await hub.reservePayment({ paymentId: 'pay_f', limit: 1, holdUntil: soon() })
+    } finally {
+      vi.useRealTimers()
+    }
+    expect(await hub.counters()).toMatchObject({ pay_pressed: 1, paid: 1, unflushed: 0 })
+  })
+
+  it.each(Object.entries(HUB_QUERIES))(
+    'runs %s through an index, not a scan of every batch kept for dedupe',
+    async (_name, query) => {
+      const { code } = await newHub()
+      const binds = query.includes('?') ? [1] : []
+      const plan = await hubRows(code.id, `explain query plan ${query}`, ...binds)
+      const steps = plan.map((row) => String(row.detail))
+      expect(steps.some((step) => /USING (COVERING )?INDEX/.test(step))).toBe(true)
+      expect(steps.filter((step) => /^SCAN (batches|funnel)\b/.test(step))).toEqual([])
+    },
+  )
 })
