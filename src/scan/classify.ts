@@ -17,14 +17,17 @@ export interface Client {
 /** User agents repeat (the same phone models, the same previews): parse each once per isolate. */
 const parsed = new Map<string, Client>()
 const PARSED_MAX = 500
+const UA_MAX = 1024
 
 export function classifyClient(userAgent: string | null): Client {
   if (!userAgent) return { device: 'unknown', browser: null, os: null, isBot: true }
-  const known = parsed.get(userAgent)
+  // Parsed and remembered by its first UA_MAX characters: a huge header costs no more memory.
+  const key = userAgent.slice(0, UA_MAX)
+  const known = parsed.get(key)
   if (known) return known
-  const client = parse(userAgent.slice(0, 1024))
+  const client = parse(key)
   if (parsed.size >= PARSED_MAX) parsed.delete(parsed.keys().next().value as string)
-  parsed.set(userAgent, client)
+  parsed.set(key, client)
   return client
 }
 
