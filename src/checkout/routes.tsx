@@ -127,6 +127,8 @@ checkoutRoutes.post(`/:slug{${SLUG_PATTERN}}/pay`, limitBody(MAX_BODY_BYTES), cs
     createdAt: at,
     updatedAt: at,
     paidAt: null,
+    holdCheckedAt: null,
+    holdKeptAt: null,
   }
   let provider: ReturnType<typeof paymentProvider>
   try {

@@ -152,6 +152,10 @@ export const payments = sqliteTable(
     createdAt: timestamp('created_at').notNull(),
     updatedAt: timestamp('updated_at').notNull(),
     paidAt: timestamp('paid_at'),
+    /** When the hourly reconciliation (payments/reconcile.ts) last asked about this hold. */
+    holdCheckedAt: timestamp('hold_checked_at'),
+    /** When it found the session paid with no webhook applied, and kept the slot for good. */
+    holdKeptAt: timestamp('hold_kept_at'),
   },
   (t) => [
     uniqueIndex('payments_receipt_idx').on(t.receiptId),

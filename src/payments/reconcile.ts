@@ -6,45 +6,44 @@
  * for 3 days after an unpaid session expired, and, worse, lets one more customer pay once it has
  * lapsed, when the session had in fact been paid. So once a session's expiry is RECONCILE_AFTER_MS
  * past and its payment is still `pending` in D1 (no webhook applied), the cron asks Stripe about
- * the session and settles only the hold:
+ * the session:
  *
- * - expired or failed at Stripe: the slot is released (what the `expired` webhook would have done);
- * - paid or processing at Stripe: the slot is kept for good, and the missing webhook is logged as
- *   an error. The payment stays `pending`: a payment becomes paid only from a signed webhook
- *   (webhook.ts), which Stripe keeps redelivering and which then settles it as usual;
- * - still open, or Stripe unreachable: nothing changes, and the next run asks again.
+ * - expired, or failed (a delayed payment whose intent can no longer succeed): the payment gets
+ *   that outcome through `applyPaymentEvent`, as from a webhook, which releases its slot;
+ * - paid: the slot is kept for good and the missing webhook is logged as an error. The payment
+ *   stays `pending`: only Stripe's signed webhook marks a payment paid (webhook.ts), and Stripe
+ *   keeps redelivering it; this payment is not asked about again;
+ * - processing (a delayed method): the slot is kept until it succeeds or fails, asked again hourly;
+ * - still open, or Stripe unreachable: nothing changes, asked again on a later run.
  *
- * Only payments whose session expired within the grace are asked about (after it, the hold is
- * gone or kept for good), at most MAX_PER_RUN per run.
+ * Each run asks about at most MAX_PER_RUN payments, those not asked about for longest first, so a
+ * backlog is worked through in turn. Only sessions that expired within the grace are asked about.
+ * The same run also releases the hold of a payment that failed before any session existed, in
+ * case the pay route's own release failed too (the hub's release is idempotent).
  */
-import { and, between, eq, isNotNull } from 'drizzle-orm'
-import { createDb } from '../db/client'
+import { and, asc, between, eq, gte, isNotNull, isNull, sql } from 'drizzle-orm'
+import { createDb, type Db } from '../db/client'
 import { codes, payments } from '../db/schema'
 import type { Bindings } from '../env'
 import { hubFor } from '../hub/client'
-import { HOLD_GRACE_MS, PROCESSING_HOLD_UNTIL } from './effects'
-import type { SessionOutcome } from './provider'
+import { afterPaymentEvent, HOLD_GRACE_MS, PROCESSING_HOLD_UNTIL } from './effects'
+import { applyPaymentEvent, findPayment } from './queries'
 import { stripeProvider } from './stripe'
 
 /** How long after a session's expiry its webhook may still be on its way before we ask. */
 export const RECONCILE_AFTER_MS = 15 * 60_000
-/** Sessions asked about per run (one Stripe call and one hub call each). */
+/** Payments asked about per run (one Stripe call and one hub call each). */
 export const MAX_PER_RUN = 50
 
 export interface Reconciled {
   checked: number
-  released: number
+  /** Payments marked expired or failed from Stripe's answer; their slots released. */
+  closed: number
+  /** Slots kept: paid without a webhook (for good), or processing. */
   kept: number
   unchanged: number
-}
-
-/** What a session's state at Stripe means for its hold. */
-const ACTION: Record<SessionOutcome, 'release' | 'keep' | 'wait'> = {
-  expired: 'release',
-  failed: 'release',
-  paid: 'keep',
-  processing: 'keep',
-  open: 'wait',
+  /** Holds of payments that failed before any session existed, released again. */
+  strays: number
 }
 
 export async function reconcileHolds(
@@ -54,7 +53,77 @@ export async function reconcileHolds(
   // Test mode has no webhooks to miss: its sessions settle synchronously.
   if (!env.STRIPE_SECRET_KEY) return undefined
   const db = createDb(env.DB)
-  const stuck = await db
+  const result: Reconciled = { checked: 0, closed: 0, kept: 0, unchanged: 0, strays: 0 }
+  const stripe = stripeProvider(env)
+  for (const payment of await overdue(db, now)) {
+    const sessionId = payment.sessionId as string
+    result.checked++
+    const checked: Partial<typeof payments.$inferInsert> = { holdCheckedAt: now }
+    try {
+      const session = await stripe.getSession(sessionId)
+      switch (session.outcome) {
+        case 'expired':
+        case 'failed': {
+          const applied = await applyPaymentEvent(db, {
+            id: `reconcile_${sessionId}_${session.outcome}`,
+            provider: 'stripe',
+            type: `reconcile.${session.outcome}`,
+            paymentId: payment.id,
+            sessionId,
+            outcome: session.outcome,
+            amount: session.amount,
+            currency: session.currency,
+            email: null,
+            method: null,
+          })
+          if (!applied.payment) throw new Error(`not applied: ${applied.reason}`)
+          const view = await findPayment(db, { id: payment.id })
+          if (!view) throw new Error('payment not found')
+          await afterPaymentEvent(env, applied.payment, view.slug, env.PUBLIC_BASE_URL ?? '')
+          result.closed++
+          break
+        }
+        case 'paid':
+        case 'processing':
+          await hubFor(env, payment.codeId).reservePayment({
+            paymentId: payment.id,
+            limit: null,
+            holdUntil: PROCESSING_HOLD_UNTIL,
+          })
+          if (session.outcome === 'paid') {
+            checked.holdKeptAt = now
+            console.error(
+              `payment ${payment.id}: Stripe session ${sessionId} is paid but no webhook was applied; its slot is kept. Check the webhook endpoint.`,
+            )
+          }
+          result.kept++
+          break
+        case 'open':
+          result.unchanged++
+          break
+      }
+    } catch (err) {
+      console.error(`payment ${payment.id}: hold not reconciled; a later run retries`, err)
+      result.unchanged++
+    }
+    await db.update(payments).set(checked).where(eq(payments.id, payment.id))
+  }
+  for (const stray of await strays(db, now)) {
+    try {
+      await hubFor(env, stray.codeId).settlePayment(stray.id, 'released')
+      await db.update(payments).set({ holdCheckedAt: now }).where(eq(payments.id, stray.id))
+      result.strays++
+    } catch (err) {
+      console.error(`payment ${stray.id}: stray hold not released; a later run retries`, err)
+    }
+  }
+  if (result.checked || result.strays) console.log('payment holds reconciled', result)
+  return result
+}
+
+/** Limited codes' pending Stripe payments whose session expired a while ago, least recently asked first. */
+function overdue(db: Db, now: number) {
+  return db
     .select({ id: payments.id, codeId: payments.codeId, sessionId: payments.sessionId })
     .from(payments)
     .innerJoin(codes, eq(codes.id, payments.codeId))
@@ -64,44 +133,28 @@ export async function reconcileHolds(
         eq(payments.provider, 'stripe'),
         isNotNull(payments.sessionId),
         between(payments.sessionExpiresAt, now - HOLD_GRACE_MS.stripe, now - RECONCILE_AFTER_MS),
+        isNull(payments.holdKeptAt),
         isNotNull(codes.maxPayments),
       ),
     )
-    .orderBy(payments.sessionExpiresAt)
+    .orderBy(sql`coalesce(${payments.holdCheckedAt}, 0)`, asc(payments.sessionExpiresAt))
     .limit(MAX_PER_RUN)
-  const stripe = stripeProvider(env)
-  const result: Reconciled = { checked: 0, released: 0, kept: 0, unchanged: 0 }
-  for (const payment of stuck) {
-    if (!payment.sessionId) continue
-    result.checked++
-    try {
-      const session = await stripe.getSession(payment.sessionId)
-      const hub = hubFor(env, payment.codeId)
-      switch (ACTION[session.outcome]) {
-        case 'release':
-          await hub.settlePayment(payment.id, 'released')
-          result.released++
-          break
-        case 'keep':
-          await hub.reservePayment({
-            paymentId: payment.id,
-            limit: null,
-            holdUntil: PROCESSING_HOLD_UNTIL,
-          })
-          console.error(
-            `payment ${payment.id}: Stripe session ${payment.sessionId} is ${session.outcome} but no webhook was applied; its slot is kept. Check the webhook endpoint.`,
-          )
-          result.kept++
-          break
-        case 'wait':
-          result.unchanged++
-          break
-      }
-    } catch (err) {
-      console.error(`payment ${payment.id}: hold not reconciled; the next run retries`, err)
-      result.unchanged++
-    }
-  }
-  if (result.checked) console.log('payment holds reconciled', result)
-  return result
+}
+
+/** Limited codes' payments that failed before a session existed, not yet released here. */
+function strays(db: Db, now: number) {
+  return db
+    .select({ id: payments.id, codeId: payments.codeId })
+    .from(payments)
+    .innerJoin(codes, eq(codes.id, payments.codeId))
+    .where(
+      and(
+        eq(payments.status, 'failed'),
+        isNull(payments.sessionId),
+        isNull(payments.holdCheckedAt),
+        gte(payments.createdAt, now - HOLD_GRACE_MS.stripe),
+        isNotNull(codes.maxPayments),
+      ),
+    )
+    .limit(MAX_PER_RUN)
 }

@@ -119,10 +119,16 @@ export function snapshotOf(
   }
 }
 
+/** Payment intent states after which a delayed payment (SEPA, …) can no longer succeed. */
+const INTENT_FAILED = new Set(['requires_payment_method', 'canceled'])
+
 function outcomeOf(session: Stripe.Checkout.Session): SessionOutcome {
   if (session.status === 'expired') return 'expired'
   if (session.status === 'complete') {
-    return session.payment_status === 'unpaid' ? 'processing' : 'paid'
+    if (session.payment_status !== 'unpaid') return 'paid'
+    // A retrieved session carries its expanded intent: a delayed payment that failed shows there.
+    const intent = typeof session.payment_intent === 'object' ? session.payment_intent : null
+    return intent && INTENT_FAILED.has(intent.status) ? 'failed' : 'processing'
   }
   return 'open'
 }

@@ -8,7 +8,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 import { hubFor } from '../../src/hub/client'
 import worker from '../../src/index'
 import { HOLD_GRACE_MS } from '../../src/payments/effects'
-import { RECONCILE_AFTER_MS, reconcileHolds } from '../../src/payments/reconcile'
+import { MAX_PER_RUN, RECONCILE_AFTER_MS, reconcileHolds } from '../../src/payments/reconcile'
 import { merchantWithCode } from '../helpers'
 import {
   fakeStripe,
@@ -49,7 +49,7 @@ describe('the hourly reconciliation of holds whose webhook never came', () => {
     vi.restoreAllMocks()
   })
 
-  it("frees the slot of a session Stripe expired, once its webhook is overdue, and leaves the payment's state alone", async () => {
+  it('expires the payment of a session Stripe expired, once its webhook is overdue, freeing the slot', async () => {
     const { code, payment, due } = await heldCode()
     await fakeStripe(`sessions/${payment.session_id}/expire`, {})
     vi.spyOn(console, 'log').mockImplementation(() => {})
@@ -57,10 +57,27 @@ describe('the hourly reconciliation of holds whose webhook never came', () => {
     expect(await reconcileHolds(stripeBindings(), due - 1)).toMatchObject({ checked: 0 })
     expect((await press(code.slug, 2, stripeEnv())).status).toBe(409)
 
-    expect(await reconcileHolds(stripeBindings(), due)).toMatchObject({ checked: 1, released: 1 })
+    expect(await reconcileHolds(stripeBindings(), due)).toMatchObject({ checked: 1, closed: 1 })
+    expect((await paymentsOf(code.id))[0]?.status).toBe('expired')
     expect((await press(code.slug, 2, stripeEnv())).status).toBe(303)
-    // Only a signed webhook changes a payment.
-    expect((await paymentsOf(code.id))[0]?.status).toBe('pending')
+    // The late webhook, should it come, changes nothing more.
+    const session = await fakeStripe(`sessions/${payment.session_id}/get`)
+    const late = await signedWebhook(sessionEvent('checkout.session.expired', session))
+    expect(late.status).toBe(200)
+    expect((await paymentsOf(code.id))[0]?.status).toBe('expired')
+  })
+
+  it('fails the payment of a delayed method the bank refused, freeing the slot', async () => {
+    const { code, payment, due } = await heldCode()
+    await fakeStripe(`sessions/${payment.session_id}/complete`, { payment_status: 'unpaid' })
+    vi.spyOn(console, 'log').mockImplementation(() => {})
+    // Still processing at the bank: the slot stays, and it is asked about again.
+    expect(await reconcileHolds(stripeBindings(), due)).toMatchObject({ kept: 1 })
+    expect((await press(code.slug, 2, stripeEnv())).status).toBe(409)
+    await fakeStripe(`sessions/${payment.session_id}/fail-intent`, {})
+    expect(await reconcileHolds(stripeBindings(), due + 3_600_000)).toMatchObject({ closed: 1 })
+    expect((await paymentsOf(code.id))[0]?.status).toBe('failed')
+    expect((await press(code.slug, 2, stripeEnv())).status).toBe(303)
   })
 
   it('keeps for good the slot of a session Stripe says was paid, where the grace alone would lapse', async () => {
@@ -73,7 +90,7 @@ describe('the hourly reconciliation of holds whose webhook never came', () => {
     vi.spyOn(console, 'log').mockImplementation(() => {})
     // Only the first code's hold is reconciled (the second one's session is not due yet).
     const result = await reconcileHolds(stripeBindings(), kept.due)
-    expect(result).toMatchObject({ kept: 1, released: 0 })
+    expect(result).toMatchObject({ kept: 1, closed: 0 })
     expect(String(error.mock.calls[0]?.[0])).toContain('no webhook was applied')
 
     // After Stripe's three days of retries, a second customer presses pay on each code.
@@ -84,6 +101,9 @@ describe('the hourly reconciliation of holds whose webhook never came', () => {
     // the press through (here the fake Stripe then refuses the session's odd expiry).
     expect((await press(lapsed.code.slug, 3, stripeEnv())).status).not.toBe(409)
     vi.useRealTimers()
+    // Kept for good: not asked about again.
+    await reconcileHolds(stripeBindings(), kept.due + 3_600_000)
+    expect(await lookups(kept.payment.session_id)).toBe(1)
     expect((await paymentsOf(kept.code.id))[0]?.status).toBe('pending')
     expect((await hubFor(env, kept.code.id).counters()).paid).toBe(0)
   })
@@ -94,7 +114,7 @@ describe('the hourly reconciliation of holds whose webhook never came', () => {
     expect(await reconcileHolds(stripeBindings(), due)).toMatchObject({ unchanged: 1 })
     expect((await press(code.slug, 2, stripeEnv())).status).toBe(409)
     await fakeStripe(`sessions/${payment.session_id}/expire`, {})
-    expect(await reconcileHolds(stripeBindings(), due + 3_600_000)).toMatchObject({ released: 1 })
+    expect(await reconcileHolds(stripeBindings(), due + 3_600_000)).toMatchObject({ closed: 1 })
     expect((await press(code.slug, 2, stripeEnv())).status).toBe(303)
   })
 
@@ -107,7 +127,50 @@ describe('the hourly reconciliation of holds whose webhook never came', () => {
     expect(await reconcileHolds(stripeBindings(), due)).toMatchObject({ checked: 1, unchanged: 1 })
     expect(String(error.mock.calls[0]?.[0])).toContain('not reconciled')
     expect((await press(code.slug, 2, stripeEnv())).status).toBe(409)
-    expect(await reconcileHolds(stripeBindings(), due)).toMatchObject({ released: 1 })
+    expect(await reconcileHolds(stripeBindings(), due)).toMatchObject({ closed: 1 })
+  })
+
+  it('asks about a backlog in turn, those not asked about for longest first', async () => {
+    vi.spyOn(console, 'log').mockImplementation(() => {})
+    const { code } = await limitedCode(MAX_PER_RUN + 10)
+    for (let i = 1; i <= MAX_PER_RUN + 1; i++) {
+      expect((await press(code.slug, i, stripeEnv())).status).toBe(303)
+    }
+    const all = await paymentsOf(code.id)
+    const due = Math.max(...all.map((p) => p.session_expires_at)) + RECONCILE_AFTER_MS
+    // Every session still open at Stripe: nothing changes, but each is asked about in turn.
+    expect(await reconcileHolds(stripeBindings(), due)).toMatchObject({
+      checked: MAX_PER_RUN,
+      unchanged: MAX_PER_RUN,
+    })
+    const asked = await Promise.all(all.map((p) => lookups(p.session_id)))
+    expect(asked.filter((n) => n === 0)).toHaveLength(1)
+    await reconcileHolds(stripeBindings(), due + 3_600_000)
+    const waited = all[asked.indexOf(0)]
+    expect(await lookups(waited?.session_id ?? '')).toBe(1)
+  })
+
+  it('releases again the hold of a payment that failed before its session existed', async () => {
+    vi.spyOn(console, 'log').mockImplementation(() => {})
+    const { code } = await limitedCode(1)
+    // The hub took the slot; then neither Stripe nor the release went through.
+    await hubFor(env, code.id).reservePayment({
+      paymentId: 'pay_stray',
+      limit: 1,
+      holdUntil: Date.now() + HOLD_GRACE_MS.stripe,
+    })
+    await env.DB.prepare(
+      `insert into payments (id, merchant_id, code_id, code_version, amount, currency, description,
+         status, provider, receipt_id, created_at, updated_at)
+       select 'pay_stray', merchant_id, id, version, 500, 'eur', 'x', 'failed', 'stripe', 'rcpt_stray', ?1, ?1
+       from codes where id = ?2`,
+    )
+      .bind(Date.now(), code.id)
+      .run()
+    expect((await press(code.slug, 1, stripeEnv())).status).toBe(409)
+    expect(await reconcileHolds(stripeBindings())).toMatchObject({ strays: 1 })
+    expect(await reconcileHolds(stripeBindings())).toMatchObject({ strays: 0 })
+    expect((await press(code.slug, 1, stripeEnv())).status).toBe(303)
   })
 
   it('asks Stripe only about overdue sessions of limited codes that no webhook settled', async () => {

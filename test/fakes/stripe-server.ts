@@ -22,6 +22,8 @@ export interface RecordedRequest {
 
 interface FakeState {
   sessions: Map<string, Json>
+  /** Payment intent status per session id, shown when the intent is expanded. */
+  intents: Map<string, string>
   /** idempotency key → [canonical params, response]. */
   idempotency: Map<string, [string, Json]>
   requests: RecordedRequest[]
@@ -155,7 +157,7 @@ function createSession(state: FakeState, params: Json, res: ServerResponse): Jso
 }
 
 /** The session as Stripe would show it, expanding the payment intent's charge when asked. */
-function view(session: Json, expand: string[]): Json {
+function view(state: FakeState, session: Json, expand: string[]): Json {
   const intentId = session.payment_intent as string | null
   if (!intentId || !expand.includes('payment_intent.latest_charge')) return session
   return {
@@ -163,6 +165,7 @@ function view(session: Json, expand: string[]): Json {
     payment_intent: {
       id: intentId,
       object: 'payment_intent',
+      status: state.intents.get(session.id as string) ?? 'succeeded',
       latest_charge: {
         id: id('ch'),
         object: 'charge',
@@ -234,7 +237,7 @@ async function handle(state: FakeState, req: IncomingMessage, res: ServerRespons
     }
     if (req.method === 'GET') {
       const expand = ([] as string[]).concat((params.expand as string[] | undefined) ?? [])
-      return send(res, 200, view(session, expand))
+      return send(res, 200, view(state, session, expand))
     }
   }
   stripeError(res, 404, `Unrecognized request URL (${req.method}: ${path})`)
@@ -246,7 +249,7 @@ function control(state: FakeState, path: string, body: string, res: ServerRespon
     state.failNext = JSON.parse(body) as FakeState['failNext']
     return send(res, 200, { ok: true })
   }
-  const pay = /^\/__fake\/sessions\/([A-Za-z0-9_]+)\/(complete|expire|get)$/.exec(path)
+  const pay = /^\/__fake\/sessions\/([A-Za-z0-9_]+)\/(complete|expire|fail-intent|get)$/.exec(path)
   const session = pay ? state.sessions.get(pay[1] ?? '') : undefined
   if (!pay || !session) return send(res, 404, { error: 'unknown control path or session' })
   if (pay[2] === 'complete') {
@@ -258,7 +261,10 @@ function control(state: FakeState, path: string, body: string, res: ServerRespon
     session.payment_status = payment_status
     session.customer_details = { email }
     session.payment_intent = id('pi')
+    state.intents.set(session.id as string, payment_status === 'paid' ? 'succeeded' : 'processing')
   }
+  // A delayed payment (SEPA…) that the bank refused: the intent needs a new payment method.
+  if (pay[2] === 'fail-intent') state.intents.set(session.id as string, 'requires_payment_method')
   // Stripe closed the session at its expires_at (no webhook is sent from here).
   if (pay[2] === 'expire') session.status = 'expired'
   return send(res, 200, session)
@@ -267,6 +273,7 @@ function control(state: FakeState, path: string, body: string, res: ServerRespon
 export async function startFakeStripe(): Promise<{ server: Server; port: number }> {
   const state: FakeState = {
     sessions: new Map(),
+    intents: new Map(),
     idempotency: new Map(),
     requests: [],
     failNext: null,
