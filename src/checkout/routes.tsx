@@ -7,7 +7,7 @@ import { type Context, Hono } from 'hono'
 import { csrf } from 'hono/csrf'
 import { unavailable } from '../codes/availability'
 import { findCodeBySlug } from '../codes/queries'
-import { createDb } from '../db/client'
+import { createDb, type Db } from '../db/client'
 import type { Payment } from '../db/schema'
 import type { AppEnv } from '../env'
 import { limitBody, MAX_BODY_BYTES } from '../http'
@@ -19,7 +19,7 @@ import { amountProblem, formatMinor, parseMajorAmount } from '../money/currency'
 import { StatusPage, type StatusPageProps } from '../pages/layout'
 import { afterPaymentEvent, HOLD_GRACE_MS } from '../payments/effects'
 import { isProduction, isTestMode } from '../payments/mode'
-import { ProviderError } from '../payments/provider'
+import { type PaymentProvider, ProviderError } from '../payments/provider'
 import {
   applyPaymentEvent,
   attachSession,
@@ -54,6 +54,29 @@ function page(
   props: StatusPageProps,
 ) {
   return c.html(<StatusPage {...props} testMode={isTestMode(c.env)} />, status)
+}
+
+/**
+ * Asks the payment provider about a payment from a public page (return, cancel): at most
+ * PAY_LIMITER's 10 times a minute per payment, whoever loads the page, since Stripe's rate limit
+ * is shared by the whole account (a looping tab or a script must not starve other customers'
+ * checkouts). Undefined when over that, or when the provider cannot answer or is not configured:
+ * these pages then show what D1 knows.
+ */
+async function askProvider<T>(
+  c: Context<AppEnv>,
+  db: Db,
+  paymentId: string,
+  ask: (provider: PaymentProvider) => Promise<T>,
+): Promise<T | undefined> {
+  const { success } = await c.env.PAY_LIMITER.limit({ key: `ask:${paymentId}` })
+  if (!success) return undefined
+  try {
+    return await ask(paymentProvider(c.env, db, publicBase(c.env, c.req.url)))
+  } catch (err) {
+    console.error('payment provider not asked', paymentId, err)
+    return undefined
+  }
 }
 
 const notFoundPage = (c: Context<AppEnv>) =>
@@ -276,9 +299,8 @@ checkoutRoutes.get(`/:slug{${SLUG_PATTERN}}/return/:paymentId`, async (c) => {
         refreshSeconds: 30,
       })
     }
-    const snapshot = await paymentProvider(c.env, db, publicBase(c.env, c.req.url))
-      .getSession(payment.sessionId)
-      .catch(() => null)
+    const sessionId = payment.sessionId
+    const snapshot = await askProvider(c, db, payment.id, (p) => p.getSession(sessionId))
     if (snapshot?.outcome === 'paid' || snapshot?.outcome === 'processing') {
       return page(c, 200, {
         icon: '⏳',
@@ -306,9 +328,8 @@ checkoutRoutes.get(`/:slug{${SLUG_PATTERN}}/cancel/:paymentId`, async (c) => {
     const view = await findPayment(db, { id: paymentId })
     if (view && view.slug === slug && view.payment.status === 'pending' && view.payment.sessionId) {
       // Close the session now so a limited code's slot frees without waiting for it to expire.
-      await paymentProvider(c.env, db, publicBase(c.env, c.req.url))
-        .cancelSession(view.payment.sessionId)
-        .catch((err) => console.error('cancel failed', paymentId, err))
+      const sessionId = view.payment.sessionId
+      await askProvider(c, db, paymentId, (p) => p.cancelSession(sessionId))
       // Test mode closes at once; Stripe closes through its `expired` webhook (then this is a no-op).
       const after = await findPayment(db, { id: paymentId })
       if (after) {

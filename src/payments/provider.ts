@@ -47,7 +47,7 @@ export interface PaymentProvider {
   readonly name: ProviderName
   /** Creates a hosted checkout for exactly this amount; idempotent per payment id. */
   createCheckout(request: CheckoutRequest): Promise<CheckoutSession>
-  /** Reads a session's state: to display, and to settle an overdue hold; never to fulfil. */
+  /** Reads a session's state: to display, and to close an overdue one (expired, failed); never to fulfil. */
   getSession(sessionId: string): Promise<SessionSnapshot>
   /** Closes an unpaid session early so its slot frees at once; no-op when already closed. */
   cancelSession(sessionId: string): Promise<void>

@@ -296,6 +296,40 @@ describe('paying through Stripe Checkout (real SDK against the in-repo fake)', (
     expect((await paymentOf(String(payment.code_id))).status).toBe('paid')
   })
 
+  it('asks Stripe at most 10 times a minute about one payment, however often its pages load', async () => {
+    const { code, payment } = await startPayment()
+    const asked = async () =>
+      (await stripeRequests()).filter((r) => r.path.includes(String(payment.session_id))).length
+    const before = await asked()
+    // A looping tab (or a script) dropping the back-off counter, from several addresses.
+    const pages = await Promise.all(
+      Array.from({ length: 15 }, (_, i) =>
+        call(`/${code.slug}/${i % 3 ? 'return' : 'cancel'}/${payment.id}`, {
+          env: stripeEnv(),
+          headers: { 'cf-connecting-ip': `198.51.100.${i}` },
+        }),
+      ),
+    )
+    expect(pages.every((p) => p.status === 200 || p.status === 303)).toBe(true)
+    const calls = (await asked()) - before
+    expect(calls).toBeGreaterThan(0)
+    // Each cancel asks twice at most (read, then expire through the SDK).
+    expect(calls).toBeLessThanOrEqual(10 * 2)
+    const sessionReads = (await stripeRequests()).filter(
+      (r) => r.method === 'GET' && r.path.endsWith(String(payment.session_id)),
+    )
+    expect(sessionReads.length).toBeLessThanOrEqual(10)
+  })
+
+  it('answers the return and cancel pages without a 500 when payments are not configured', async () => {
+    const { code, payment } = await startPayment()
+    const unconfigured = { ENVIRONMENT: 'production', STRIPE_SECRET_KEY: '' }
+    for (const path of ['return', 'cancel']) {
+      const response = await call(`/${code.slug}/${path}/${payment.id}`, { env: unconfigured })
+      expect([200, 303]).toContain(response.status)
+    }
+  })
+
   it('cancel expires the open Stripe session', async () => {
     const { code, payment } = await startPayment()
     const response = await call(`/${code.slug}/cancel/${payment.id}`, { env: stripeEnv() })
