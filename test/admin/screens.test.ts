@@ -4,6 +4,13 @@ import { chooseOutcome, pay } from '../checkout/support'
 import { call, createCode, merchantWithCode, newMerchant, ORIGIN } from '../helpers'
 import { AdminClient } from './client'
 
+/** Presses a status button on the code's page as it is now (its form carries the page's version). */
+async function pressStatus(admin: AdminClient, codeId: string, status: string) {
+  const page = await (await admin.get(`/admin/codes/${codeId}`)).text()
+  const version = /name="version" value="(\d+)"/.exec(page)?.[1] ?? ''
+  return admin.post(`/admin/codes/${codeId}/status`, { status, version })
+}
+
 async function codeRow(id: string) {
   return env.DB.prepare('select * from codes where id = ?')
     .bind(id)
@@ -149,14 +156,47 @@ describe('admin screens', () => {
       destination_url: 'https://example.com',
     })
     const admin = await AdminClient.signIn(key)
-    await admin.post(`/admin/codes/${code.id}/status`, { status: 'paused' })
+    expect((await pressStatus(admin, code.id, 'paused')).status).toBe(303)
     expect((await codeRow(code.id))?.status).toBe('paused')
     expect((await call(`/${code.slug}`)).status).toBe(503)
-    await admin.post(`/admin/codes/${code.id}/status`, { status: 'active' })
+    await pressStatus(admin, code.id, 'active')
     expect((await codeRow(code.id))?.status).toBe('active')
-    await admin.post(`/admin/codes/${code.id}/status`, { status: 'archived' })
+    await pressStatus(admin, code.id, 'archived')
     expect((await codeRow(code.id))?.status).toBe('archived')
     expect((await call(`/${code.slug}`)).status).toBe(410)
+    // Archived is final: the button is refused with a page saying why.
+    const refused = await admin.post(`/admin/codes/${code.id}/status`, {
+      status: 'active',
+      version: String((await codeRow(code.id))?.version),
+    })
+    expect(refused.status).toBe(409)
+    expect(await refused.text()).toContain('archived codes cannot change')
+    expect((await codeRow(code.id))?.status).toBe('archived')
+  })
+
+  it('refuses a status button from a page opened before another change, changing nothing', async () => {
+    const { key, code } = await merchantWithCode({
+      action: 'redirect',
+      destination_url: 'https://example.com',
+    })
+    const admin = await AdminClient.signIn(key)
+    const opened = await (await admin.get(`/admin/codes/${code.id}`)).text()
+    const version = /name="version" value="(\d+)"/.exec(opened)?.[1] ?? ''
+    // Meanwhile the destination changes through the API.
+    const edit = await call(`/api/v1/codes/${code.id}`, {
+      key,
+      method: 'PATCH',
+      json: { destination_url: 'https://elsewhere.example' },
+    })
+    expect(edit.status).toBe(200)
+    const stale = await admin.post(`/admin/codes/${code.id}/status`, { status: 'paused', version })
+    expect(stale.status).toBe(409)
+    expect(await stale.text()).toContain('changed since you opened')
+    expect((await codeRow(code.id))?.status).toBe('active')
+    const missing = await admin.post(`/admin/codes/${code.id}/status`, { status: 'paused' })
+    expect(missing.status).toBe(409)
+    expect((await pressStatus(admin, code.id, 'paused')).status).toBe(303)
+    expect((await codeRow(code.id))?.status).toBe('paused')
   })
 
   it('searches and filters the codes list', async () => {
