@@ -20,7 +20,12 @@ export interface Bucket {
   end: number
 }
 
+/**
+ * Formatters per zone as the request spelled it. Intl accepts any letter case, so spellings are
+ * unbounded: the cache forgets its oldest beyond FORMATTERS_MAX (there are ~600 zones).
+ */
 const formatters = new Map<string, Intl.DateTimeFormat>()
+const FORMATTERS_MAX = 200
 
 function formatter(tz: string): Intl.DateTimeFormat {
   let f = formatters.get(tz)
@@ -35,10 +40,15 @@ function formatter(tz: string): Intl.DateTimeFormat {
       minute: 'numeric',
       second: 'numeric',
     })
+    if (formatters.size >= FORMATTERS_MAX)
+      formatters.delete(formatters.keys().next().value as string)
     formatters.set(tz, f)
   }
   return f
 }
+
+/** Test hook: how many formatters this isolate holds. */
+export const formatterCount = () => formatters.size
 
 /** Whether the runtime knows this IANA zone name. */
 export function isTimeZone(tz: string): boolean {
