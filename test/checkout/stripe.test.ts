@@ -228,6 +228,16 @@ describe('paying through Stripe Checkout (real SDK against the in-repo fake)', (
       sessionEvent('checkout.session.completed', { ...session, ...completed, amount_total: 1 }),
     )
     expect((await paymentOf(String(payment.code_id))).status).toBe('pending')
+    // Nor one that says nothing of what was charged.
+    await signedWebhook(
+      sessionEvent('checkout.session.completed', {
+        ...session,
+        ...completed,
+        amount_total: null,
+        currency: null,
+      }),
+    )
+    expect((await paymentOf(String(payment.code_id))).status).toBe('pending')
   })
 
   it('answers unknown event types and foreign sessions with 200 and changes nothing', async () => {
