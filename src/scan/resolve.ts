@@ -17,7 +17,17 @@ interface Entry {
   code: ResolvedCode | null
   /** When this value was read from D1. */
   readAt: number
+  /**
+   * Set when D1 failed to re-read a stale entry: this isolate serves it without trying D1 again
+   * until then, so an outage costs one failed read per slug per OUTAGE_RETRY_MS, not one per scan.
+   */
+  retryAt?: number
 }
+
+/** How long after a failed read an isolate waits before asking D1 for that slug again. */
+export const OUTAGE_RETRY_MS = 2_000
+/** A background refresh still unfinished after this is given up on (its request is long gone). */
+const REFRESH_GIVE_UP_MS = 30_000
 
 const isolate = new Map<string, Entry>()
 
@@ -26,7 +36,7 @@ function cacheKey(origin: string, slug: string): string {
 }
 
 function fresh(entry: Entry, now: number): boolean {
-  return now - entry.readAt < CODE_CACHE_TTL_MS
+  return now - entry.readAt < CODE_CACHE_TTL_MS || (entry.retryAt ?? 0) > now
 }
 
 function remember(slug: string, entry: Entry) {
@@ -50,7 +60,8 @@ export interface ResolveContext {
  * scans never waits for D1; only a scan after a quiet spell of CODE_CACHE_TTL_MS reads it first.
  */
 export const REFRESH_AHEAD_MS = 3_000
-const refreshing = new Set<string>()
+/** Slugs being re-read in the background, and since when. */
+const refreshing = new Map<string, number>()
 
 /**
  * The code from this isolate's entry while it is fresh (null: known not to exist), else
@@ -63,16 +74,22 @@ export function cachedCode(
   const now = Date.now()
   const hit = isolate.get(slug)
   if (!hit || !fresh(hit, now)) return undefined
-  if (now - hit.readAt >= REFRESH_AHEAD_MS && !refreshing.has(slug)) {
-    refreshing.add(slug)
+  if (
+    now - hit.readAt >= REFRESH_AHEAD_MS &&
+    (hit.retryAt ?? 0) <= now &&
+    now - (refreshing.get(slug) ?? 0) > REFRESH_GIVE_UP_MS
+  ) {
+    refreshing.set(slug, now)
     const ctx = context()
     // Started on the next turn, after this response is on its way: a scan never issues it.
     const later = new Promise((resolve) => setTimeout(resolve, 0))
     ctx.waitUntil(
       later
-        .then(() => readThrough(slug, ctx))
+        .then(() => readOnce(slug, ctx))
         .catch((err) => console.error('code refresh failed; the cached entry stays', slug, err))
-        .finally(() => refreshing.delete(slug)),
+        .finally(() => {
+          if (refreshing.get(slug) === now) refreshing.delete(slug)
+        }),
     )
   }
   return hit.code
@@ -88,21 +105,27 @@ export async function resolveCode(slug: string, ctx: ResolveContext): Promise<Re
   let lastKnown: Entry | undefined = isolate.get(slug)
   const key = cacheKey(ctx.origin, slug)
   const cached = await caches.default.match(key).catch(() => undefined)
-  if (cached) {
-    const entry = (await cached.json()) as Entry
-    if (fresh(entry, now)) {
-      remember(slug, entry)
+  // An unreadable cache body is a miss.
+  const entry = cached ? await (cached.json() as Promise<Entry>).catch(() => undefined) : undefined
+  if (entry) {
+    if (now - entry.readAt < CODE_CACHE_TTL_MS) {
+      remember(slug, { code: entry.code, readAt: entry.readAt })
       return entry.code
     }
     if (!lastKnown || entry.readAt > lastKnown.readAt) lastKnown = entry
   }
   try {
-    return await readThrough(slug, ctx)
+    return await readOnce(slug, ctx)
   } catch (err) {
     // D1 down: redirects keep working from the last known entry (past the 5 s bound, logged);
     // with nothing known, an honest 503 rather than a crash. Scans are still recorded by the hub.
     if (lastKnown) {
       console.error('D1 unavailable; answering from the last known entry', slug, err)
+      remember(slug, {
+        code: lastKnown.code,
+        readAt: lastKnown.readAt,
+        retryAt: now + OUTAGE_RETRY_MS,
+      })
       return lastKnown.code
     }
     throw new ApiError(503, 'temporarily_unavailable', 'This code cannot be looked up right now.')
@@ -111,6 +134,18 @@ export async function resolveCode(slug: string, ctx: ResolveContext): Promise<Re
 
 /** The query code (drizzle), loaded on the first miss rather than at startup. */
 const queries = lazy(() => Promise.all([import('../codes/queries'), import('../db/client')]))
+
+/** Reads in flight per slug: concurrent misses of one slug share one D1 read. */
+const reading = new Map<string, Promise<ResolvedCode | null>>()
+
+function readOnce(slug: string, ctx: ResolveContext): Promise<ResolvedCode | null> {
+  let read = reading.get(slug)
+  if (!read) {
+    read = readThrough(slug, ctx).finally(() => reading.delete(slug))
+    reading.set(slug, read)
+  }
+  return read
+}
 
 /** One D1 read, remembered in this isolate and (off the response path) in this location's cache. */
 async function readThrough(slug: string, ctx: ResolveContext): Promise<ResolvedCode | null> {

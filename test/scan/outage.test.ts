@@ -1,6 +1,7 @@
+import { env } from 'cloudflare:workers'
 import { describe, expect, it, vi } from 'vitest'
-import { CODE_CACHE_TTL_MS } from '../../src/scan/resolve'
-import { call, merchantWithCode, problemOf } from '../helpers'
+import { CODE_CACHE_TTL_MS, OUTAGE_RETRY_MS } from '../../src/scan/resolve'
+import { call, merchantWithCode, ORIGIN, problemOf } from '../helpers'
 
 /** A D1 binding that fails like an outage: every statement throws. */
 const downD1 = new Proxy(
@@ -46,5 +47,87 @@ describe('scans during a D1 outage', () => {
     } finally {
       logged.mockRestore()
     }
+  })
+})
+
+/** The test D1, or a failing one, counting the statements prepared on it. */
+function countingD1(target: D1Database | null) {
+  const counter = { prepared: 0 }
+  const d1 = new Proxy((target ?? {}) as D1Database, {
+    get(t, prop) {
+      if (prop === 'prepare') {
+        return (query: string) => {
+          counter.prepared++
+          if (!target) throw new Error('D1_ERROR: simulated outage')
+          return t.prepare(query)
+        }
+      }
+      const value = Reflect.get(t, prop, t)
+      return typeof value === 'function' ? value.bind(t) : value
+    },
+  })
+  return { d1, counter }
+}
+
+describe('what an outage and a crowd cost D1', () => {
+  it('asks D1 once per slug per retry interval during an outage, not once per scan', async () => {
+    const { code } = await merchantWithCode({
+      action: 'redirect',
+      destination_url: 'https://example.com/menu',
+    })
+    const start = Date.now()
+    vi.useFakeTimers({ toFake: ['Date'], now: start })
+    const logged = vi.spyOn(console, 'error').mockImplementation(() => {})
+    try {
+      expect((await call(`/${code.slug}`)).status).toBe(302)
+      vi.setSystemTime(start + CODE_CACHE_TTL_MS + 1000)
+      const { d1, counter } = countingD1(null)
+      for (let i = 0; i < 10; i++) {
+        expect((await call(`/${code.slug}`, { env: { DB: d1 } })).status).toBe(302)
+      }
+      expect(counter.prepared).toBe(1)
+      vi.setSystemTime(start + CODE_CACHE_TTL_MS + 1000 + OUTAGE_RETRY_MS)
+      expect((await call(`/${code.slug}`, { env: { DB: d1 } })).status).toBe(302)
+      expect(counter.prepared).toBe(2)
+      // D1 back: the next read after the interval serves the fresh value again.
+      vi.setSystemTime(start + CODE_CACHE_TTL_MS + 1000 + 2 * OUTAGE_RETRY_MS)
+      const { d1: up, counter: reads } = countingD1(env.DB)
+      expect((await call(`/${code.slug}`, { env: { DB: up } })).status).toBe(302)
+      expect(reads.prepared).toBe(1)
+    } finally {
+      vi.useRealTimers()
+      logged.mockRestore()
+    }
+  })
+
+  it('lets concurrent first scans of a slug share one D1 read', async () => {
+    const one = await merchantWithCode({ action: 'redirect', destination_url: 'https://a.example' })
+    const crowd = await merchantWithCode({
+      action: 'redirect',
+      destination_url: 'https://b.example',
+    })
+    const single = countingD1(env.DB)
+    expect((await call(`/${one.code.slug}`, { env: { DB: single.d1 } })).status).toBe(302)
+    const many = countingD1(env.DB)
+    const answers = await Promise.all(
+      Array.from({ length: 20 }, () => call(`/${crowd.code.slug}`, { env: { DB: many.d1 } })),
+    )
+    expect(answers.every((a) => a.status === 302)).toBe(true)
+    expect(single.counter.prepared).toBeGreaterThan(0)
+    expect(many.counter.prepared).toBe(single.counter.prepared)
+  })
+
+  it('treats an unreadable cached entry as a miss, never a 500', async () => {
+    const { code } = await merchantWithCode({
+      action: 'redirect',
+      destination_url: 'https://example.com/menu',
+    })
+    await caches.default.put(
+      `${ORIGIN}/__cache/code/${encodeURIComponent(code.slug)}`,
+      new Response('{not json', { headers: { 'cache-control': 'max-age=60' } }),
+    )
+    const response = await call(`/${code.slug}`)
+    expect(response.status).toBe(302)
+    expect(response.headers.get('location')).toBe('https://example.com/menu')
   })
 })
