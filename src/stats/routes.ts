@@ -6,6 +6,7 @@ import { CodeId } from '../codes/schemas'
 import { ApiError, notFound } from '../errors'
 import { SCAN_COLUMNS, type ScanRow } from '../hub/aggregate'
 import { csvLine } from '../lib/csv'
+import { decodeCursor, encodeCursor } from '../lib/cursor'
 import { codeStats } from './query'
 import { type Interval, isTimeZone } from './tz'
 
@@ -14,6 +15,11 @@ const DAY_MS = 86_400_000
 export const MAX_RANGE_DAYS: Record<Interval, number> = { hour: 31, day: 400 }
 const DEFAULT_RANGE_MS: Record<Interval, number> = { hour: DAY_MS, day: 30 * DAY_MS }
 const CSV_PAGE = 1_000
+/**
+ * Rows per export response: each page of CSV_PAGE is a D1 query, and D1 allows 50 per invocation
+ * on the free plan. A longer export ends with a `Link: rel="next"` to its continuation.
+ */
+export const CSV_MAX_ROWS = 40 * CSV_PAGE
 
 const tags = ['Stats']
 const params = z.object({ id: CodeId })
@@ -126,10 +132,22 @@ const csvRoute = createRoute({
     query: z.strictObject({
       from: Instant.optional().openapi({ description: 'Inclusive. Default: everything kept.' }),
       to: Instant.optional().openapi({ description: 'Exclusive. Default: now.' }),
+      cursor: z.string().max(200).optional().openapi({
+        description: 'Continues an export from the `Link: rel="next"` of the previous response.',
+      }),
     }),
   },
   responses: {
-    200: { description: 'CSV with a header row.', content: { 'text/csv': { schema: z.string() } } },
+    200: {
+      description: `CSV with a header row: at most ${CSV_MAX_ROWS} rows. When more are in the range, the \`Link\` header has the continuation (\`rel="next"\`).`,
+      headers: z.object({
+        link: z
+          .string()
+          .optional()
+          .openapi({ description: 'The next part of the export, if any.' }),
+      }),
+      content: { 'text/csv': { schema: z.string() } },
+    },
     ...errorResponses,
   },
 })
@@ -176,22 +194,37 @@ export function registerStatsRoutes(api: Api) {
     const to = q.to ? Date.parse(q.to) : Date.now() + 1
     if (from >= to) invalid('query.from', 'must be before to')
 
+    const start = decodeCursor(q.cursor) ?? { at: from - 1, id: '' }
+
     const d1 = c.env.DB
+    const RANGE = `code_id = ?1 and scanned_at >= ?2 and scanned_at < ?3
+         and (scanned_at > ?4 or (scanned_at = ?4 and id > ?5))`
+    // The last row this response carries, when the range holds more than CSV_MAX_ROWS.
+    const [last, beyond] = (
+      await d1
+        .prepare(
+          `select scanned_at, id from scans where ${RANGE} order by scanned_at, id limit 2 offset ?6`,
+        )
+        .bind(code.id, from, to, start.at, start.id, CSV_MAX_ROWS - 1)
+        .all<{ scanned_at: number; id: string }>()
+    ).results
+    const end = beyond && last ? { at: last.scanned_at, id: last.id } : undefined
+    // Up to and including `end` (a scan flushed meanwhile may add a row before it: never skipped).
+    const until = end ?? { at: to, id: '' }
     const page = d1.prepare(
-      `select ${CSV_COLUMNS.join(', ')} from scans
-       where code_id = ?1 and scanned_at >= ?2 and scanned_at < ?3
-         and (scanned_at > ?4 or (scanned_at = ?4 and id > ?5))
-       order by scanned_at, id limit ?6`,
+      `select ${CSV_COLUMNS.join(', ')} from scans where ${RANGE}
+         and (scanned_at < ?6 or (scanned_at = ?6 and id <= ?7))
+       order by scanned_at, id limit ?8`,
     )
     const encoder = new TextEncoder()
-    let after = { at: from - 1, id: '' }
+    let after = start
     const body = new ReadableStream<Uint8Array>({
       start(controller) {
         controller.enqueue(encoder.encode(csvLine([...CSV_COLUMNS])))
       },
       async pull(controller) {
         const { results } = await page
-          .bind(code.id, from, to, after.at, after.id, CSV_PAGE)
+          .bind(code.id, from, to, after.at, after.id, until.at, until.id, CSV_PAGE)
           .all<CsvRow>()
         let text = ''
         for (const r of results) {
@@ -212,15 +245,24 @@ export function registerStatsRoutes(api: Api) {
           ])
         }
         if (text) controller.enqueue(encoder.encode(text))
-        const last = results.at(-1)
-        if (!last || results.length < CSV_PAGE) controller.close()
-        else after = { at: last.scanned_at, id: last.id }
+        const lastRow = results.at(-1)
+        if (!lastRow || results.length < CSV_PAGE) controller.close()
+        else after = { at: lastRow.scanned_at, id: lastRow.id }
       },
     })
-    return c.body(body, 200, {
+    const headers: Record<string, string> = {
       'content-type': 'text/csv; charset=utf-8',
       'content-disposition': `attachment; filename="scans-${code.slug}.csv"`,
       'cache-control': 'no-store',
-    })
+    }
+    if (end) {
+      const next = new URLSearchParams({
+        ...(q.from ? { from: q.from } : {}),
+        to: new Date(to).toISOString(),
+        cursor: encodeCursor(end),
+      })
+      headers.link = `<${new URL(c.req.url).pathname}?${next}>; rel="next"`
+    }
+    return c.body(body, 200, headers)
   })
 }

@@ -1,6 +1,7 @@
 import { env } from 'cloudflare:workers'
 import { describe, expect, it } from 'vitest'
 import { csvCell } from '../../src/lib/csv'
+import { CSV_MAX_ROWS } from '../../src/stats/routes'
 import { call, createCode, flushHub, newMerchant, problemOf } from '../helpers'
 import { IPHONE, SLACKBOT } from '../hub/fixtures'
 
@@ -148,5 +149,36 @@ describe('GET /codes/{id}/scans.csv', () => {
     })
     expect(ancient.status).toBe(400)
     expect((await problemOf(ancient)).errors?.map((e) => e.path)).toEqual(['query.from'])
+  })
+
+  it('ends a long export after its row cap with a link to the rest, which continues exactly there', async () => {
+    const { key, merchantId, code } = await newCode()
+    const total = CSV_MAX_ROWS + 1_234
+    const base = Date.UTC(2026, 10, 1)
+    // Five rows a second: the cut falls inside a shared timestamp, so the cursor needs the id too.
+    await env.DB.prepare(
+      `insert into scans (id, code_id, merchant_id, scanned_at, method, is_bot, device)
+       with recursive n(i) as (select 0 union all select i + 1 from n where i + 1 < ?4)
+       select 'scan_' || printf('%07d', i), ?1, ?2, ?3 + (i / 5) * 1000, 'GET', 0, 'mobile' from n`,
+    )
+      .bind(code.id, merchantId, base, total)
+      .run()
+    const first = await call(`/api/v1/codes/${code.id}/scans.csv`, { key })
+    expect(first.status).toBe(200)
+    const head = parseCsv(await first.text()).slice(1)
+    expect(head).toHaveLength(CSV_MAX_ROWS)
+    const link = /^<([^>]+)>; rel="next"$/.exec(first.headers.get('link') ?? '')?.[1]
+    expect(link).toMatch(/^\/api\/v1\/codes\/code_\w+\/scans\.csv\?/)
+    const rest = await call(link ?? '', { key })
+    expect(rest.headers.get('link')).toBeNull()
+    const tail = parseCsv(await rest.text()).slice(1)
+    expect(tail).toHaveLength(total - CSV_MAX_ROWS)
+    const ids = [...head, ...tail].map((r) => r[0])
+    expect(new Set(ids).size).toBe(total)
+    expect(ids).toEqual([...ids].sort())
+
+    const forged = await call(`/api/v1/codes/${code.id}/scans.csv?cursor=nope`, { key })
+    expect(forged.status).toBe(400)
+    expect((await problemOf(forged)).errors?.map((e) => e.path)).toEqual(['query.cursor'])
   })
 })
