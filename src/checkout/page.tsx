@@ -13,6 +13,16 @@ export interface CheckoutPageProps {
   amountInput?: string
 }
 
+/**
+ * What the customer is shown they will pay, as one string: the page sends it back with the pay
+ * form, so a price edited while the page was open is not charged without the customer seeing it.
+ */
+export function priceShown(
+  code: Pick<ResolvedCode, 'currency' | 'amount' | 'amountMin' | 'amountMax' | 'description'>,
+): string {
+  return [code.currency, code.amount, code.amountMin, code.amountMax, code.description].join('|')
+}
+
 export function CheckoutPage(props: CheckoutPageProps) {
   const { code, locale } = props
   const currency = code.currency ?? 'usd'
@@ -27,6 +37,7 @@ export function CheckoutPage(props: CheckoutPageProps) {
         {code.merchantDomain ? <span class="domain">{code.merchantDomain}</span> : null}
         <h1>{code.description}</h1>
         <form method="post" action={`/${code.slug}/pay`}>
+          <input type="hidden" name="price" value={priceShown(code)} />
           {open ? (
             <>
               <label for="amount">

@@ -29,7 +29,7 @@ import {
 } from '../payments/queries'
 import { paymentProvider } from '../payments/select'
 import { TEST_SESSION_PREFIX } from '../payments/test-mode'
-import { CheckoutPage, customerLocale } from './page'
+import { CheckoutPage, customerLocale, priceShown } from './page'
 import { PaidPage, ReceiptPage, TestCheckoutPage } from './pages'
 
 /** How many times a return page asks the provider before it only re-reads our database. */
@@ -100,9 +100,21 @@ checkoutRoutes.post(`/:slug{${SLUG_PATTERN}}/pay`, limitBody(MAX_BODY_BYTES), cs
 
   const locale = customerLocale(c.req.header('accept-language'))
   const testMode = isTestMode(c.env)
+  const form = await c.req.parseBody().catch(() => ({}) as Record<string, unknown>)
+  // The page was shown with another price (edited meanwhile): show the new one, charge nothing.
+  if (typeof form.price === 'string' && form.price !== priceShown(code)) {
+    return c.html(
+      <CheckoutPage
+        code={code}
+        locale={locale}
+        testMode={testMode}
+        error="The price changed while this page was open. Check it and pay again."
+      />,
+      409,
+    )
+  }
   let amount = code.amount
   if (amount === null) {
-    const form = await c.req.parseBody().catch(() => ({}) as Record<string, unknown>)
     const raw = typeof form.amount === 'string' ? form.amount.slice(0, 40) : ''
     const parsed = parseMajorAmount(raw, code.currency)
     const money = (minor: number) => formatMinor(minor, code.currency ?? 'usd', locale)

@@ -158,6 +158,34 @@ describe('checkout in test mode (no Stripe key): the whole flow offline', () => 
     expect((await paymentRows(code.id))[0]).toMatchObject({ amount: 500, code_version: 2 })
   })
 
+  it('shows the new price instead of charging it when it changed while the page was open', async () => {
+    const { key, code } = await merchantWithCode({
+      action: 'checkout',
+      currency: 'eur',
+      amount: 450,
+      description: 'Flat white',
+    })
+    const shown = await (await call(`/${code.slug}`)).text()
+    const price = /name="price" value="([^"]*)"/.exec(shown)?.[1]?.replaceAll('&amp;', '&') ?? ''
+    expect(price).not.toBe('')
+    const edit = await call(`/api/v1/codes/${code.id}`, {
+      key,
+      method: 'PATCH',
+      json: { amount: 520 },
+    })
+    expect(edit.status).toBe(200)
+    const stale = await pay(code.slug, { price })
+    expect(stale.status).toBe(409)
+    const page = await stale.text()
+    expect(page).toContain('The price changed')
+    expect(page).toContain('€5.20')
+    expect(await paymentRows(code.id)).toEqual([])
+    // The page it answered with carries the new price: paying from it goes through.
+    const fresh = /name="price" value="([^"]*)"/.exec(page)?.[1]?.replaceAll('&amp;', '&') ?? ''
+    expect((await pay(code.slug, { price: fresh })).status).toBe(303)
+    expect((await paymentRows(code.id))[0]).toMatchObject({ amount: 520 })
+  })
+
   it('refuses cross-site form posts (CSRF)', async () => {
     const { code } = await merchantWithCode({
       action: 'checkout',
