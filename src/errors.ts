@@ -17,6 +17,7 @@ export type ErrorCode =
   | 'slug_reserved'
   | 'code_immutable'
   | 'invalid_state'
+  | 'version_conflict'
   | 'qr_content_not_ascii'
   | 'qr_content_too_long'
   | 'qr_content_empty'
@@ -46,6 +47,7 @@ const TITLES: Record<ErrorCode, string> = {
   slug_reserved: 'That slug is reserved',
   code_immutable: 'A static code cannot be changed',
   invalid_state: 'The resource is not in a state that allows this',
+  version_conflict: 'The resource changed since the version you read',
   qr_content_not_ascii: 'The QR content must be ASCII',
   qr_content_too_long: 'The content does not fit in a QR code',
   qr_content_empty: 'The QR content is empty',

@@ -1,7 +1,7 @@
 /** `/api/v1/codes`: create, read, list, update and archive codes, and list a code's scans. */
 import { createRoute, z } from '@hono/zod-openapi'
 import { type Api, conflict, errorResponses, json, jsonBody, security } from '../api/factory'
-import { notFound } from '../errors'
+import { ApiError, notFound } from '../errors'
 import { decodeCursor, paginate } from '../lib/cursor'
 import { publicBase } from '../lib/urls'
 import { forgetCode } from '../scan/resolve'
@@ -161,7 +161,14 @@ export function registerCodeRoutes(api: Api) {
   api.openapi(updateCodeRoute, async (c) => {
     const code = await getCode(c.var.db, c.var.auth.merchantId, c.req.valid('param').id)
     if (!code) throw notFound('code')
-    const patch = c.req.valid('json')
+    const { version, ...patch } = c.req.valid('json')
+    if (version !== undefined && version !== code.version) {
+      throw new ApiError(
+        409,
+        'version_conflict',
+        `The code is at version ${code.version}, not ${version}: read it again before changing it.`,
+      )
+    }
     const updated = await changeCode(c.var.db, code, patch, `api_key:${c.var.auth.apiKeyId}`)
     await forgetCode(code.slug, new URL(c.req.url).origin)
     return c.json(presentCode(updated, publicBase(c.env, c.req.url)), 200)

@@ -113,6 +113,10 @@ export const UpdateCode = z
     expires_at: Timestamp.nullable().optional(),
     metadata: Metadata.optional(),
     reference: Reference.nullable().optional(),
+    version: z.number().int().positive().optional().openapi({
+      description:
+        'The `version` you last read. When given, the update applies only if the code is still at that version; otherwise `409 version_conflict` and nothing changes.',
+    }),
   })
   .openapi('UpdateCode')
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { call, createCode, merchantWithCode, newMerchant, ORIGIN } from '../helpers'
+import { call, createCode, merchantWithCode, newMerchant, ORIGIN, problemOf } from '../helpers'
 
 describe('codes API: what an integrator does', () => {
   it('creates a dynamic redirect code with a random slug and reads it back', async () => {
@@ -74,6 +74,33 @@ describe('codes API: what an integrator does', () => {
       destination_url: 'https://example.com/wifi',
     })
     expect(code.qr_content).toBe('https://example.com/wifi')
+  })
+
+  it('applies an update sent with the version read only while the code is still at it', async () => {
+    const { key, code } = await merchantWithCode({
+      action: 'redirect',
+      destination_url: 'https://a.example',
+    })
+    const patch = (json: Record<string, unknown>) =>
+      call(`/api/v1/codes/${code.id}`, { key, method: 'PATCH', json })
+    const read = (await (await call(`/api/v1/codes/${code.id}`, { key })).json()) as {
+      version: number
+    }
+    // Another integrator changes it first.
+    expect((await patch({ destination_url: 'https://b.example' })).status).toBe(200)
+    const stale = await patch({ destination_url: 'https://c.example', version: read.version })
+    expect(stale.status).toBe(409)
+    expect((await problemOf(stale)).code).toBe('version_conflict')
+    const now = (await (await call(`/api/v1/codes/${code.id}`, { key })).json()) as {
+      destination_url: string
+      version: number
+    }
+    expect(now).toMatchObject({ destination_url: 'https://b.example/', version: read.version + 1 })
+    const current = await patch({ destination_url: 'https://c.example', version: now.version })
+    expect(current.status).toBe(200)
+    expect(await current.json()).toMatchObject({ version: now.version + 1 })
+    const bad = await patch({ version: 0 })
+    expect(bad.status).toBe(400)
   })
 
   it('updates a dynamic code, bumping its version each time', async () => {
