@@ -4,6 +4,7 @@
  * Nothing here ever marks a payment paid except the provider's verified event.
  */
 import { type Context, Hono } from 'hono'
+import { getCookie, setCookie } from 'hono/cookie'
 import { csrf } from 'hono/csrf'
 import { unavailable } from '../codes/availability'
 import { findCodeBySlug } from '../codes/queries'
@@ -76,6 +77,32 @@ async function askProvider<T>(
   } catch (err) {
     console.error('payment provider not asked', paymentId, err)
     return undefined
+  }
+}
+
+/**
+ * The customer's latest payment (its id), so pressing pay again on a limited code — after the
+ * browser's Back button, say — closes their own open checkout and takes over its slot instead of
+ * being told "someone is paying right now" for half an hour.
+ */
+const PAY_COOKIE = 'qrc_pay'
+
+/** Closes a pending payment's session; once it can no longer be paid, its slot frees at once. */
+async function closeCheckout(c: Context<AppEnv>, db: Db, payment: Payment, slug: string) {
+  const sessionId = payment.sessionId
+  if (!sessionId) return
+  const closed = await askProvider(c, db, payment.id, (p) => p.cancelSession(sessionId))
+  if (closed) {
+    await hubFor(c.env, payment.codeId)
+      .settlePayment(payment.id, 'released')
+      .catch((err) => console.error('closed checkout not released in the hub', payment.id, err))
+  }
+  // Test mode changed the payment at once; Stripe changes it through its `expired` webhook.
+  const after = await findPayment(db, { id: payment.id })
+  if (after) {
+    await afterPaymentEvent(c.env, after.payment, slug, new URL(c.req.url).origin).catch((err) =>
+      console.error('cancel not settled in the hub', payment.id, err),
+    )
   }
 }
 
@@ -189,6 +216,15 @@ checkoutRoutes.post(`/:slug{${SLUG_PATTERN}}/pay`, limitBody(MAX_BODY_BYTES), cs
     })
   }
 
+  // This customer's own earlier checkout of a limited code: close it, so its slot is theirs again.
+  const previous = getCookie(c, PAY_COOKIE, 'host')
+  if (code.maxPayments !== null && previous && PAYMENT_ID.test(previous)) {
+    const own = await findPayment(db, { id: previous })
+    if (own?.payment.codeId === code.id && own.payment.status === 'pending') {
+      await closeCheckout(c, db, own.payment, code.slug)
+    }
+  }
+
   // The code's hub guards its limit under any concurrency: a slot is held before any session
   // exists, for as long as the session can be paid (plus a grace for a late webhook).
   const expiresAt = at + SESSION_TTL_MS
@@ -246,6 +282,12 @@ checkoutRoutes.post(`/:slug{${SLUG_PATTERN}}/pay`, limitBody(MAX_BODY_BYTES), cs
       metadata: { payment_id: payment.id, code_id: code.id, merchant_id: code.merchantId },
     })
     await attachSession(db, payment.id, session.id, expiresAt)
+    setCookie(c, PAY_COOKIE, payment.id, {
+      prefix: 'host',
+      httpOnly: true,
+      sameSite: 'Lax',
+      maxAge: SESSION_TTL_MS / 1000,
+    })
     return c.redirect(session.url, 303)
   } catch (err) {
     const reason = err instanceof ProviderError ? err.message : 'checkout could not be created'
@@ -338,17 +380,9 @@ checkoutRoutes.get(`/:slug{${SLUG_PATTERN}}/cancel/:paymentId`, async (c) => {
   if (PAYMENT_ID.test(paymentId)) {
     const db = createDb(c.env.DB)
     const view = await findPayment(db, { id: paymentId })
-    if (view && view.slug === slug && view.payment.status === 'pending' && view.payment.sessionId) {
+    if (view && view.slug === slug && view.payment.status === 'pending') {
       // Close the session now so a limited code's slot frees without waiting for it to expire.
-      const sessionId = view.payment.sessionId
-      await askProvider(c, db, paymentId, (p) => p.cancelSession(sessionId))
-      // Test mode closes at once; Stripe closes through its `expired` webhook (then this is a no-op).
-      const after = await findPayment(db, { id: paymentId })
-      if (after) {
-        await afterPaymentEvent(c.env, after.payment, slug, new URL(c.req.url).origin).catch(
-          (err) => console.error('cancel not settled in the hub', paymentId, err),
-        )
-      }
+      await closeCheckout(c, db, view.payment, slug)
     }
   }
   return c.redirect(`/${slug}`, 303)

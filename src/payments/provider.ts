@@ -49,8 +49,12 @@ export interface PaymentProvider {
   createCheckout(request: CheckoutRequest): Promise<CheckoutSession>
   /** Reads a session's state: to display, and to close an overdue one (expired, failed); never to fulfil. */
   getSession(sessionId: string): Promise<SessionSnapshot>
-  /** Closes an unpaid session early so its slot frees at once; no-op when already closed. */
-  cancelSession(sessionId: string): Promise<void>
+  /**
+   * Closes an unpaid session early so its slot can free at once. True when the session can no
+   * longer be paid (closed now, or already expired); false when it was completed (paid or
+   * processing), whose slot must stay.
+   */
+  cancelSession(sessionId: string): Promise<boolean>
 }
 
 /** The provider could not do what was asked (not configured, refused, unreachable). */

@@ -82,11 +82,16 @@ export function stripeProvider(env: Bindings): PaymentProvider {
       }
     },
 
-    async cancelSession(sessionId: string): Promise<void> {
+    async cancelSession(sessionId: string): Promise<boolean> {
       const { client } = await loadStripe(env)
       try {
         const session = await client.checkout.sessions.retrieve(sessionId)
-        if (session.status === 'open') await client.checkout.sessions.expire(sessionId)
+        if (session.status === 'complete') return false
+        if (session.status === 'open') {
+          // Fails if the customer completes it meanwhile: then nothing is released.
+          await client.checkout.sessions.expire(sessionId)
+        }
+        return true
       } catch (err) {
         throw asProviderError(err)
       }

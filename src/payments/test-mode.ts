@@ -44,8 +44,8 @@ export function testModeProvider(db: Db, base: string): PaymentProvider {
     },
     async cancelSession(sessionId) {
       const [row] = await db.select().from(payments).where(eq(payments.sessionId, sessionId))
-      if (!row) return
-      await applyPaymentEvent(db, {
+      if (!row) return true
+      const { payment } = await applyPaymentEvent(db, {
         id: newId('evt'),
         provider: 'test',
         type: 'test.session.canceled',
@@ -57,6 +57,7 @@ export function testModeProvider(db: Db, base: string): PaymentProvider {
         email: null,
         method: null,
       })
+      return payment?.status !== 'paid' && payment?.status !== 'processing'
     },
   }
 }

@@ -4,6 +4,7 @@ import { hubFor } from '../../src/hub/client'
 import { call, merchantWithCode, postForm } from '../helpers'
 import {
   chooseOutcome,
+  cookieFrom,
   fakeStripe,
   limitedCode,
   paymentsOf,
@@ -90,6 +91,39 @@ describe('limited codes hold under concurrency (guarded by the code hub)', () =>
     )
     expect(expired.status).toBe(200)
     expect((await press(code.slug, 2, stripeEnv())).status).toBe(303)
+  })
+
+  it('lets the customer who holds the slot press pay again (Back button): their own checkout closes, others still wait', async () => {
+    for (const bindings of [undefined, stripeEnv()]) {
+      const { code } = await limitedCode(1)
+      const first = await press(code.slug, 1, bindings)
+      expect(first.status).toBe(303)
+      const cookie = cookieFrom(first)
+      expect(cookie).toMatch(/^__Host-qrc_pay=pay_/)
+      expect(first.headers.get('set-cookie')).toMatch(/HttpOnly/i)
+      const [old] = await paymentsOf(code.id)
+      expect((await press(code.slug, 2, bindings)).status).toBe(409)
+      const again = await press(code.slug, 1, bindings, cookie)
+      expect(again.status).toBe(303)
+      if (bindings) {
+        expect((await fakeStripe(`sessions/${old?.session_id}/get`)).status).toBe('expired')
+      } else {
+        expect((await paymentsOf(code.id))[0]?.status).toBe('expired')
+      }
+      // The new checkout holds the slot now.
+      expect((await press(code.slug, 2, bindings)).status).toBe(409)
+    }
+  })
+
+  it('keeps the slot when the customer presses again after paying (the session is complete)', async () => {
+    const { code } = await limitedCode(1)
+    const first = await press(code.slug, 1, stripeEnv())
+    const [payment] = await paymentsOf(code.id)
+    // Paid at Stripe; the webhook has not arrived yet.
+    await fakeStripe(`sessions/${payment?.session_id}/complete`, { payment_status: 'paid' })
+    expect((await press(code.slug, 1, stripeEnv(), cookieFrom(first))).status).toBe(409)
+    expect((await fakeStripe(`sessions/${payment?.session_id}/get`)).status).toBe('complete')
+    expect(await paymentsOf(code.id)).toHaveLength(1)
   })
 
   it('keeps the slot while a delayed payment is processing, and counts it once paid', async () => {

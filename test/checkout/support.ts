@@ -97,12 +97,21 @@ export function sessionEvent(type: string, session: Record<string, unknown>, id?
 }
 
 /** One customer (own IP) pressing pay. */
-export function press(slug: string, customer: number, bindings?: Record<string, string>) {
+export function press(
+  slug: string,
+  customer: number,
+  bindings?: Record<string, string>,
+  cookie?: string,
+) {
   return postForm(`/${slug}/pay`, '', {
-    headers: { 'cf-connecting-ip': `203.0.113.${customer}` },
+    headers: { 'cf-connecting-ip': `203.0.113.${customer}`, ...(cookie ? { cookie } : {}) },
     env: bindings,
   })
 }
+
+/** The cookie a response set, as the browser sends it back (`name=value`). */
+export const cookieFrom = (response: Response) =>
+  (response.headers.get('set-cookie') ?? '').split(';')[0] ?? ''
 
 /** A €5 checkout code that takes at most `maxPayments` payments. */
 export function limitedCode(maxPayments: number) {
