@@ -1,4 +1,6 @@
 /** The checkout page a customer sees after scanning a checkout code, and its honest alternatives. */
+import { sha256 } from '@noble/hashes/sha2.js'
+import { bytesToHex, utf8ToBytes } from '@noble/hashes/utils.js'
 import type { ResolvedCode } from '../codes/queries'
 import { currencyRule, formatMinor } from '../money/currency'
 import { Layout } from '../pages/layout'
@@ -14,13 +16,21 @@ export interface CheckoutPageProps {
 }
 
 /**
- * What the customer is shown they will pay, as one string: the page sends it back with the pay
- * form, so a price edited while the page was open is not charged without the customer seeing it.
+ * A digest of what the customer is shown they will pay: the page sends it back with the pay form,
+ * so a price edited while the page was open is not charged without the customer seeing it. A hex
+ * digest rather than the text: browsers rewrite a description's line breaks in form values.
  */
 export function priceShown(
   code: Pick<ResolvedCode, 'currency' | 'amount' | 'amountMin' | 'amountMax' | 'description'>,
 ): string {
-  return [code.currency, code.amount, code.amountMin, code.amountMax, code.description].join('|')
+  const shown = JSON.stringify([
+    code.currency,
+    code.amount,
+    code.amountMin,
+    code.amountMax,
+    code.description,
+  ])
+  return bytesToHex(sha256(utf8ToBytes(shown))).slice(0, 32)
 }
 
 export function CheckoutPage(props: CheckoutPageProps) {
