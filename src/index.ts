@@ -6,6 +6,7 @@
  * payment hold reconciliation) and the Durable Object classes.
  */
 
+import { HOLDS_CRON } from './lib/crons'
 import { lazy } from './lib/lazy'
 import { CSS_PREFIX, pathOf, RESERVED_SLUGS, SLUG_PATTERN } from './lib/paths'
 import { answerScan } from './scan/answer'
@@ -41,9 +42,13 @@ export default {
     return full.get().then((app) => app.fetch(request, env, ctx))
   },
   scheduled(controller, env, ctx) {
-    ctx.waitUntil(import('./stats/retention').then((m) => m.runRetention(env, controller)))
+    // One job per trigger: each stays within one invocation's D1 query limit on its own.
     ctx.waitUntil(
-      import('./payments/reconcile').then((m) => m.reconcileHolds(env, controller.scheduledTime)),
+      controller.cron === HOLDS_CRON
+        ? import('./payments/reconcile').then((m) =>
+            m.reconcileHolds(env, controller.scheduledTime),
+          )
+        : import('./stats/retention').then((m) => m.runRetention(env, controller)),
     )
   },
 } satisfies ExportedHandler<Env>

@@ -13,27 +13,30 @@
  * - paid: the slot is kept for good and the missing webhook is logged as an error. The payment
  *   stays `pending`: only Stripe's signed webhook marks a payment paid (webhook.ts), and Stripe
  *   keeps redelivering it; this payment is not asked about again;
- * - processing (a delayed method): the slot is kept until it succeeds or fails, asked again hourly;
+ * - processing (a delayed method): the slot is kept for another grace from now, and it is asked
+ *   about again on later runs (while its session expired within the grace);
  * - still open, or Stripe unreachable: nothing changes, asked again on a later run.
  *
- * Each run asks about at most MAX_PER_RUN payments, those not asked about for longest first, so a
- * backlog is worked through in turn. Only sessions that expired within the grace are asked about.
- * The same run also releases the hold of a payment that failed before any session existed, in
- * case the pay route's own release failed too (the hub's release is idempotent).
+ * It runs on its own cron (HOLDS_CRON), and a run stays within what one invocation may do on the
+ * free plan (50 D1 queries, 50 subrequests): at most MAX_PER_RUN payments (a Stripe call, with
+ * the SDK's 2 retries, a hub call and up to 4 D1 statements each), those not asked about for
+ * longest first, so a backlog is worked through in turn; the times asked are written in one
+ * statement. The same run releases again the holds of payments that failed before any session
+ * existed, in case the pay route's own release failed too (the hub's release is idempotent).
  */
-import { and, asc, between, eq, gte, isNotNull, isNull, sql } from 'drizzle-orm'
+import { and, asc, between, eq, gte, inArray, isNotNull, isNull, sql } from 'drizzle-orm'
 import { createDb, type Db } from '../db/client'
 import { codes, payments } from '../db/schema'
 import type { Bindings } from '../env'
 import { hubFor } from '../hub/client'
-import { afterPaymentEvent, HOLD_GRACE_MS, PROCESSING_HOLD_UNTIL } from './effects'
-import { applyPaymentEvent, findPayment } from './queries'
+import { afterPaymentEvent, HOLD_GRACE_MS } from './effects'
+import { applyPaymentEvent } from './queries'
 import { stripeProvider } from './stripe'
 
 /** How long after a session's expiry its webhook may still be on its way before we ask. */
 export const RECONCILE_AFTER_MS = 15 * 60_000
-/** Payments asked about per run (one Stripe call and one hub call each). */
-export const MAX_PER_RUN = 50
+/** Payments asked about per run, and stray holds released per run (see the budget above). */
+export const MAX_PER_RUN = 8
 
 export interface Reconciled {
   checked: number
@@ -55,10 +58,12 @@ export async function reconcileHolds(
   const db = createDb(env.DB)
   const result: Reconciled = { checked: 0, closed: 0, kept: 0, unchanged: 0, strays: 0 }
   const stripe = stripeProvider(env)
+  const checked: string[] = []
+  const keptForGood: string[] = []
   for (const payment of await overdue(db, now)) {
     const sessionId = payment.sessionId as string
     result.checked++
-    const checked: Partial<typeof payments.$inferInsert> = { holdCheckedAt: now }
+    checked.push(payment.id)
     try {
       const session = await stripe.getSession(sessionId)
       switch (session.outcome) {
@@ -77,25 +82,30 @@ export async function reconcileHolds(
             method: null,
           })
           if (!applied.payment) throw new Error(`not applied: ${applied.reason}`)
-          const view = await findPayment(db, { id: payment.id })
-          if (!view) throw new Error('payment not found')
-          await afterPaymentEvent(env, applied.payment, view.slug, env.PUBLIC_BASE_URL ?? '')
           result.closed++
+          await afterPaymentEvent(env, applied.payment, payment.slug, env.PUBLIC_BASE_URL ?? '')
+            // The payment is closed now, so no later run selects it: say what happens instead.
+            .catch((err) =>
+              console.error(
+                `payment ${payment.id}: ${session.outcome}, but its slot was not released; the hold lapses within ${HOLD_GRACE_MS.stripe / 3_600_000} h`,
+                err,
+              ),
+            )
           break
         }
         case 'paid':
         case 'processing':
+          // Paid: kept for good. Processing: for another grace from now, asked about again.
           await hubFor(env, payment.codeId).reservePayment({
             paymentId: payment.id,
             limit: null,
-            holdUntil: PROCESSING_HOLD_UNTIL,
+            holdUntil:
+              session.outcome === 'paid' ? Number.MAX_SAFE_INTEGER : now + HOLD_GRACE_MS.stripe,
           })
-          if (session.outcome === 'paid') {
-            checked.holdKeptAt = now
-            console.error(
-              `payment ${payment.id}: Stripe session ${sessionId} is paid but no webhook was applied; its slot is kept. Check the webhook endpoint.`,
-            )
-          }
+          if (session.outcome === 'paid') keptForGood.push(payment.id)
+          console.error(
+            `payment ${payment.id}: Stripe session ${sessionId} is ${session.outcome} but no webhook was applied; its slot is kept. Check the webhook endpoint.`,
+          )
           result.kept++
           break
         case 'open':
@@ -106,16 +116,23 @@ export async function reconcileHolds(
       console.error(`payment ${payment.id}: hold not reconciled; a later run retries`, err)
       result.unchanged++
     }
-    await db.update(payments).set(checked).where(eq(payments.id, payment.id))
   }
+  const released: string[] = []
   for (const stray of await strays(db, now)) {
     try {
       await hubFor(env, stray.codeId).settlePayment(stray.id, 'released')
-      await db.update(payments).set({ holdCheckedAt: now }).where(eq(payments.id, stray.id))
+      released.push(stray.id)
       result.strays++
     } catch (err) {
       console.error(`payment ${stray.id}: stray hold not released; a later run retries`, err)
     }
+  }
+  const asked = [...checked, ...released]
+  if (asked.length) {
+    await db.update(payments).set({ holdCheckedAt: now }).where(inArray(payments.id, asked))
+  }
+  if (keptForGood.length) {
+    await db.update(payments).set({ holdKeptAt: now }).where(inArray(payments.id, keptForGood))
   }
   if (result.checked || result.strays) console.log('payment holds reconciled', result)
   return result
@@ -124,7 +141,12 @@ export async function reconcileHolds(
 /** Limited codes' pending Stripe payments whose session expired a while ago, least recently asked first. */
 function overdue(db: Db, now: number) {
   return db
-    .select({ id: payments.id, codeId: payments.codeId, sessionId: payments.sessionId })
+    .select({
+      id: payments.id,
+      codeId: payments.codeId,
+      sessionId: payments.sessionId,
+      slug: codes.slug,
+    })
     .from(payments)
     .innerJoin(codes, eq(codes.id, payments.codeId))
     .where(

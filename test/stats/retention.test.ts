@@ -6,6 +6,7 @@ import {
 import { env } from 'cloudflare:workers'
 import { describe, expect, it, vi } from 'vitest'
 import worker from '../../src/index'
+import { RETENTION_CRON } from '../../src/lib/crons'
 import { DEFAULT_RETENTION_DAYS, deleteScansBefore, retentionDays } from '../../src/stats/retention'
 import { newMerchant } from '../helpers'
 
@@ -42,7 +43,7 @@ async function runCron(scheduledTime: number, vars: Partial<Env> = {}) {
   const ctx = createExecutionContext()
   const log = vi.spyOn(console, 'log').mockImplementation(() => {})
   await worker.scheduled(
-    createScheduledController({ scheduledTime, cron: '17 * * * *' }),
+    createScheduledController({ scheduledTime, cron: RETENTION_CRON }),
     { ...env, ...vars },
     ctx,
   )
