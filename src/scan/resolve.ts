@@ -137,11 +137,23 @@ const queries = lazy(() => Promise.all([import('../codes/queries'), import('../d
 
 /** Reads in flight per slug: concurrent misses of one slug share one D1 read. */
 const reading = new Map<string, Promise<ResolvedCode | null>>()
+/** A read not answered by then counts as failed (the outage path answers), and is not shared on. */
+export const READ_TIMEOUT_MS = 5_000
 
 function readOnce(slug: string, ctx: ResolveContext): Promise<ResolvedCode | null> {
   let read = reading.get(slug)
   if (!read) {
-    read = readThrough(slug, ctx).finally(() => reading.delete(slug))
+    let timer: ReturnType<typeof setTimeout> | undefined
+    const late = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () => reject(new Error(`D1 did not answer for /${slug} within ${READ_TIMEOUT_MS} ms`)),
+        READ_TIMEOUT_MS,
+      )
+    })
+    read = Promise.race([readThrough(slug, ctx), late]).finally(() => {
+      clearTimeout(timer)
+      reading.delete(slug)
+    })
     reading.set(slug, read)
   }
   return read

@@ -1,6 +1,6 @@
 import { env } from 'cloudflare:workers'
 import { describe, expect, it, vi } from 'vitest'
-import { CODE_CACHE_TTL_MS, OUTAGE_RETRY_MS } from '../../src/scan/resolve'
+import { CODE_CACHE_TTL_MS, OUTAGE_RETRY_MS, READ_TIMEOUT_MS } from '../../src/scan/resolve'
 import { call, merchantWithCode, ORIGIN, problemOf } from '../helpers'
 
 /** A D1 binding that fails like an outage: every statement throws. */
@@ -131,3 +131,46 @@ describe('what an outage and a crowd cost D1', () => {
     expect(response.headers.get('location')).toBe('https://example.com/menu')
   })
 })
+
+describe('a D1 read that never answers', () => {
+  it('counts as failed after READ_TIMEOUT_MS: the scan is answered from the last known entry', async () => {
+    const { code } = await merchantWithCode({
+      action: 'redirect',
+      destination_url: 'https://example.com/menu',
+    })
+    expect((await call(`/${code.slug}`)).status).toBe(302)
+    const start = Date.now()
+    const realTimeout = globalThis.setTimeout
+    vi.useFakeTimers({ toFake: ['Date', 'setTimeout', 'clearTimeout'], now: start })
+    const logged = vi.spyOn(console, 'error').mockImplementation(() => {})
+    try {
+      vi.setSystemTime(start + CODE_CACHE_TTL_MS + 1000)
+      // Every statement hangs.
+      const hanging = new Proxy({} as D1Database, {
+        get: () => () => ({
+          bind: () => hangingStatement,
+          ...hangingStatement,
+        }),
+      })
+      let answered = false
+      const pending = call(`/${code.slug}`, { env: { DB: hanging } }).finally(() => {
+        answered = true
+      })
+      // The read starts after real I/O (the Cache API): let that happen, then move the clock.
+      for (let i = 0; i < 100 && !answered; i++) {
+        await new Promise((resolve) => realTimeout(resolve, 10))
+        await vi.advanceTimersByTimeAsync(READ_TIMEOUT_MS / 10)
+      }
+      const answer = await pending
+      expect(answer.status).toBe(302)
+      expect(answer.headers.get('location')).toBe('https://example.com/menu')
+      expect(String(logged.mock.calls.flat().join(' '))).toContain('did not answer')
+    } finally {
+      vi.useRealTimers()
+      logged.mockRestore()
+    }
+  })
+})
+
+const never = () => new Promise<never>(() => {})
+const hangingStatement = { first: never, all: never, raw: never, run: never }
