@@ -11,10 +11,11 @@
  * until delivery made the runtime carry hundreds of finished requests: it cost more CPU than all
  * the rest of recording.) The stub is created at send time, in the sending request (stubs must
  * not be shared across requests). A failed call is tried again after a jittered backoff, up to
- * SEND_ATTEMPTS times in all (the hub ignores a batch it already has); a call refused because the
- * hub is overloaded also slows this isolate's batches for that code to the slowest pace. After the
- * last attempt the whole batch is logged as JSON, so the scans can be replayed from the logs, and
- * the delivery still resolves: `waitUntil` never rejects.
+ * SEND_ATTEMPTS times in all (the hub ignores a batch it already has). A call refused because the
+ * hub is overloaded slows this isolate's batches for that code to the slowest pace, and is tried
+ * once more only, after the slowest window (retrying at once would add to the overload). After
+ * the last attempt the whole batch is logged as JSON, so the scans can be replayed from the logs,
+ * and the delivery still resolves: `waitUntil` never rejects.
  */
 import { type HubEnv, hubFor } from './client'
 import { DEFAULT_PACE, type Pace, SLOWEST_PACE } from './pace'
@@ -99,22 +100,29 @@ function send(env: HubEnv, batch: Batch) {
 
 async function deliver(env: HubEnv, batch: Batch) {
   const errors: unknown[] = []
+  let overloaded = false
   for (let attempt = 0; attempt < SEND_ATTEMPTS; attempt++) {
-    const delay = attempt > 0 ? RETRY_DELAYS_MS[attempt - 1] : undefined
-    if (delay !== undefined) await sleep(delay * (0.5 + Math.random()))
+    // An overloaded hub gets one more try only, after the slowest window rather than at once.
+    const delay =
+      attempt === 0 ? 0 : overloaded ? SLOWEST_PACE.windowMs : RETRY_DELAYS_MS[attempt - 1]
+    if (delay) await sleep(delay * (0.5 + Math.random()))
     try {
       const answer = await hubFor(env, batch.codeId).recordScans(batch.scans)
-      setPace(batch.codeId, answer.pace, Date.now())
+      // After an overload, this isolate stays at the slowest pace until it expires.
+      setPace(batch.codeId, overloaded ? SLOWEST_PACE : answer.pace, Date.now())
       return
     } catch (err) {
       errors.push(err)
-      // Cloudflare marks a call refused by an overloaded object; back off for that code.
-      if ((err as { overloaded?: boolean } | null)?.overloaded)
+      // Cloudflare marks a call refused by an overloaded object: slow this code down at once.
+      if ((err as { overloaded?: boolean } | null)?.overloaded) {
+        if (overloaded) break
+        overloaded = true
         setPace(batch.codeId, SLOWEST_PACE, Date.now())
+      }
     }
   }
   console.error(
-    `scans not stored: hub ${batch.codeId} failed ${SEND_ATTEMPTS} times for ${batch.scans.length} scans`,
+    `scans not stored: hub ${batch.codeId} failed ${errors.length} times for ${batch.scans.length} scans`,
     JSON.stringify(batch.scans),
     ...errors,
   )

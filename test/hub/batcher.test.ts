@@ -123,17 +123,36 @@ describe('the per-isolate batcher', () => {
     expect(paceOf(code.id, Date.now())).toEqual(DEFAULT_PACE)
   })
 
-  it('slows a code to the slowest pace when its hub refuses a call as overloaded', async () => {
+  it('slows a code to the slowest pace when its hub refuses a call as overloaded, and tries once more only, later', async () => {
     vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] })
-    vi.spyOn(console, 'error').mockImplementation(() => {})
+    const error = vi.spyOn(console, 'error').mockImplementation(() => {})
     const overloaded = () =>
       Object.assign(new Error('Durable Object is overloaded'), { overloaded: true })
     const { env: fake, calls } = fakeHub({ failures: SEND_ATTEMPTS, error: overloaded })
     const code = newCodeRef()
-    sendScan(fake, scanFor(code))
+    const delivered = sendScan(fake, scanFor(code)).delivered
     await vi.advanceTimersByTimeAsync(DEFAULT_PACE.windowMs)
     expect(calls).toHaveLength(1)
     expect(paceOf(code.id, Date.now())).toEqual(SLOWEST_PACE)
+    // Not within the usual backoff: only after (half) the slowest window at least.
+    await vi.advanceTimersByTimeAsync(SLOWEST_PACE.windowMs / 2 - 1)
+    expect(calls).toHaveLength(1)
+    await vi.advanceTimersByTimeAsync(SLOWEST_PACE.windowMs)
+    expect(calls).toHaveLength(2)
+    // Overloaded twice: logged, not tried a third time.
+    await vi.advanceTimersByTimeAsync(10_000)
+    await delivered
+    expect(calls).toHaveLength(2)
+    expect(error).toHaveBeenCalledTimes(1)
+
+    // An overload then a success: the default pace the hub answers does not undo the slow-down.
+    const recovering = fakeHub({ failures: 1, error: overloaded })
+    const busy = newCodeRef()
+    sendScan(recovering.env, scanFor(busy))
+    await vi.advanceTimersByTimeAsync(DEFAULT_PACE.windowMs + 2 * SLOWEST_PACE.windowMs)
+    expect(recovering.calls).toHaveLength(2)
+    expect(paceOf(busy.id, Date.now())).toEqual(SLOWEST_PACE)
+
     // Another error is retried too, but slows nothing.
     const other = newCodeRef()
     const failing = fakeHub({ failures: 1 })
