@@ -87,12 +87,16 @@ async function askProvider<T>(
  */
 const PAY_COOKIE = 'qrc_pay'
 
-/** Closes a pending payment's session; once it can no longer be paid, its slot frees at once. */
-async function closeCheckout(c: Context<AppEnv>, db: Db, payment: Payment, slug: string) {
+/** Closes a pending payment's session: true once it can no longer be paid. */
+async function closeSession(c: Context<AppEnv>, db: Db, payment: Payment): Promise<boolean> {
   const sessionId = payment.sessionId
-  if (!sessionId) return
-  const closed = await askProvider(c, db, payment.id, (p) => p.cancelSession(sessionId))
-  if (closed) {
+  if (!sessionId) return false
+  return (await askProvider(c, db, payment.id, (p) => p.cancelSession(sessionId))) ?? false
+}
+
+/** Cancel: closes the session and, once it can no longer be paid, frees its slot at once. */
+async function closeCheckout(c: Context<AppEnv>, db: Db, payment: Payment, slug: string) {
+  if (await closeSession(c, db, payment)) {
     await hubFor(c.env, payment.codeId)
       .settlePayment(payment.id, 'released')
       .catch((err) => console.error('closed checkout not released in the hub', payment.id, err))
@@ -216,12 +220,14 @@ checkoutRoutes.post(`/:slug{${SLUG_PATTERN}}/pay`, limitBody(MAX_BODY_BYTES), cs
     })
   }
 
-  // This customer's own earlier checkout of a limited code: close it, so its slot is theirs again.
+  // This customer's own earlier checkout of a limited code: once closed, the new reservation
+  // takes over its slot in the same hub transaction (no one else can take it in between).
   const previous = getCookie(c, PAY_COOKIE, 'host')
+  let replaces: string | undefined
   if (code.maxPayments !== null && previous && PAYMENT_ID.test(previous)) {
     const own = await findPayment(db, { id: previous })
     if (own?.payment.codeId === code.id && own.payment.status === 'pending') {
-      await closeCheckout(c, db, own.payment, code.slug)
+      if (await closeSession(c, db, own.payment)) replaces = own.payment.id
     }
   }
 
@@ -234,6 +240,7 @@ checkoutRoutes.post(`/:slug{${SLUG_PATTERN}}/pay`, limitBody(MAX_BODY_BYTES), cs
       paymentId: payment.id,
       limit: code.maxPayments,
       holdUntil: expiresAt + HOLD_GRACE_MS[payment.provider],
+      replaces,
     })
     .catch((err) => {
       console.error('hub unavailable for a reservation', code.id, err)

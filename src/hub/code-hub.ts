@@ -435,8 +435,11 @@ export class CodeHub extends DurableObject<Env> {
    * of an id counts as "pay pressed" in the funnel.
    */
   async reservePayment(input: ReservePaymentInput): Promise<ReservePaymentResult> {
-    const { paymentId, limit, holdUntil } = input
+    const { paymentId, limit, holdUntil, replaces } = input
     if (typeof paymentId !== 'string' || !paymentId) throw new TypeError('paymentId is required')
+    if (replaces !== undefined && (typeof replaces !== 'string' || replaces === paymentId)) {
+      throw new TypeError('replaces is another payment id')
+    }
     if (limit !== null && !(Number.isInteger(limit) && limit >= 0)) {
       throw new TypeError('limit is a non-negative integer or null')
     }
@@ -444,6 +447,13 @@ export class CodeHub extends DurableObject<Env> {
     const now = Date.now()
     const ok = { ok: true } as const
     const { result, held } = this.ctx.storage.transactionSync(() => {
+      if (replaces !== undefined) {
+        this.sql.exec(
+          "update payments set state = 'released', settled_at = ? where id = ? and state = 'held'",
+          now,
+          replaces,
+        )
+      }
       const existing = this.payment(paymentId)
       if (existing?.state === 'paid') return { result: ok, held: false }
       // An extension (limit null) of a payment whose hold was already released is a stale

@@ -50,6 +50,11 @@ export interface ReservePaymentInput {
   limit: number | null
   /** Epoch ms; the hold stops counting against the limit at this time unless settled. */
   holdUntil: number
+  /**
+   * A payment of the same customer whose session can no longer be paid: its hold is released in
+   * the same transaction, so this reservation takes over its slot.
+   */
+  replaces?: string
 }
 
 export type ReservePaymentResult = { ok: true } | { ok: false; reason: 'sold_out' | 'busy' }

@@ -142,6 +142,22 @@ describe('payment holds in the hub', () => {
   })
 })
 
+describe('taking over a slot (the same customer pressing pay again)', () => {
+  it('releases the replaced hold in the same reservation, and never a paid one', async () => {
+    const { hub } = await newHub()
+    const hold = (paymentId: string, replaces?: string) =>
+      hub.reservePayment({ paymentId, limit: 1, holdUntil: soon(), replaces })
+    expect(await hold('pay_a')).toEqual({ ok: true })
+    expect(await hold('pay_b')).toEqual({ ok: false, reason: 'busy' })
+    expect(await hold('pay_b', 'pay_a')).toEqual({ ok: true })
+    expect(await hold('pay_c')).toEqual({ ok: false, reason: 'busy' })
+    await hub.settlePayment('pay_b', 'paid')
+    // A paid payment is not a hold: naming it changes nothing.
+    expect(await hold('pay_d', 'pay_b')).toEqual({ ok: false, reason: 'sold_out' })
+    await expect(hold('pay_e', 'pay_e')).rejects.toThrow('replaces')
+  })
+})
+
 describe('the checkout funnel', () => {
   it('is exact from scans to paid, in the hub, in D1 and in the stats, before and after the flush', async () => {
     const { hub, code, key } = await newHub()
