@@ -120,7 +120,7 @@ export async function changeCode(db: Db, code: Code, patch: UpdateCodeInput, act
   if (!updated) {
     throw new ApiError(
       409,
-      'invalid_state',
+      'version_conflict',
       'The code changed while this update ran; fetch it and retry.',
     )
   }

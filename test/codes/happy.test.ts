@@ -103,6 +103,27 @@ describe('codes API: what an integrator does', () => {
     expect(bad.status).toBe(400)
   })
 
+  it('lets one of several concurrent updates of one version win, the others get version_conflict', async () => {
+    const { key, code } = await merchantWithCode({
+      action: 'redirect',
+      destination_url: 'https://a.example',
+    })
+    const answers = await Promise.all(
+      ['b', 'c', 'd', 'e'].map((host) =>
+        call(`/api/v1/codes/${code.id}`, {
+          key,
+          method: 'PATCH',
+          json: { destination_url: `https://${host}.example`, version: 1 },
+        }),
+      ),
+    )
+    expect(answers.filter((a) => a.status === 200)).toHaveLength(1)
+    for (const refused of answers.filter((a) => a.status !== 200)) {
+      expect(refused.status).toBe(409)
+      expect((await problemOf(refused)).code).toBe('version_conflict')
+    }
+  })
+
   it('updates a dynamic code, bumping its version each time', async () => {
     const { key, code } = await merchantWithCode({
       action: 'checkout',
