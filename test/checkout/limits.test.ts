@@ -5,6 +5,7 @@ import { call, merchantWithCode, postForm } from '../helpers'
 import {
   chooseOutcome,
   cookieFrom,
+  euroCode,
   fakeStripe,
   limitedCode,
   paymentsOf,
@@ -155,12 +156,7 @@ describe('limited codes hold under concurrency (guarded by the code hub)', () =>
   })
 
   it('counts the funnel exactly: pressed and paid, once each, even when the webhook repeats', async () => {
-    const { code } = await merchantWithCode({
-      action: 'checkout',
-      currency: 'eur',
-      amount: 500,
-      description: 'x',
-    })
+    const { code } = await euroCode()
     await press(code.slug, 1, stripeEnv())
     const [payment] = await paymentsOf(code.id)
     const session = await fakeStripe(`sessions/${payment?.session_id}/get`, {})

@@ -10,8 +10,8 @@ import worker from '../../src/index'
 import { HOLDS_CRON, RETENTION_CRON } from '../../src/lib/crons'
 import { HOLD_GRACE_MS } from '../../src/payments/effects'
 import { MAX_PER_RUN, RECONCILE_AFTER_MS, reconcileHolds } from '../../src/payments/reconcile'
-import { merchantWithCode } from '../helpers'
 import {
+  euroCode,
   fakeStripe,
   limitedCode,
   paymentsOf,
@@ -183,12 +183,7 @@ describe('the hourly reconciliation of holds whose webhook never came', () => {
     const session = await fakeStripe(`sessions/${settled.payment.session_id}/get`)
     await signedWebhook(sessionEvent('checkout.session.expired', { ...session, status: 'expired' }))
     // An unlimited code: its holds never block anyone.
-    const { code: unlimited } = await merchantWithCode({
-      action: 'checkout',
-      currency: 'eur',
-      amount: 500,
-      description: 'x',
-    })
+    const { code: unlimited } = await euroCode()
     await press(unlimited.slug, 1, stripeEnv())
     const [open] = await paymentsOf(unlimited.id)
     // Expired longer ago than the grace: its hold has lapsed already.

@@ -113,16 +113,19 @@ export function press(
 export const cookieFrom = (response: Response) =>
   (response.headers.get('set-cookie') ?? '').split(';')[0] ?? ''
 
-/** A €5 checkout code that takes at most `maxPayments` payments. */
-export function limitedCode(maxPayments: number) {
+/** A €5 checkout code, taking any number of payments or at most `maxPayments`. */
+export function euroCode(maxPayments?: number) {
   return merchantWithCode({
     action: 'checkout',
     currency: 'eur',
     amount: 500,
     description: 'x',
-    max_payments: maxPayments,
+    ...(maxPayments === undefined ? {} : { max_payments: maxPayments }),
   })
 }
+
+/** A €5 checkout code that takes at most `maxPayments` payments. */
+export const limitedCode = (maxPayments: number) => euroCode(maxPayments)
 
 export async function paymentsOf(codeId: string) {
   const { results } = await env.DB.prepare(

@@ -1,5 +1,5 @@
 import { env } from 'cloudflare:workers'
-import { describe, expect, it, vi } from 'vitest'
+import { afterEach, describe, expect, it, vi } from 'vitest'
 import { CODE_CACHE_TTL_MS, OUTAGE_RETRY_MS, READ_TIMEOUT_MS } from '../../src/scan/resolve'
 import { call, merchantWithCode, ORIGIN, problemOf } from '../helpers'
 
@@ -13,40 +13,44 @@ const downD1 = new Proxy(
   },
 ) as D1Database
 
+/**
+ * A redirect code scanned once (this isolate and location know it), then the clock moved past
+ * the cache bound (faking `timers` too, when asked); console.error is captured.
+ */
+async function staleCode(timers: ('setTimeout' | 'clearTimeout')[] = []) {
+  const { code } = await merchantWithCode({
+    action: 'redirect',
+    destination_url: 'https://example.com/menu',
+  })
+  expect((await call(`/${code.slug}`)).status).toBe(302)
+  const stale = Date.now() + CODE_CACHE_TTL_MS + 1000
+  vi.useFakeTimers({ toFake: ['Date', ...timers], now: stale })
+  const logged = vi.spyOn(console, 'error').mockImplementation(() => {})
+  return { code, stale, logged }
+}
+
+afterEach(() => {
+  vi.useRealTimers()
+  vi.restoreAllMocks()
+})
+
 describe('scans during a D1 outage', () => {
   it('keep redirecting from the last known entry once the cache bound has passed', async () => {
-    const { code } = await merchantWithCode({
-      action: 'redirect',
-      destination_url: 'https://example.com/menu',
-    })
-    const start = Date.now()
-    vi.useFakeTimers({ toFake: ['Date'], now: start })
-    const logged = vi.spyOn(console, 'error').mockImplementation(() => {})
-    try {
-      expect((await call(`/${code.slug}`)).status).toBe(302)
-      vi.setSystemTime(start + CODE_CACHE_TTL_MS + 1000)
-      const during = await call(`/${code.slug}`, { env: { DB: downD1 } })
-      expect(during.status).toBe(302)
-      expect(during.headers.get('location')).toBe('https://example.com/menu')
-      expect(logged).toHaveBeenCalled()
-    } finally {
-      vi.useRealTimers()
-      logged.mockRestore()
-    }
+    const { code, logged } = await staleCode()
+    const during = await call(`/${code.slug}`, { env: { DB: downD1 } })
+    expect(during.status).toBe(302)
+    expect(during.headers.get('location')).toBe('https://example.com/menu')
+    expect(logged).toHaveBeenCalled()
   })
 
   it('answer a code never seen here with a 503 page, and the QR with a 503 problem, never a 500', async () => {
-    const logged = vi.spyOn(console, 'error').mockImplementation(() => {})
-    try {
-      const page = await call('/neverseen1', { env: { DB: downD1 } })
-      expect(page.status).toBe(503)
-      expect(page.headers.get('content-type')).toContain('text/html')
-      const qr = await call('/qr/neverseen2.svg', { env: { DB: downD1 } })
-      expect(qr.status).toBe(503)
-      expect((await problemOf(qr)).code).toBe('temporarily_unavailable')
-    } finally {
-      logged.mockRestore()
-    }
+    vi.spyOn(console, 'error').mockImplementation(() => {})
+    const page = await call('/neverseen1', { env: { DB: downD1 } })
+    expect(page.status).toBe(503)
+    expect(page.headers.get('content-type')).toContain('text/html')
+    const qr = await call('/qr/neverseen2.svg', { env: { DB: downD1 } })
+    expect(qr.status).toBe(503)
+    expect((await problemOf(qr)).code).toBe('temporarily_unavailable')
   })
 })
 
@@ -71,33 +75,20 @@ function countingD1(target: D1Database | null) {
 
 describe('what an outage and a crowd cost D1', () => {
   it('asks D1 once per slug per retry interval during an outage, not once per scan', async () => {
-    const { code } = await merchantWithCode({
-      action: 'redirect',
-      destination_url: 'https://example.com/menu',
-    })
-    const start = Date.now()
-    vi.useFakeTimers({ toFake: ['Date'], now: start })
-    const logged = vi.spyOn(console, 'error').mockImplementation(() => {})
-    try {
-      expect((await call(`/${code.slug}`)).status).toBe(302)
-      vi.setSystemTime(start + CODE_CACHE_TTL_MS + 1000)
-      const { d1, counter } = countingD1(null)
-      for (let i = 0; i < 10; i++) {
-        expect((await call(`/${code.slug}`, { env: { DB: d1 } })).status).toBe(302)
-      }
-      expect(counter.prepared).toBe(1)
-      vi.setSystemTime(start + CODE_CACHE_TTL_MS + 1000 + OUTAGE_RETRY_MS)
+    const { code, stale } = await staleCode()
+    const { d1, counter } = countingD1(null)
+    for (let i = 0; i < 10; i++) {
       expect((await call(`/${code.slug}`, { env: { DB: d1 } })).status).toBe(302)
-      expect(counter.prepared).toBe(2)
-      // D1 back: the next read after the interval serves the fresh value again.
-      vi.setSystemTime(start + CODE_CACHE_TTL_MS + 1000 + 2 * OUTAGE_RETRY_MS)
-      const { d1: up, counter: reads } = countingD1(env.DB)
-      expect((await call(`/${code.slug}`, { env: { DB: up } })).status).toBe(302)
-      expect(reads.prepared).toBe(1)
-    } finally {
-      vi.useRealTimers()
-      logged.mockRestore()
     }
+    expect(counter.prepared).toBe(1)
+    vi.setSystemTime(stale + OUTAGE_RETRY_MS)
+    expect((await call(`/${code.slug}`, { env: { DB: d1 } })).status).toBe(302)
+    expect(counter.prepared).toBe(2)
+    // D1 back: the next read after the interval serves the fresh value again.
+    vi.setSystemTime(stale + 2 * OUTAGE_RETRY_MS)
+    const { d1: up, counter: reads } = countingD1(env.DB)
+    expect((await call(`/${code.slug}`, { env: { DB: up } })).status).toBe(302)
+    expect(reads.prepared).toBe(1)
   })
 
   it('lets concurrent first scans of a slug share one D1 read', async () => {
@@ -134,41 +125,25 @@ describe('what an outage and a crowd cost D1', () => {
 
 describe('a D1 read that never answers', () => {
   it('counts as failed after READ_TIMEOUT_MS: the scan is answered from the last known entry', async () => {
-    const { code } = await merchantWithCode({
-      action: 'redirect',
-      destination_url: 'https://example.com/menu',
-    })
-    expect((await call(`/${code.slug}`)).status).toBe(302)
-    const start = Date.now()
     const realTimeout = globalThis.setTimeout
-    vi.useFakeTimers({ toFake: ['Date', 'setTimeout', 'clearTimeout'], now: start })
-    const logged = vi.spyOn(console, 'error').mockImplementation(() => {})
-    try {
-      vi.setSystemTime(start + CODE_CACHE_TTL_MS + 1000)
-      // Every statement hangs.
-      const hanging = new Proxy({} as D1Database, {
-        get: () => () => ({
-          bind: () => hangingStatement,
-          ...hangingStatement,
-        }),
-      })
-      let answered = false
-      const pending = call(`/${code.slug}`, { env: { DB: hanging } }).finally(() => {
-        answered = true
-      })
-      // The read starts after real I/O (the Cache API): let that happen, then move the clock.
-      for (let i = 0; i < 100 && !answered; i++) {
-        await new Promise((resolve) => realTimeout(resolve, 10))
-        await vi.advanceTimersByTimeAsync(READ_TIMEOUT_MS / 10)
-      }
-      const answer = await pending
-      expect(answer.status).toBe(302)
-      expect(answer.headers.get('location')).toBe('https://example.com/menu')
-      expect(String(logged.mock.calls.flat().join(' '))).toContain('did not answer')
-    } finally {
-      vi.useRealTimers()
-      logged.mockRestore()
+    const { code, logged } = await staleCode(['setTimeout', 'clearTimeout'])
+    // Every statement hangs.
+    const hanging = new Proxy({} as D1Database, {
+      get: () => () => ({ bind: () => hangingStatement, ...hangingStatement }),
+    })
+    let answered = false
+    const pending = call(`/${code.slug}`, { env: { DB: hanging } }).finally(() => {
+      answered = true
+    })
+    // The read starts after real I/O (the Cache API): let that happen, then move the clock.
+    for (let i = 0; i < 100 && !answered; i++) {
+      await new Promise((resolve) => realTimeout(resolve, 10))
+      await vi.advanceTimersByTimeAsync(READ_TIMEOUT_MS / 10)
     }
+    const answer = await pending
+    expect(answer.status).toBe(302)
+    expect(answer.headers.get('location')).toBe('https://example.com/menu')
+    expect(String(logged.mock.calls.flat().join(' '))).toContain('did not answer')
   })
 })
 
