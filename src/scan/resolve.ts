@@ -124,7 +124,8 @@ export async function resolveCode(slug: string, ctx: ResolveContext): Promise<Re
       remember(slug, {
         code: lastKnown.code,
         readAt: lastKnown.readAt,
-        retryAt: now + OUTAGE_RETRY_MS,
+        // From now, not from the scan's start: a read that timed out took READ_TIMEOUT_MS.
+        retryAt: Date.now() + OUTAGE_RETRY_MS,
       })
       return lastKnown.code
     }
@@ -165,6 +166,9 @@ async function readThrough(slug: string, ctx: ResolveContext): Promise<ResolvedC
   const readAt = Date.now()
   const code = (await findCodeBySlug(createDb(ctx.d1), slug)) ?? null
   const entry: Entry = { code, readAt }
+  // A read that outlived its timeout must not replace what a newer read stored meanwhile.
+  const current = isolate.get(slug)
+  if (current && current.readAt > readAt) return code
   remember(slug, entry)
   const response = new Response(JSON.stringify(entry), {
     headers: {

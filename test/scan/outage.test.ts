@@ -128,22 +128,34 @@ describe('a D1 read that never answers', () => {
     const realTimeout = globalThis.setTimeout
     const { code, logged } = await staleCode(['setTimeout', 'clearTimeout'])
     // Every statement hangs.
+    let asked = 0
     const hanging = new Proxy({} as D1Database, {
-      get: () => () => ({ bind: () => hangingStatement, ...hangingStatement }),
+      get: () => () => {
+        asked++
+        return { bind: () => hangingStatement, ...hangingStatement }
+      },
     })
-    let answered = false
-    const pending = call(`/${code.slug}`, { env: { DB: hanging } }).finally(() => {
-      answered = true
-    })
-    // The read starts after real I/O (the Cache API): let that happen, then move the clock.
-    for (let i = 0; i < 100 && !answered; i++) {
-      await new Promise((resolve) => realTimeout(resolve, 10))
-      await vi.advanceTimersByTimeAsync(READ_TIMEOUT_MS / 10)
+    /** A scan, with the fake clock moved on while it waits (its read starts after real I/O). */
+    const scan = async () => {
+      let answered = false
+      const pending = call(`/${code.slug}`, { env: { DB: hanging } }).finally(() => {
+        answered = true
+      })
+      for (let i = 0; i < 100 && !answered; i++) {
+        await new Promise((resolve) => realTimeout(resolve, 10))
+        await vi.advanceTimersByTimeAsync(100)
+      }
+      return pending
     }
-    const answer = await pending
+    const answer = await scan()
     expect(answer.status).toBe(302)
     expect(answer.headers.get('location')).toBe('https://example.com/menu')
     expect(String(logged.mock.calls.flat().join(' '))).toContain('did not answer')
+    // The retry interval starts when the read gave up: the next scans do not wait on D1 again.
+    const before = asked
+    const next = await scan()
+    expect(next.status).toBe(302)
+    expect(asked).toBe(before)
   })
 })
 
