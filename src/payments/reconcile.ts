@@ -13,8 +13,8 @@
  * - paid: the slot is kept for good and the missing webhook is logged as an error. The payment
  *   stays `pending`: only Stripe's signed webhook marks a payment paid (webhook.ts), and Stripe
  *   keeps redelivering it; this payment is not asked about again;
- * - processing (a delayed method): the slot is kept for another grace from now, and it is asked
- *   about again on later runs (while its session expired within the grace);
+ * - processing (a delayed method): the slot is kept until it settles, as from its webhook, and it
+ *   is asked about again on later runs, past the grace too, until Stripe says paid or failed;
  * - still open, or Stripe unreachable: nothing changes, asked again on a later run.
  *
  * It runs on its own cron (HOLDS_CRON), and a run stays within what one invocation may do on the
@@ -24,12 +24,12 @@
  * statement. The same run releases again the holds of payments that failed before any session
  * existed, in case the pay route's own release failed too (the hub's release is idempotent).
  */
-import { and, asc, between, eq, gte, inArray, isNotNull, isNull, sql } from 'drizzle-orm'
+import { and, asc, eq, gte, inArray, isNotNull, isNull, lte, or, sql } from 'drizzle-orm'
 import { createDb, type Db } from '../db/client'
 import { codes, payments } from '../db/schema'
 import type { Bindings } from '../env'
 import { hubFor } from '../hub/client'
-import { afterPaymentEvent, HOLD_GRACE_MS } from './effects'
+import { afterPaymentEvent, HOLD_GRACE_MS, PROCESSING_HOLD_UNTIL } from './effects'
 import { applyPaymentEvent } from './queries'
 import { stripeProvider } from './stripe'
 
@@ -95,12 +95,11 @@ export async function reconcileHolds(
         }
         case 'paid':
         case 'processing':
-          // Paid: kept for good. Processing: for another grace from now, asked about again.
+          // Kept until it settles (paid: for good; processing: until Stripe says, asked again).
           await hubFor(env, payment.codeId).reservePayment({
             paymentId: payment.id,
             limit: null,
-            holdUntil:
-              session.outcome === 'paid' ? Number.MAX_SAFE_INTEGER : now + HOLD_GRACE_MS.stripe,
+            holdUntil: PROCESSING_HOLD_UNTIL,
           })
           if (session.outcome === 'paid') keptForGood.push(payment.id)
           console.error(
@@ -154,7 +153,13 @@ function overdue(db: Db, now: number) {
         eq(payments.status, 'pending'),
         eq(payments.provider, 'stripe'),
         isNotNull(payments.sessionId),
-        between(payments.sessionExpiresAt, now - HOLD_GRACE_MS.stripe, now - RECONCILE_AFTER_MS),
+        lte(payments.sessionExpiresAt, now - RECONCILE_AFTER_MS),
+        // Within the grace; past it only those already asked about and still unsettled (a
+        // processing payment), whose slots are kept until Stripe says how they ended.
+        or(
+          gte(payments.sessionExpiresAt, now - HOLD_GRACE_MS.stripe),
+          isNotNull(payments.holdCheckedAt),
+        ),
         isNull(payments.holdKeptAt),
         isNotNull(codes.maxPayments),
       ),

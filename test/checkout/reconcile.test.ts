@@ -77,8 +77,17 @@ describe('the hourly reconciliation of holds whose webhook never came', () => {
     expect(await reconcileHolds(stripeBindings(), due)).toMatchObject({ kept: 1 })
     expect(String(error.mock.calls[0]?.[0])).toContain('is processing but no webhook was applied')
     expect((await press(code.slug, 2, stripeEnv())).status).toBe(409)
+    // Days later, past the grace (delayed methods take up to two weeks): still asked, still held.
+    const later = due + HOLD_GRACE_MS.stripe + 3_600_000
+    expect(await reconcileHolds(stripeBindings(), later)).toMatchObject({ checked: 1, kept: 1 })
+    vi.useFakeTimers({ toFake: ['Date'], now: later })
+    try {
+      expect((await press(code.slug, 2, stripeEnv())).status).toBe(409)
+    } finally {
+      vi.useRealTimers()
+    }
     await fakeStripe(`sessions/${payment.session_id}/fail-intent`, {})
-    expect(await reconcileHolds(stripeBindings(), due + 3_600_000)).toMatchObject({ closed: 1 })
+    expect(await reconcileHolds(stripeBindings(), later + 3_600_000)).toMatchObject({ closed: 1 })
     expect((await paymentsOf(code.id))[0]?.status).toBe('failed')
     expect((await press(code.slug, 2, stripeEnv())).status).toBe(303)
   })
