@@ -446,13 +446,17 @@ export class CodeHub extends DurableObject<Env> {
     if (!Number.isFinite(holdUntil)) throw new TypeError('holdUntil is epoch milliseconds')
     const now = Date.now()
     const ok = { ok: true } as const
+    let replaced = false
     const { result, held } = this.ctx.storage.transactionSync(() => {
       if (replaces !== undefined) {
-        this.sql.exec(
-          "update payments set state = 'released', settled_at = ? where id = ? and state = 'held'",
-          now,
-          replaces,
-        )
+        replaced =
+          this.sql
+            .exec(
+              "update payments set state = 'released', settled_at = ? where id = ? and state = 'held' returning 1",
+              now,
+              replaces,
+            )
+            .toArray().length > 0
       }
       const existing = this.payment(paymentId)
       if (existing?.state === 'paid') return { result: ok, held: false }
@@ -492,6 +496,11 @@ export class CodeHub extends DurableObject<Env> {
       if (!existing) this.funnelEvent(paymentId, 'pay_pressed', now)
       return { result: ok, held: true }
     })
+    if (replaced && replaces !== undefined) {
+      this.feed.push(() => [
+        { type: 'payment', payment_id: replaces, status: 'released', at: iso(now) },
+      ])
+    }
     if (held) {
       this.feed.push(() => [
         { type: 'payment', payment_id: paymentId, status: 'pending', at: iso(now) },

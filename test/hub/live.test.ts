@@ -121,6 +121,31 @@ describe('live feed: what a watcher receives', () => {
     live.ws.close()
   })
 
+  it("shows a hold taken over by the same customer's new checkout as released", async () => {
+    const { key, code } = await newCode('checkout')
+    const live = await openLive(code.id, { key })
+    await live.next((m) => m.type === 'hello')
+    const hub = hubFor(env, code.id)
+    const hold = { limit: 1, holdUntil: Date.now() + 60_000 }
+    await hub.reservePayment({ paymentId: 'pay_old', ...hold })
+    await sleep(MIN_INTERVAL_MS + 20)
+    await hub.reservePayment({ paymentId: 'pay_new', replaces: 'pay_old', ...hold })
+    await live.next(
+      (m) =>
+        m.type === 'update' &&
+        m.events.some((e) => e.type === 'payment' && e.payment_id === 'pay_new'),
+    )
+    const payments = updates(live.received).flatMap((u) =>
+      u.message.events.filter((e): e is LivePayment => e.type === 'payment'),
+    )
+    expect(payments.map((p) => [p.payment_id, p.status])).toEqual([
+      ['pay_old', 'pending'],
+      ['pay_old', 'released'],
+      ['pay_new', 'pending'],
+    ])
+    live.ws.close()
+  })
+
   it('keeps working after the hub hibernates and wakes up', async () => {
     const { key, code } = await newCode()
     const hub = hubFor(env, code.id)
