@@ -39,7 +39,7 @@ interface Batch {
 }
 
 const open = new Map<string, Batch>()
-const paces = new Map<string, { pace: Pace; until: number }>()
+const paces = new Map<string, { pace: Pace; until: number; overloaded: boolean }>()
 
 export interface Queued {
   /** Settles once the hub has stored the scan's batch (or the batch was logged as lost). */
@@ -83,12 +83,19 @@ export function paceOf(codeId: string, now: number): Pace {
   return DEFAULT_PACE
 }
 
-function setPace(codeId: string, pace: Pace | undefined, now: number) {
+/**
+ * Remembers the pace for a code's next batches. After an overload (`overloaded`), the slowest
+ * pace holds for PACE_TTL_MS whatever other batches' answers say meanwhile.
+ */
+function setPace(codeId: string, pace: Pace | undefined, now: number, overloaded = false) {
+  const known = paces.get(codeId)
+  if (!overloaded && known?.overloaded && known.until > now) return
   paces.delete(codeId)
+  if (overloaded) pace = SLOWEST_PACE
   if (!pace || (pace.windowMs <= DEFAULT_PACE.windowMs && pace.maxScans <= DEFAULT_PACE.maxScans))
     return
   if (paces.size >= PACES_MAX) paces.delete(paces.keys().next().value as string)
-  paces.set(codeId, { pace, until: now + PACE_TTL_MS })
+  paces.set(codeId, { pace, until: now + PACE_TTL_MS, overloaded })
 }
 
 function send(env: HubEnv, batch: Batch) {
@@ -108,8 +115,7 @@ async function deliver(env: HubEnv, batch: Batch) {
     if (delay) await sleep(delay * (0.5 + Math.random()))
     try {
       const answer = await hubFor(env, batch.codeId).recordScans(batch.scans)
-      // After an overload, this isolate stays at the slowest pace until it expires.
-      setPace(batch.codeId, overloaded ? SLOWEST_PACE : answer.pace, Date.now())
+      setPace(batch.codeId, answer.pace, Date.now())
       return
     } catch (err) {
       errors.push(err)
@@ -117,7 +123,7 @@ async function deliver(env: HubEnv, batch: Batch) {
       if ((err as { overloaded?: boolean } | null)?.overloaded) {
         if (overloaded) break
         overloaded = true
-        setPace(batch.codeId, SLOWEST_PACE, Date.now())
+        setPace(batch.codeId, SLOWEST_PACE, Date.now(), true)
       }
     }
   }

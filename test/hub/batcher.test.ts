@@ -145,11 +145,19 @@ describe('the per-isolate batcher', () => {
     expect(calls).toHaveLength(2)
     expect(error).toHaveBeenCalledTimes(1)
 
-    // An overload then a success: the default pace the hub answers does not undo the slow-down.
+    // An overload then a success: the default pace the hub answers does not undo the slow-down,
+    // nor does another batch's answer meanwhile (here, a batch sent through another stub).
     const recovering = fakeHub({ failures: 1, error: overloaded })
     const busy = newCodeRef()
     sendScan(recovering.env, scanFor(busy))
-    await vi.advanceTimersByTimeAsync(DEFAULT_PACE.windowMs + 2 * SLOWEST_PACE.windowMs)
+    await vi.advanceTimersByTimeAsync(DEFAULT_PACE.windowMs)
+    expect(paceOf(busy.id, Date.now())).toEqual(SLOWEST_PACE)
+    const healthy = fakeHub()
+    sendScan(healthy.env, scanFor(busy))
+    await vi.advanceTimersByTimeAsync(SLOWEST_PACE.windowMs)
+    expect(healthy.calls).toHaveLength(1)
+    expect(paceOf(busy.id, Date.now())).toEqual(SLOWEST_PACE)
+    await vi.advanceTimersByTimeAsync(2 * SLOWEST_PACE.windowMs)
     expect(recovering.calls).toHaveLength(2)
     expect(paceOf(busy.id, Date.now())).toEqual(SLOWEST_PACE)
 
