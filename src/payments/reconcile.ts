@@ -21,8 +21,9 @@
  * free plan (50 D1 queries, 50 subrequests): at most MAX_PER_RUN payments (a Stripe call, with
  * the SDK's 2 retries, a hub call and up to 4 D1 statements each), those not asked about for
  * longest first, so a backlog is worked through in turn; the times asked are written in one
- * statement. The same run releases again the holds of payments that failed before any session
- * existed, in case the pay route's own release failed too (the hub's release is idempotent).
+ * statement. The same run releases again the holds of payments that never got a session: failed
+ * before it, in case the pay route's own release failed too (the hub's release is idempotent), or
+ * still `pending` 15 minutes after pay was pressed, which it marks failed first.
  */
 import { and, asc, eq, gte, inArray, isNotNull, isNull, lte, or, sql } from 'drizzle-orm'
 import { createDb, type Db } from '../db/client'
@@ -30,7 +31,7 @@ import { codes, payments } from '../db/schema'
 import type { Bindings } from '../env'
 import { hubFor } from '../hub/client'
 import { afterPaymentEvent, HOLD_GRACE_MS, PROCESSING_HOLD_UNTIL } from './effects'
-import { applyPaymentEvent } from './queries'
+import { applyPaymentEvent, failBeforeCheckout } from './queries'
 import { stripeProvider } from './stripe'
 
 /** How long after a session's expiry its webhook may still be on its way before we ask. */
@@ -119,6 +120,9 @@ export async function reconcileHolds(
   const released: string[] = []
   for (const stray of await strays(db, now)) {
     try {
+      if (stray.status === 'pending') {
+        await failBeforeCheckout(db, stray.id, 'The payment page was never created.')
+      }
       await hubFor(env, stray.codeId).settlePayment(stray.id, 'released')
       released.push(stray.id)
       result.strays++
@@ -168,15 +172,21 @@ function overdue(db: Db, now: number) {
     .limit(MAX_PER_RUN)
 }
 
-/** Limited codes' payments that failed before a session existed, not yet released here. */
+/**
+ * Limited codes' payments that never got a session, not yet released here: failed before it, or
+ * still `pending` a while after pay was pressed (the pay route could not record the failure).
+ */
 function strays(db: Db, now: number) {
   return db
-    .select({ id: payments.id, codeId: payments.codeId })
+    .select({ id: payments.id, codeId: payments.codeId, status: payments.status })
     .from(payments)
     .innerJoin(codes, eq(codes.id, payments.codeId))
     .where(
       and(
-        eq(payments.status, 'failed'),
+        or(
+          eq(payments.status, 'failed'),
+          and(eq(payments.status, 'pending'), lte(payments.createdAt, now - RECONCILE_AFTER_MS)),
+        ),
         isNull(payments.sessionId),
         isNull(payments.holdCheckedAt),
         gte(payments.createdAt, now - HOLD_GRACE_MS.stripe),

@@ -34,6 +34,31 @@ async function heldCode() {
   return { code, payment, due: payment.session_expires_at + RECONCILE_AFTER_MS }
 }
 
+/**
+ * A payment that never got a session (its Stripe call and its cleanup both failed), holding its
+ * code's slot.
+ */
+async function strayPayment(
+  codeId: string,
+  id: string,
+  status: 'failed' | 'pending',
+  createdAt = Date.now(),
+) {
+  await hubFor(env, codeId).reservePayment({
+    paymentId: id,
+    limit: null,
+    holdUntil: Date.now() + HOLD_GRACE_MS.stripe,
+  })
+  await env.DB.prepare(
+    `insert into payments (id, merchant_id, code_id, code_version, amount, currency, description,
+       status, provider, receipt_id, created_at, updated_at)
+     select ?1, merchant_id, id, version, 500, 'eur', 'x', ?2, 'stripe', ?3, ?4, ?4
+     from codes where id = ?5`,
+  )
+    .bind(id, status, `rcpt_${id.slice(4)}`, createdAt, codeId)
+    .run()
+}
+
 /** Times the SDK asked the fake Stripe for this session. */
 const lookups = async (sessionId: string) =>
   (await stripeRequests()).filter(
@@ -165,23 +190,26 @@ describe('the hourly reconciliation of holds whose webhook never came', () => {
   it('releases again the hold of a payment that failed before its session existed', async () => {
     vi.spyOn(console, 'log').mockImplementation(() => {})
     const { code } = await limitedCode(1)
-    // The hub took the slot; then neither Stripe nor the release went through.
-    await hubFor(env, code.id).reservePayment({
-      paymentId: 'pay_stray',
-      limit: 1,
-      holdUntil: Date.now() + HOLD_GRACE_MS.stripe,
-    })
-    await env.DB.prepare(
-      `insert into payments (id, merchant_id, code_id, code_version, amount, currency, description,
-         status, provider, receipt_id, created_at, updated_at)
-       select 'pay_stray', merchant_id, id, version, 500, 'eur', 'x', 'failed', 'stripe', 'rcpt_stray', ?1, ?1
-       from codes where id = ?2`,
-    )
-      .bind(Date.now(), code.id)
-      .run()
+    await strayPayment(code.id, 'pay_stray', 'failed')
     expect((await press(code.slug, 1, stripeEnv())).status).toBe(409)
     expect(await reconcileHolds(stripeBindings())).toMatchObject({ strays: 1 })
     expect(await reconcileHolds(stripeBindings())).toMatchObject({ strays: 0 })
+    expect((await press(code.slug, 1, stripeEnv())).status).toBe(303)
+  })
+
+  it('fails a payment left pending with no session 15 minutes after pay was pressed, freeing its slot', async () => {
+    vi.spyOn(console, 'log').mockImplementation(() => {})
+    const { code } = await limitedCode(1)
+    const now = Date.now()
+    await strayPayment(code.id, 'pay_stuck', 'pending', now - RECONCILE_AFTER_MS + 60_000)
+    // Still within the time a checkout may take to open: left alone.
+    expect(await reconcileHolds(stripeBindings(), now)).toMatchObject({ strays: 0 })
+    expect((await press(code.slug, 1, stripeEnv())).status).toBe(409)
+    expect(await reconcileHolds(stripeBindings(), now + 60_000)).toMatchObject({ strays: 1 })
+    const row = await env.DB.prepare('select status, failure_reason from payments where id = ?')
+      .bind('pay_stuck')
+      .first<{ status: string; failure_reason: string }>()
+    expect(row).toMatchObject({ status: 'failed' })
     expect((await press(code.slug, 1, stripeEnv())).status).toBe(303)
   })
 
@@ -216,16 +244,9 @@ describe('the hourly reconciliation of holds whose webhook never came', () => {
     for (let i = 1; i <= MAX_PER_RUN; i++) await press(code.slug, i, stripeEnv())
     const all = await paymentsOf(code.id)
     for (const p of all) await fakeStripe(`sessions/${p.session_id}/expire`, {})
-    // And as many payments that failed before their session, whose holds are released again.
+    // And as many payments stuck pending with no session, which it fails and releases.
     for (let i = 0; i < MAX_PER_RUN; i++) {
-      await env.DB.prepare(
-        `insert into payments (id, merchant_id, code_id, code_version, amount, currency, description,
-           status, provider, receipt_id, created_at, updated_at)
-         select ?1, merchant_id, id, version, 500, 'eur', 'x', 'failed', 'stripe', ?2, ?3, ?3
-         from codes where id = ?4`,
-      )
-        .bind(`pay_budget${i}`, `rcpt_budget${i}`, Date.now(), code.id)
-        .run()
+      await strayPayment(code.id, `pay_budget${i}`, 'pending', Date.now() - RECONCILE_AFTER_MS)
     }
     let statements = 0
     const d1 = new Proxy(env.DB, {
@@ -254,8 +275,8 @@ describe('the hourly reconciliation of holds whose webhook never came', () => {
     const result = await reconcileHolds({ ...stripeBindings(), DB: d1, CODE_HUB: hubs }, due)
     expect(result).toMatchObject({ closed: MAX_PER_RUN, strays: MAX_PER_RUN })
     const stripeCalls = (await stripeRequests()).length - before
-    // Measured: 35 D1 statements, 8 Stripe requests (24 with the SDK's 2 retries each), 16 hub calls.
-    expect(statements).toBeLessThanOrEqual(40)
+    // Measured: 43 D1 statements, 8 Stripe requests (24 with the SDK's 2 retries each), 16 hub calls.
+    expect(statements).toBeLessThanOrEqual(45)
     expect(stripeCalls * 3 + hubCalls).toBeLessThanOrEqual(50)
   })
 
