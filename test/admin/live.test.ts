@@ -62,12 +62,16 @@ describe("the admin's live feed", () => {
     })
     const admin = await AdminClient.signIn(key)
     const { url } = (await (await tokenFor(admin, code.id)).json()) as { url: string }
-    await admin.post('/admin/logout')
     const live = new URL(url)
-    const refused = await call(`${live.pathname}${live.search}`, {
-      headers: { upgrade: 'websocket' },
-    })
-    expect(refused.status).toBe(401)
+    const open = () => call(`${live.pathname}${live.search}`, { headers: { upgrade: 'websocket' } })
+    // It works while the session lasts…
+    const accepted = await open()
+    expect(accepted.status).toBe(101)
+    accepted.webSocket?.accept()
+    accepted.webSocket?.close()
+    // …and not once it has signed out.
+    await admin.post('/admin/logout')
+    expect((await open()).status).toBe(401)
   })
 
   it("gives no token for another merchant's code, nor without a session", async () => {

@@ -99,6 +99,7 @@ describe('a merchant runs the admin in Chromium', () => {
     await shoot(page, 'admin-settings-laptop')
 
     expect(seen.violations).toEqual([])
+    expect(seen.errors).toEqual([])
     expect(seen.foreign).toEqual([])
     expect(await cspViolations(page)).toEqual([])
 

@@ -53,6 +53,7 @@ describe('a customer pays on a phone (test-mode provider)', () => {
 
     expect(await cspViolations(page)).toEqual([])
     expect(seen.violations).toEqual([])
+    expect(seen.errors).toEqual([])
     expect(seen.foreign).toEqual([])
     await context.close()
   })

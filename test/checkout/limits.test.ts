@@ -74,11 +74,17 @@ describe('limited codes hold under concurrency (guarded by the code hub)', () =>
   })
 
   it('frees the slot when the customer cancels', async () => {
-    const { code } = await limitedCode(1)
-    await press(code.slug, 1)
-    const [payment] = await paymentsOf(code.id)
-    await call(`/${code.slug}/cancel/${payment?.id}`)
-    expect((await press(code.slug, 2)).status).toBe(303)
+    for (const bindings of [undefined, stripeEnv()]) {
+      const { code } = await limitedCode(1)
+      expect((await press(code.slug, 1, bindings)).status).toBe(303)
+      expect((await press(code.slug, 2, bindings)).status).toBe(409)
+      const [payment] = await paymentsOf(code.id)
+      const cancel = await call(`/${code.slug}/cancel/${payment?.id}`, { env: bindings })
+      expect(cancel.status).toBe(303)
+      expect(cancel.headers.get('location')).toBe(`/${code.slug}`)
+      // Stripe too: freed once it confirms the session is closed, before its webhook.
+      expect((await press(code.slug, 2, bindings)).status).toBe(303)
+    }
   })
 
   it("frees the slot when Stripe's session expires (webhook), and not before", async () => {

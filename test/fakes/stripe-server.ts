@@ -27,7 +27,8 @@ interface FakeState {
   /** idempotency key → [canonical params, response]. */
   idempotency: Map<string, [string, Json]>
   requests: RecordedRequest[]
-  failNext: { status: number; type: string } | null
+  /** The next `times` API requests (default 1) fail with this status and error type. */
+  failNext: { status: number; type: string; times?: number } | null
 }
 
 const ZERO_DECIMAL = new Set([
@@ -197,8 +198,8 @@ async function handle(state: FakeState, req: IncomingMessage, res: ServerRespons
     return stripeError(res, 401, 'Invalid API Key provided', undefined, 'invalid_request_error')
   }
   if (state.failNext) {
-    const { status, type } = state.failNext
-    state.failNext = null
+    const { status, type, times = 1 } = state.failNext
+    state.failNext = times > 1 ? { status, type, times: times - 1 } : null
     return stripeError(res, status, 'Injected failure', undefined, type)
   }
 

@@ -7,7 +7,6 @@ import {
   DEFAULT_PACE,
   type Pace,
   Pacer,
-  paceFor,
   SLOWEST_PACE,
   SPAN_MS,
   TARGET_CALLS_PER_S,
@@ -245,11 +244,11 @@ describe("a hub's pace", () => {
     const pacer = new Pacer()
     fleet(pacer, { isolates: 2_000, seconds: 40 })
     // One span with no call, then one call a span: each halves the slow-down.
-    expect(pacer.call(42_000)).toEqual(paceFor(10))
-    expect(pacer.call(44_000)).toEqual(paceFor(5))
-    expect(pacer.call(46_000)).toEqual(paceFor(2.5))
-    expect(pacer.call(48_000)).toEqual(paceFor(1.25))
-    expect(pacer.call(50_000)).toEqual(DEFAULT_PACE)
+    expect(pacer.call(42_000)).toEqual({ windowMs: 1_000, maxScans: 250 })
+    expect(pacer.call(44_000)).toEqual({ windowMs: 500, maxScans: 250 })
+    expect(pacer.call(46_000)).toEqual({ windowMs: 250, maxScans: 250 })
+    expect(pacer.call(48_000)).toEqual({ windowMs: 125, maxScans: 125 })
+    expect(pacer.call(50_000)).toEqual({ windowMs: 100, maxScans: 100 })
     // After a long silence, the default pace at once.
     fleet(pacer, { isolates: 2_000, seconds: 40, start: 100_000 })
     expect(pacer.call(200_000)).toEqual(DEFAULT_PACE)
@@ -275,11 +274,8 @@ describe("a hub's pace", () => {
       }
     })
     expect(answers.first).toEqual({ stored: 1, pace: DEFAULT_PACE })
-    // 1,601 calls in that span of 2 s: the slow-down grows by √(800.5 / 200).
-    const rate = ((TARGET_CALLS_PER_S * 4 * SPAN_MS) / 1000 + 1) / (SPAN_MS / 1000)
-    expect(answers.next).toEqual({
-      stored: 1,
-      pace: paceFor(Math.sqrt(rate / TARGET_CALLS_PER_S)),
-    })
+    // 1,601 calls in that span of 2 s: 800.5 a second, 4× the target, so the slow-down doubles
+    // (√4): a 200 ms window and 200-scan batches.
+    expect(answers.next).toEqual({ stored: 1, pace: { windowMs: 200, maxScans: 200 } })
   })
 })

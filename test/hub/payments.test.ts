@@ -1,6 +1,6 @@
 import { evictDurableObject, runDurableObjectAlarm, runInDurableObject } from 'cloudflare:test'
 import { env } from 'cloudflare:workers'
-import { describe, expect, it, vi } from 'vitest'
+import { afterEach, describe, expect, it, vi } from 'vitest'
 import { hubFor } from '../../src/hub/client'
 import { type CodeHub, DEDUPE_WINDOW_MS, HUB_QUERIES } from '../../src/hub/code-hub'
 import { call, flushHub, merchantWithCode } from '../helpers'
@@ -18,9 +18,10 @@ async function newHub() {
 
 const ids = (n: number, prefix = 'pay') => Array.from({ length: n }, (_, i) => `${prefix}_${i}`)
 const soon = (ms = 60_000) => Date.now() + ms
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 
 describe('payment holds in the hub', () => {
+  afterEach(() => vi.useRealTimers())
+
   it('lets exactly one of 50 concurrent reservations through when the limit is 1', async () => {
     const { hub } = await newHub()
     const results = await Promise.all(
@@ -68,6 +69,8 @@ describe('payment holds in the hub', () => {
 
   it('frees the slot when a hold expires or is released', async () => {
     const { hub } = await newHub()
+    // The hub runs in this isolate: a fake clock moves its time too (no real waiting).
+    vi.useFakeTimers({ toFake: ['Date'] })
     expect(
       await hub.reservePayment({ paymentId: 'short', limit: 1, holdUntil: soon(150) }),
     ).toEqual({ ok: true })
@@ -75,7 +78,7 @@ describe('payment holds in the hub', () => {
       ok: false,
       reason: 'busy',
     })
-    await sleep(200)
+    vi.setSystemTime(Date.now() + 200)
     expect(await hub.reservePayment({ paymentId: 'next', limit: 1, holdUntil: soon() })).toEqual({
       ok: true,
     })
@@ -89,8 +92,9 @@ describe('payment holds in the hub', () => {
 
   it('counts a payment settled after its hold expired, and then refuses new ones', async () => {
     const { hub } = await newHub()
+    vi.useFakeTimers({ toFake: ['Date'] })
     await hub.reservePayment({ paymentId: 'slow', limit: 1, holdUntil: soon(100) })
-    await sleep(150)
+    vi.setSystemTime(Date.now() + 150)
     expect(await hub.reservePayment({ paymentId: 'fast', limit: 1, holdUntil: soon() })).toEqual({
       ok: true,
     })

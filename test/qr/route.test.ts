@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest'
+import { renderQrSvg } from '../../src/qr/render'
 import { call, createCode, merchantWithCode, newMerchant, ORIGIN, problemOf } from '../helpers'
 
 async function svgOf(path: string, headers?: Record<string, string>) {
@@ -112,6 +113,13 @@ describe('GET /qr/{slug}.svg', () => {
       action: 'redirect',
       destination_url: 'https://example.com',
     })
-    expect(code.qr_content).toBe(`${ORIGIN}/${code.slug.toUpperCase()}`)
+    const shortUrl = `${ORIGIN}/${code.slug.toUpperCase()}`
+    expect(code.qr_content).toBe(shortUrl)
+    // The image itself is that URL's symbol (the renderer's own output is checked by decoding it
+    // in test/node/qr-scan.test.ts), not the destination's.
+    const svg = await (await call(`/qr/${code.slug}.svg`)).text()
+    const options = { ecl: 'M', margin: 4, size: 512, fg: '#000000', bg: '#ffffff' } as const
+    expect(svg).toBe(renderQrSvg(shortUrl, options))
+    expect(svg).not.toBe(renderQrSvg('https://example.com', options))
   })
 })

@@ -135,25 +135,37 @@ describe('a D1 read that never answers', () => {
         return { bind: () => hangingStatement, ...hangingStatement }
       },
     })
-    /** A scan, with the fake clock moved on while it waits (its read starts after real I/O). */
-    const scan = async () => {
-      let answered = false
+    const realWait = (ms: number) => new Promise((resolve) => realTimeout(resolve, ms))
+    /** A scan in flight, and a way to let it finish while moving the fake clock on. */
+    const scan = () => {
+      const state = { answered: false }
       const pending = call(`/${code.slug}`, { env: { DB: hanging } }).finally(() => {
-        answered = true
+        state.answered = true
       })
-      for (let i = 0; i < 100 && !answered; i++) {
-        await new Promise((resolve) => realTimeout(resolve, 10))
-        await vi.advanceTimersByTimeAsync(100)
+      const settle = async () => {
+        for (let i = 0; i < 100 && !state.answered; i++) {
+          await realWait(10)
+          await vi.advanceTimersByTimeAsync(100)
+        }
+        return pending
       }
-      return pending
+      return { state, settle }
     }
-    const answer = await scan()
+    const first = scan()
+    // The read starts after real I/O (the Cache API). One millisecond short of the timeout, the
+    // scan still waits; then it is answered.
+    for (let i = 0; i < 100 && asked === 0; i++) await realWait(10)
+    expect(asked).toBe(1)
+    await vi.advanceTimersByTimeAsync(READ_TIMEOUT_MS - 1)
+    await realWait(20)
+    expect(first.state.answered).toBe(false)
+    const answer = await first.settle()
     expect(answer.status).toBe(302)
     expect(answer.headers.get('location')).toBe('https://example.com/menu')
     expect(String(logged.mock.calls.flat().join(' '))).toContain('did not answer')
     // The retry interval starts when the read gave up: the next scans do not wait on D1 again.
     const before = asked
-    const next = await scan()
+    const next = await scan().settle()
     expect(next.status).toBe(302)
     expect(asked).toBe(before)
   })

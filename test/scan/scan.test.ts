@@ -1,7 +1,7 @@
 import { env } from 'cloudflare:workers'
 import { beforeEach, describe, expect, it, vi } from 'vitest'
 import { hubFor } from '../../src/hub/client'
-import { clearIsolateCache, REFRESH_AHEAD_MS } from '../../src/scan/resolve'
+import { CODE_CACHE_TTL_MS, clearIsolateCache, REFRESH_AHEAD_MS } from '../../src/scan/resolve'
 import {
   call,
   createCode,
@@ -276,6 +276,24 @@ describe('GET /{slug}: the scan path', () => {
       json: { destination_url: 'https://example.com/new' },
     })
     expect((await call(`/${code.slug}`)).headers.get('location')).toBe('https://example.com/new')
+
+    // An edit made elsewhere (another location's API: straight in D1, this isolate not told):
+    // the cached entry answers until the bound, then the new value.
+    const start = Date.now()
+    vi.useFakeTimers({ toFake: ['Date'], now: start })
+    try {
+      await env.DB.prepare(
+        'update codes set destination_url = ?, version = version + 1 where id = ?',
+      )
+        .bind('https://example.com/newer', code.id)
+        .run()
+      const location = async () => (await call(`/${code.slug}`)).headers.get('location')
+      expect(await location()).toBe('https://example.com/new')
+      vi.setSystemTime(start + CODE_CACHE_TTL_MS + 1)
+      expect(await location()).toBe('https://example.com/newer')
+    } finally {
+      vi.useRealTimers()
+    }
   })
 
   it('answers a warm scan from the isolate cache without touching D1', async () => {
