@@ -28,6 +28,11 @@ import type {
   ReservePaymentResult,
 } from './types'
 
+/** Live-feed sockets one hub accepts at once (each browser tab or SSE stream is one). */
+export const MAX_WATCHERS = 200
+/** A watcher's "counters" requests are answered this often at most. */
+const COUNTERS_EVERY_MS = 1_000
+
 /** Flushed scans stay this long so a re-sent batch (the Worker retries for ~2 s) is recognised. */
 export const DEDUPE_WINDOW_MS = 10 * 60_000
 /**
@@ -584,6 +589,10 @@ export class CodeHub extends DurableObject<Env> {
     if (request.headers.get('upgrade')?.toLowerCase() !== 'websocket') {
       return new Response('Expected a WebSocket upgrade', { status: 426 })
     }
+    // This object also records the code's scans and holds its payments: watchers are capped.
+    if (this.ctx.getWebSockets().length >= MAX_WATCHERS) {
+      return new Response('Too many watchers of this code', { status: 503 })
+    }
     const { 0: client, 1: server } = new WebSocketPair()
     this.ctx.acceptWebSocket(server)
     const hello: LiveMessage = { type: 'hello', code_id: this.codeId, counters: this.counters() }
@@ -592,9 +601,14 @@ export class CodeHub extends DurableObject<Env> {
   }
 
   override async webSocketMessage(ws: WebSocket, message: string | ArrayBuffer) {
-    // The feed is one-way; a client may ask for the counters again ("ping" is answered by the
-    // runtime without waking the hub).
-    if (message === 'counters') broadcast([ws], { type: 'counters', counters: this.counters() })
+    // The feed is one-way; a client may ask for the counters again, once a second at most ("ping"
+    // is answered by the runtime without waking the hub).
+    if (message !== 'counters') return
+    const now = Date.now()
+    const last = (ws.deserializeAttachment() as { countersAt?: number } | null)?.countersAt ?? 0
+    if (now - last < COUNTERS_EVERY_MS) return
+    ws.serializeAttachment({ countersAt: now })
+    broadcast([ws], { type: 'counters', counters: this.counters() })
   }
 
   override async webSocketClose(ws: WebSocket, code: number, reason: string) {

@@ -94,14 +94,24 @@ const liveAuth = createMiddleware<AppEnv>(async (c, next) => {
 /** Registers the feed itself; call before the API-key middleware, since it also takes tokens. */
 /** A socket on the code's hub: the one source of the feed, whichever way a client reads it. */
 async function hubSocket(env: AppEnv['Bindings'], codeId: string): Promise<WebSocket> {
-  const answer = await hubFor(env, codeId).fetch('https://hub/live', {
-    headers: { upgrade: 'websocket' },
-  })
-  if (answer.status !== 101 || !answer.webSocket) {
-    throw new ApiError(503, 'temporarily_unavailable', 'The live feed is not available right now.')
-  }
+  const unavailable = () =>
+    new ApiError(503, 'temporarily_unavailable', 'The live feed is not available right now.')
+  const answer = await hubFor(env, codeId)
+    .fetch('https://hub/live', { headers: { upgrade: 'websocket' } })
+    .catch((err) => {
+      console.error('live feed: hub unreachable', codeId, err)
+      throw unavailable()
+    })
+  if (answer.status !== 101 || !answer.webSocket) throw unavailable()
   return answer.webSocket
 }
+
+/** An SSE stream's limits: a reader this far behind is dropped (it reconnects, as SSE does). */
+export const SSE_MAX_QUEUED = 32
+/** A comment this often shows a reader that went away while the code was quiet. */
+const SSE_PING_MS = 25_000
+/** A stream ends after this long; the client reconnects, and its credentials are checked again. */
+const SSE_MAX_MS = 30 * 60_000
 
 const eventsRoute = createRoute({
   method: 'get',
@@ -141,23 +151,38 @@ export function registerLiveFeedRoute(api: Api) {
   api.openapi(eventsRoute, async (c) => {
     const code = await getCode(c.var.db, c.var.auth.merchantId, c.req.valid('param').id)
     if (!code) throw notFound('code')
+    const headers = {
+      'content-type': 'text/event-stream; charset=utf-8',
+      'cache-control': 'no-store',
+      'x-accel-buffering': 'no',
+    }
+    // A HEAD never reads a body: open nothing.
+    if (c.req.method === 'HEAD') return c.body(null, 200, headers)
     const socket = await hubSocket(c.env, code.id)
     const { readable, writable } = new TransformStream<Uint8Array, Uint8Array>()
     const writer = writable.getWriter()
     const encoder = new TextEncoder()
-    socket.accept()
-    socket.addEventListener('message', (event) => {
-      // A write fails once the client has gone: then close the hub side too.
-      writer.write(encoder.encode(`data: ${String(event.data)}\n\n`)).catch(() => socket.close())
-    })
-    socket.addEventListener('close', () => {
+    let ended = false
+    const end = () => {
+      if (ended) return
+      ended = true
+      clearInterval(ping)
+      clearTimeout(expiry)
+      socket.close()
       writer.close().catch(() => {})
-    })
-    return c.body(readable, 200, {
-      'content-type': 'text/event-stream; charset=utf-8',
-      'cache-control': 'no-store',
-      'x-accel-buffering': 'no',
-    })
+    }
+    /** A write fails once the client has gone; a client that stops reading is dropped. */
+    const send = (text: string) => {
+      if (ended) return
+      if ((writer.desiredSize ?? 0) < -SSE_MAX_QUEUED) return end()
+      writer.write(encoder.encode(text)).catch(end)
+    }
+    const ping = setInterval(() => send(': ping\n\n'), SSE_PING_MS)
+    const expiry = setTimeout(end, SSE_MAX_MS)
+    socket.accept()
+    socket.addEventListener('message', (event) => send(`data: ${String(event.data)}\n\n`))
+    socket.addEventListener('close', end)
+    return c.body(readable, 200, headers)
   })
 }
 

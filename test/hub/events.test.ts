@@ -1,5 +1,17 @@
+import { runInDurableObject } from 'cloudflare:test'
+import { env } from 'cloudflare:workers'
 import { describe, expect, it } from 'vitest'
+import { hubFor } from '../../src/hub/client'
+import { MAX_WATCHERS } from '../../src/hub/code-hub'
+import { MIN_INTERVAL_MS } from '../../src/hub/feed'
+import { SSE_MAX_QUEUED } from '../../src/hub/live-routes'
 import { call, createCode, IPHONE, merchantWithCode, newMerchant, problemOf } from '../helpers'
+import { scanFor } from './fixtures'
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
+/** Live-feed sockets the code's hub holds open. */
+const watchers = (codeId: string) =>
+  runInDurableObject(hubFor(env, codeId), (_hub, state) => state.getWebSockets().length)
 
 /** Reads `data:` events from an SSE body until `match` accepts one (or the deadline passes). */
 async function nextEvent(
@@ -14,7 +26,8 @@ async function nextEvent(
     if (done) break
     buffer += decoder.decode(value, { stream: true })
     for (const block of buffer.split('\n\n').slice(0, -1)) {
-      const event = JSON.parse(block.replace(/^data: /, '')) as { type: string }
+      if (!block.startsWith('data: ')) continue // a `: ping` comment
+      const event = JSON.parse(block.slice('data: '.length)) as { type: string }
       if (match(event)) return event
     }
     buffer = buffer.slice(buffer.lastIndexOf('\n\n') + 2)
@@ -53,5 +66,60 @@ describe('the live feed as Server-Sent Events', () => {
     expect(anonymous.status).toBe(401)
     expect((await problemOf(anonymous)).code).toBe('unauthorized')
     expect((await call(`/api/v1/codes/${code.id}/events`, { key: bob.key })).status).toBe(404)
+  })
+
+  it('answers HEAD with the headers only, opening nothing on the hub', async () => {
+    const { key, code } = await merchantWithCode({
+      action: 'redirect',
+      destination_url: 'https://example.com',
+    })
+    const head = await call(`/api/v1/codes/${code.id}/events`, { key, method: 'HEAD' })
+    expect(head.status).toBe(200)
+    expect(head.headers.get('content-type')).toBe('text/event-stream; charset=utf-8')
+    expect(await watchers(code.id)).toBe(0)
+  })
+
+  it('drops a reader that stops reading, closing its hub socket', async () => {
+    const merchant = await newMerchant()
+    const code = await createCode(merchant.key, {
+      action: 'redirect',
+      destination_url: 'https://example.com',
+    })
+    const response = await call(`/api/v1/codes/${code.id}/events`, { key: merchant.key })
+    expect(response.status).toBe(200)
+    expect(await watchers(code.id)).toBe(1)
+    // Never read: each coalesced message (one per MIN_INTERVAL_MS) queues in the Worker.
+    const hub = hubFor(env, code.id)
+    const ref = { id: code.id, merchantId: merchant.merchantId }
+    for (let i = 0; i < SSE_MAX_QUEUED + 4 && (await watchers(code.id)) > 0; i++) {
+      await hub.recordScans([scanFor(ref)])
+      await sleep(MIN_INTERVAL_MS + 10)
+    }
+    expect(await watchers(code.id)).toBe(0)
+    await response.body?.cancel()
+  })
+
+  it('refuses more than MAX_WATCHERS at once on one code with a 503 problem', async () => {
+    const { key, code } = await merchantWithCode({
+      action: 'redirect',
+      destination_url: 'https://example.com',
+    })
+    const hub = hubFor(env, code.id)
+    const open: WebSocket[] = []
+    for (let i = 0; i < MAX_WATCHERS; i++) {
+      const answer = await hub.fetch('https://hub/live', { headers: { upgrade: 'websocket' } })
+      expect(answer.status).toBe(101)
+      answer.webSocket?.accept()
+      if (answer.webSocket) open.push(answer.webSocket)
+    }
+    for (const path of ['live', 'events']) {
+      const refused = await call(`/api/v1/codes/${code.id}/${path}`, {
+        key,
+        headers: path === 'live' ? { upgrade: 'websocket' } : {},
+      })
+      expect(refused.status).toBe(503)
+      expect((await problemOf(refused)).code).toBe('temporarily_unavailable')
+    }
+    for (const ws of open) ws.close()
   })
 })

@@ -146,6 +146,17 @@ describe('live feed: what a watcher receives', () => {
     live.ws.close()
   })
 
+  it("answers a watcher's counters requests once a second at most", async () => {
+    const { key, code } = await newCode()
+    const live = await openLive(code.id, { key })
+    await live.next((m) => m.type === 'hello')
+    for (let i = 0; i < 5; i++) live.ws.send('counters')
+    await live.next((m) => m.type === 'counters')
+    await sleep(200)
+    expect(live.received.filter((r) => r.message.type === 'counters')).toHaveLength(1)
+    live.ws.close()
+  })
+
   it('keeps working after the hub hibernates and wakes up', async () => {
     const { key, code } = await newCode()
     const hub = hubFor(env, code.id)
