@@ -12,7 +12,7 @@ import { registerCodeRoutes } from './codes/routes'
 import { createDb } from './db/client'
 import { edgeRoutes } from './edge'
 import { ApiError } from './errors'
-import { handleErrors, limitBody, MAX_BODY_BYTES, pageHeaders } from './http'
+import { handleErrors, limitBody, MAX_BODY_BYTES, pageHeaders, qrHeaders } from './http'
 import { registerLiveFeedRoute, registerLiveTokenRoute } from './hub/live-routes'
 import { registerPaymentRoutes } from './payments/routes'
 import { webhookRoutes } from './payments/webhook'
@@ -24,6 +24,8 @@ export function createApp() {
   api.use('*', async (c, next) => {
     c.set('db', createDb(c.env.DB))
     await next()
+    // A merchant's data (an API key's secret, even) is never for a shared cache.
+    if (!c.res.headers.has('cache-control')) c.res.headers.set('cache-control', 'no-store')
   })
   api.use('*', limitBody(MAX_BODY_BYTES))
   // The live feed authenticates itself (an API key, or a live token from a browser).
@@ -64,6 +66,7 @@ export function createApp() {
     // The API reference page loads its viewer from a CDN, and the admin sets its own policy;
     // every other HTML page is ours alone.
     if (c.req.path === '/docs' || c.req.path.startsWith('/admin')) return next()
+    if (c.req.path.startsWith('/qr/')) return qrHeaders(c, next)
     return pageHeaders(c, next)
   })
   app.route('/api/v1', api)

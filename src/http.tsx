@@ -24,6 +24,15 @@ export const pageHeaders = secureHeaders({
   referrerPolicy: 'strict-origin-when-cross-origin',
 })
 
+/**
+ * QR images: an SVG that loads nothing, and one merchants embed on their own sites (`<img>` from
+ * another origin), so not `Cross-Origin-Resource-Policy: same-origin` like the pages.
+ */
+export const qrHeaders = secureHeaders({
+  contentSecurityPolicy: { defaultSrc: ["'none'"] },
+  crossOriginResourcePolicy: 'cross-origin',
+})
+
 /** API-ish paths get problem+json; everything a person opens gets a page. */
 function wantsProblem(path: string): boolean {
   return (

@@ -215,12 +215,15 @@ describe('codes API: what an integrator does', () => {
     const { key } = await newMerchant()
     const created = await call('/api/v1/api-keys', { key, json: { name: 'POS terminal' } })
     expect(created.status).toBe(201)
+    // The secret (like any merchant's data) is never for a shared cache.
+    expect(created.headers.get('cache-control')).toBe('no-store')
     const newKey = (await created.json()) as { id: string; key: string; last4: string }
     expect(newKey.key).toMatch(/^qrk_[0-9A-Za-z]{32}$/)
     expect(newKey.last4).toBe(newKey.key.slice(-4))
 
     const works = await call('/api/v1/codes', { key: newKey.key })
     expect(works.status).toBe(200)
+    expect(works.headers.get('cache-control')).toBe('no-store')
 
     const listed = await call('/api/v1/api-keys', { key })
     const list = (await listed.json()) as { data: Record<string, unknown>[] }

@@ -23,6 +23,10 @@ describe('GET /qr/{slug}.svg', () => {
     expect(text.match(/<path/g)).toHaveLength(2) // background + modules
     expect(text).toContain('shape-rendering="crispEdges"')
     expect(text).toContain('width="512"')
+    // An image that loads nothing, which merchants may embed from their own sites.
+    expect(response.headers.get('content-security-policy')).toBe("default-src 'none'")
+    expect(response.headers.get('cross-origin-resource-policy')).toBe('cross-origin')
+    expect(response.headers.get('x-content-type-options')).toBe('nosniff')
 
     const again = await call(`/qr/${code.slug}.svg`, { headers: { 'if-none-match': etag ?? '' } })
     expect(again.status).toBe(304)
