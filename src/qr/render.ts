@@ -85,14 +85,37 @@ export function renderQrSvg(content: string, options: QrRenderOptions): string {
   }
   if (!Number.isFinite(size) || size <= 0) throw new TypeError('size must be a positive number')
 
-  const matrix = encodeQrMatrix(content, ecl)
-  const n = matrix.length + 2 * margin
+  const { n, d } = drawing(content, ecl, margin)
   return (
     `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 ${n} ${n}" width="${size}" height="${size}" shape-rendering="crispEdges">` +
     `<path fill="${bg}" d="M0 0h${n}v${n}H0z"/>` +
-    `<path stroke="${fg}" d="${runsPath(matrix, margin)}"/></svg>`
+    `<path stroke="${fg}" d="${d}"/></svg>`
   )
 }
+
+/**
+ * The costly part of an image (encoding: up to ~17 ms for 2,000 characters; the path) depends on
+ * the content, level and margin only, so it is kept per isolate and colours and size cost a string.
+ * Content that cannot be encoded is not kept (it throws each time).
+ */
+const drawings = new Map<string, { n: number; d: string }>()
+const DRAWINGS_MAX = 64
+
+function drawing(content: string, ecl: Ecl, margin: number) {
+  const key = `${ecl}|${margin}|${content}`
+  let found = drawings.get(key)
+  if (!found) {
+    const matrix = encodeQrMatrix(content, ecl)
+    found = { n: matrix.length + 2 * margin, d: runsPath(matrix, margin) }
+    if (drawings.size >= DRAWINGS_MAX) drawings.delete(drawings.keys().next().value as string)
+  }
+  drawings.delete(key)
+  drawings.set(key, found)
+  return found
+}
+
+/** Test hook: how many drawings this isolate keeps. */
+export const drawingsKept = () => drawings.size
 
 /**
  * Path data for the dark runs: each run is a horizontal line through the middle of its row
