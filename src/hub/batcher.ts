@@ -84,14 +84,14 @@ export function paceOf(codeId: string, now: number): Pace {
 }
 
 /**
- * Remembers the pace for a code's next batches. After an overload (`overloaded`), the slowest
- * pace holds for PACE_TTL_MS whatever other batches' answers say meanwhile.
+ * Remembers the pace for a code's next batches: the hub's answer, or after an overload
+ * (`overloaded`) the slowest pace, which then holds for PACE_TTL_MS whatever other batches'
+ * answers say meanwhile.
  */
 function setPace(codeId: string, pace: Pace | undefined, now: number, overloaded = false) {
   const known = paces.get(codeId)
   if (!overloaded && known?.overloaded && known.until > now) return
   paces.delete(codeId)
-  if (overloaded) pace = SLOWEST_PACE
   if (!pace || (pace.windowMs <= DEFAULT_PACE.windowMs && pace.maxScans <= DEFAULT_PACE.maxScans))
     return
   if (paces.size >= PACES_MAX) paces.delete(paces.keys().next().value as string)

@@ -46,7 +46,7 @@ export interface Reconciled {
   /** Slots kept: paid without a webhook (for good), or processing. */
   kept: number
   unchanged: number
-  /** Holds of payments that failed before any session existed, released again. */
+  /** Holds of payments that never got a session (failed before it, or left pending), released. */
   strays: number
 }
 
@@ -63,7 +63,6 @@ export async function reconcileHolds(
   const keptForGood: string[] = []
   for (const payment of await overdue(db, now)) {
     const sessionId = payment.sessionId as string
-    result.checked++
     checked.push(payment.id)
     try {
       const session = await stripe.getSession(sessionId)
@@ -125,11 +124,12 @@ export async function reconcileHolds(
       }
       await hubFor(env, stray.codeId).settlePayment(stray.id, 'released')
       released.push(stray.id)
-      result.strays++
     } catch (err) {
       console.error(`payment ${stray.id}: stray hold not released; a later run retries`, err)
     }
   }
+  result.checked = checked.length
+  result.strays = released.length
   const asked = [...checked, ...released]
   if (asked.length) {
     await db.update(payments).set({ holdCheckedAt: now }).where(inArray(payments.id, asked))

@@ -26,8 +26,6 @@ interface Entry {
 
 /** How long after a failed read an isolate waits before asking D1 for that slug again. */
 export const OUTAGE_RETRY_MS = 2_000
-/** A background refresh still unfinished after this is given up on (its request is long gone). */
-const REFRESH_GIVE_UP_MS = 30_000
 
 const isolate = new Map<string, Entry>()
 
@@ -60,8 +58,8 @@ export interface ResolveContext {
  * scans never waits for D1; only a scan after a quiet spell of CODE_CACHE_TTL_MS reads it first.
  */
 export const REFRESH_AHEAD_MS = 3_000
-/** Slugs being re-read in the background, and since when. */
-const refreshing = new Map<string, number>()
+/** Slugs being re-read in the background (a read gives up after READ_TIMEOUT_MS). */
+const refreshing = new Set<string>()
 
 /**
  * The code from this isolate's entry while it is fresh (null: known not to exist), else
@@ -74,12 +72,8 @@ export function cachedCode(
   const now = Date.now()
   const hit = isolate.get(slug)
   if (!hit || !fresh(hit, now)) return undefined
-  if (
-    now - hit.readAt >= REFRESH_AHEAD_MS &&
-    (hit.retryAt ?? 0) <= now &&
-    now - (refreshing.get(slug) ?? 0) > REFRESH_GIVE_UP_MS
-  ) {
-    refreshing.set(slug, now)
+  if (now - hit.readAt >= REFRESH_AHEAD_MS && (hit.retryAt ?? 0) <= now && !refreshing.has(slug)) {
+    refreshing.add(slug)
     const ctx = context()
     // Started on the next turn, after this response is on its way: a scan never issues it.
     const later = new Promise((resolve) => setTimeout(resolve, 0))
@@ -87,9 +81,7 @@ export function cachedCode(
       later
         .then(() => readOnce(slug, ctx))
         .catch((err) => console.error('code refresh failed; the cached entry stays', slug, err))
-        .finally(() => {
-          if (refreshing.get(slug) === now) refreshing.delete(slug)
-        }),
+        .finally(() => refreshing.delete(slug)),
     )
   }
   return hit.code
