@@ -127,3 +127,24 @@ export async function flushHub(codeId: string) {
   }
   throw new Error(`hub ${codeId} still holds unflushed records`)
 }
+
+/**
+ * `target` (a binding) with one method replaced by `replace(original)`, the original bound to
+ * the target; every other member is the target's own. For counting or breaking a binding's calls.
+ */
+export function replaceMethod<T extends object, K extends keyof T>(
+  target: T,
+  name: K,
+  replace: (original: T[K]) => T[K],
+): T {
+  const method = target[name]
+  if (typeof method !== 'function') throw new TypeError(`${String(name)} is not a method`)
+  const replacement = replace(method.bind(target) as T[K])
+  return new Proxy(target, {
+    get(t, prop) {
+      if (prop === name) return replacement
+      const value = Reflect.get(t, prop, t)
+      return typeof value === 'function' ? value.bind(t) : value
+    },
+  })
+}

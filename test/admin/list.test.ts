@@ -4,29 +4,21 @@ import { CODES_PER_PAGE } from '../../src/admin/codes'
 import { CreateCode } from '../../src/codes/schemas'
 import { createCodeFor } from '../../src/codes/service'
 import { createDb } from '../../src/db/client'
-import { newMerchant } from '../helpers'
+import { newMerchant, replaceMethod } from '../helpers'
 import { AdminClient } from './client'
 
 /** D1 as deployed: a statement binds at most 100 parameters ("too many SQL variables"). */
 function deployedD1(d1: D1Database): D1Database {
-  return new Proxy(d1, {
-    get(target, prop) {
-      if (prop === 'prepare') {
-        return (query: string) => {
-          const statement = target.prepare(query)
-          const bind = statement.bind.bind(statement)
-          statement.bind = (...values: unknown[]) => {
-            if (values.length > 100)
-              throw new Error(`D1_ERROR: too many SQL variables: ${values.length}`)
-            return bind(...values)
-          }
-          return statement
-        }
-      }
-      const value = Reflect.get(target, prop, target)
-      return typeof value === 'function' ? value.bind(target) : value
-    },
-  })
+  return replaceMethod(
+    d1,
+    'prepare',
+    (prepare) => (query) =>
+      replaceMethod(prepare(query), 'bind', (bind) => (...values) => {
+        if (values.length > 100)
+          throw new Error(`D1_ERROR: too many SQL variables: ${values.length}`)
+        return bind(...values)
+      }),
+  )
 }
 
 const rowOf = (page: string, slug: string) =>

@@ -10,6 +10,7 @@ import worker from '../../src/index'
 import { HOLDS_CRON, RETENTION_CRON } from '../../src/lib/crons'
 import { HOLD_GRACE_MS } from '../../src/payments/effects'
 import { MAX_PER_RUN, RECONCILE_AFTER_MS, reconcileHolds } from '../../src/payments/reconcile'
+import { replaceMethod } from '../helpers'
 import {
   euroCode,
   fakeStripe,
@@ -250,26 +251,14 @@ describe('the hourly reconciliation of holds whose webhook never came', () => {
       await strayPayment(code.id, `pay_budget${i}`, 'pending', Date.now() - RECONCILE_AFTER_MS)
     }
     let statements = 0
-    const d1 = new Proxy(env.DB, {
-      get(target, prop) {
-        const value = Reflect.get(target, prop, target)
-        if (prop !== 'prepare') return typeof value === 'function' ? value.bind(target) : value
-        return (query: string) => {
-          statements++
-          return target.prepare(query)
-        }
-      },
+    const d1 = replaceMethod(env.DB, 'prepare', (prepare) => (query) => {
+      statements++
+      return prepare(query)
     })
     let hubCalls = 0
-    const hubs = new Proxy(env.CODE_HUB, {
-      get(target, prop) {
-        const value = Reflect.get(target, prop, target)
-        if (prop !== 'get') return typeof value === 'function' ? value.bind(target) : value
-        return (id: DurableObjectId) => {
-          hubCalls++
-          return target.get(id)
-        }
-      },
+    const hubs = replaceMethod(env.CODE_HUB, 'get', (get) => (id, options) => {
+      hubCalls++
+      return get(id, options)
     })
     const before = (await stripeRequests()).length
     const due = Math.max(...all.map((p) => p.session_expires_at)) + RECONCILE_AFTER_MS

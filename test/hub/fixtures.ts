@@ -5,6 +5,7 @@ import type { ScanRow } from '../../src/hub/aggregate'
 import { hubFor } from '../../src/hub/client'
 import type { HubScan } from '../../src/hub/types'
 import { newId } from '../../src/lib/ids'
+import { replaceMethod } from '../helpers'
 
 export { IPHONE } from '../helpers'
 export const DESKTOP_CHROME =
@@ -77,18 +78,9 @@ export async function hubScans(codeId: string, options: { unflushed?: boolean } 
 /** Env whose CODE_HUB counts the stubs the Worker asks for (one per RPC attempt). */
 export function countingEnv() {
   const counter = { stubs: 0 }
-  const namespace = env.CODE_HUB
-  const CODE_HUB = new Proxy(namespace, {
-    get(target, prop) {
-      if (prop === 'get') {
-        return (id: DurableObjectId) => {
-          counter.stubs++
-          return target.get(id)
-        }
-      }
-      const value = Reflect.get(target, prop, target)
-      return typeof value === 'function' ? value.bind(target) : value
-    },
+  const CODE_HUB = replaceMethod(env.CODE_HUB, 'get', (get) => (id, options) => {
+    counter.stubs++
+    return get(id, options)
   })
   return { env: { ...env, CODE_HUB } as Env, counter }
 }

@@ -1,7 +1,7 @@
 import { env } from 'cloudflare:workers'
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import { CODE_CACHE_TTL_MS, OUTAGE_RETRY_MS, READ_TIMEOUT_MS } from '../../src/scan/resolve'
-import { call, merchantWithCode, ORIGIN, problemOf } from '../helpers'
+import { call, merchantWithCode, ORIGIN, problemOf, replaceMethod } from '../helpers'
 
 /** A D1 binding that fails like an outage: every statement throws. */
 const downD1 = new Proxy(
@@ -57,18 +57,9 @@ describe('scans during a D1 outage', () => {
 /** The test D1, or a failing one, counting the statements prepared on it. */
 function countingD1(target: D1Database | null) {
   const counter = { prepared: 0 }
-  const d1 = new Proxy((target ?? {}) as D1Database, {
-    get(t, prop) {
-      if (prop === 'prepare') {
-        return (query: string) => {
-          counter.prepared++
-          if (!target) throw new Error('D1_ERROR: simulated outage')
-          return t.prepare(query)
-        }
-      }
-      const value = Reflect.get(t, prop, t)
-      return typeof value === 'function' ? value.bind(t) : value
-    },
+  const d1 = replaceMethod(target ?? downD1, 'prepare', (prepare) => (query) => {
+    counter.prepared++
+    return prepare(query)
   })
   return { d1, counter }
 }
