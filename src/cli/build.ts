@@ -9,9 +9,9 @@
  * invalidation in the API chunk reaches the scan path's cache in the entry. workerd does compile
  * every uploaded module when the Worker loads (measured: an upload with a 636 KiB module nothing
  * imports starts 15–20 ms later than one without), so bytes that are never used still cost every
- * cold start. Three things keep that cost down: the chunks a cold isolate does not evaluate have
- * their top-level code wrapped in a function (`deferCompilation`: V8 then only pre-parses it), the
- * build leaves out zod's 63 unused locales (`zodEnglishOnly`), and names are not kept (esbuild's
+ * cold start — but a CommonJS module only when it is first required. Three things keep that cost
+ * down: the chunks a cold isolate does not evaluate become CommonJS modules behind one-line ES
+ * module stubs (`toCommonJs`), the build leaves out zod's 63 unused locales (`zodEnglishOnly`), and names are not kept (esbuild's
  * `keepNames` adds ~45 KiB of `__name` calls; no code here depends on a function's or class's name:
  * the Stripe SDK gives its errors explicit types, and the uploaded source maps name functions in
  * stack traces).
@@ -20,10 +20,11 @@
  * `workerd`/`worker` export conditions, `node:` built-ins left to the runtime (nodejs_compat), and
  * `fs` replaced by an empty module (qrcode-svg requires it only in a `save()` we never call).
  */
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { builtinModules } from 'node:module'
 import { dirname, join, relative, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { compileFunction } from 'node:vm'
 import { init as lexerReady, parse as parseModule } from 'es-module-lexer'
 import * as esbuild from 'esbuild'
 
@@ -95,15 +96,26 @@ export async function buildWorker(
     logLevel: 'warning',
     write: false,
   })
+  const texts = new Map(result.outputFiles.map((f) => [relative(outdir, f.path), f.text]))
   const lazy = lazyChunks(result.metafile, outdir)
   await lexerReady
-  for (const file of result.outputFiles) {
-    const name = relative(outdir, file.path)
-    let text = file.text
-    if (lazy.has(name)) text = deferCompilation(text, name)
-    else if (lazy.has(name.replace(/\.map$/, ''))) text = shiftSourceMap(text)
-    mkdirSync(dirname(file.path), { recursive: true })
-    writeFileSync(file.path, text)
+  const required = new Set<string>()
+  for (const name of lazy) {
+    const converted = toCommonJs(texts.get(name) ?? '', name, lazy)
+    texts.set(commonJsName(name), converted.commonJs)
+    texts.set(name, converted.stub)
+    const map = texts.get(`${name}.map`)
+    if (map !== undefined) {
+      texts.delete(`${name}.map`)
+      texts.set(`${commonJsName(name)}.map`, shiftSourceMap(map, commonJsName(name)))
+    }
+    for (const chunk of converted.requires) if (!lazy.has(chunk)) required.add(chunk)
+  }
+  for (const name of required) texts.set(name, exportNamespace(texts.get(name) ?? '', name))
+  for (const [name, text] of texts) {
+    const path = join(outdir, name)
+    mkdirSync(dirname(path), { recursive: true })
+    writeFileSync(path, text)
   }
   return result.metafile
 }
@@ -145,76 +157,144 @@ function lazyChunks(metafile: esbuild.Metafile, outdir: string): Set<string> {
   return new Set([...staticImports.keys()].filter((m) => !eager.has(m) && !reachable(m).has(m)))
 }
 
-const WRAP = '$qrc$'
+const PREFIX = '$qrc$'
+const commonJsName = (name: string) => name.replace(/\.mjs$/, '.cjs')
+const isChunk = (specifier: string) => specifier.startsWith('./') || specifier.startsWith('../')
 
 /**
- * workerd compiles every uploaded module when the Worker loads, imported or not, and V8 compiles a
- * module's top-level code in full but only pre-parses the bodies of its functions. So the body of a
- * chunk no cold isolate evaluates moves into a function, called when the chunk is first imported;
- * the chunk then exports what that call returns (values fixed once its body ran: no export of the
- * bundle is reassigned after a module's first evaluation). Static imports move after the function
- * (imports are hoisted wherever they stand) and both they and the export statement are blanked
- * with spaces in place, so every character of the body keeps its line (plus the one the function
- * opens) and column: the chunk's source map only shifts by a line (`shiftSourceMap`). The result is
- * parsed again, so a chunk this cannot wrap (top-level `await`) fails the build rather than the
- * Worker. (`name` is for errors.)
+ * workerd compiles every uploaded ES module when the Worker loads, imported or not, but a CommonJS
+ * module only when it is first required. So each chunk no cold isolate evaluates becomes a
+ * CommonJS module (`chunks/x.cjs`), and its ES module name (`chunks/x.mjs`, which `import()`
+ * calls name) a stub of one line that imports it and re-exports what it exports.
+ *
+ * In the CommonJS module, line 1 is `"use strict"` and a `require` for each static import, line 2
+ * onwards is the chunk as esbuild wrote it with its import and export statements blanked with
+ * spaces in place, so every character of the code keeps its column, one line down (the chunk's
+ * source map only shifts, `shiftSourceMap`), and the last line assigns `module.exports`. Exports
+ * are the values once the body ran; no export of this bundle is reassigned after its module's
+ * first evaluation, and chunks in an import cycle stay ES modules (`lazyChunks`). Another lazy
+ * chunk is required as CommonJS; a chunk that is evaluated eagerly stays an ES module, and
+ * workerd's `require` of an ES module returns its default export, so such a chunk gets its own
+ * namespace as default export (`exportNamespace`). The result is parsed again: what cannot be
+ * converted (top-level `await`, `import.meta`) fails the build rather than the Worker.
  */
-export function deferCompilation(code: string, name: string): string {
-  if (code.includes(WRAP)) throw new Error(`${name}: already contains ${WRAP}`)
+export function toCommonJs(
+  code: string,
+  name: string,
+  lazy: ReadonlySet<string>,
+): { commonJs: string; stub: string; requires: string[] } {
+  if (code.includes(PREFIX)) throw new Error(`${name}: already contains ${PREFIX}`)
   const [imports, exports] = parseModule(code)
   const blank = (text: string, from: number, to: number) =>
     text.slice(0, from) + text.slice(from, to).replace(/[^\n]/g, ' ') + text.slice(to)
   let body = code
-  const statements: string[] = []
+  const header = ['"use strict";']
+  const requires: string[] = []
   for (const i of imports) {
-    if (i.d !== -1) continue // import() and import.meta work inside a function
-    statements.push(`${code.slice(i.ss, i.se).replace(/;?$/, ';')}`)
-    body = blank(body, i.ss, i.se)
+    if (i.d === -2) throw new Error(`${name}: uses import.meta`)
+    if (i.d !== -1) continue // import() works in CommonJS too
+    const statement = code.slice(i.ss, i.se)
+    const specifier = i.n ?? ''
+    let target = specifier
+    if (isChunk(specifier)) {
+      const chunk = relative('.', join(dirname(name), specifier))
+      requires.push(chunk)
+      if (lazy.has(chunk)) target = commonJsName(specifier)
+    }
+    header.push(requireOf(statement, target, isChunk(specifier), name))
+    body = blank(body, i.ss, code[i.se] === ';' ? i.se + 1 : i.se)
   }
-  const locals: string[] = []
   const names: string[] = []
+  const locals: string[] = []
   if (exports.length > 0) {
-    const first = Math.min(...exports.map((e) => e.s))
-    const start = code.lastIndexOf('export{', first)
+    const start = code.lastIndexOf('export{', Math.min(...exports.map((e) => e.s)))
     const end = code.indexOf('}', Math.max(...exports.map((e) => e.e))) + 1
-    const statement = code.slice(start, end)
-    if (!/^export\s*\{[^}]*\}$/.test(statement)) {
-      throw new Error(`${name}: exports are not one \`export { … }\` statement`)
+    if (start < 0 || !/^export\{[^}]*\}$/.test(code.slice(start, end))) {
+      throw new Error(`${name}: exports are not one \`export{…}\` statement`)
     }
     for (const e of exports) {
       if (e.ln === undefined) throw new Error(`${name}: export ${e.n} has no local binding`)
-      locals.push(e.ln)
       names.push(e.n)
+      locals.push(e.ln)
     }
     body = blank(body, start, code[end] === ';' ? end + 1 : end)
   }
   const mapComment = body.match(/\n?\/\/# sourceMappingURL=[^\n]*\s*$/)
   if (mapComment?.index !== undefined) body = body.slice(0, mapComment.index)
-  const bound = names.map((_, i) => `${WRAP}${i}`)
-  const wrapped = [
-    `function ${WRAP}init(){\n${body}\n`,
-    `return[${locals.join(',')}]}const[${bound.join(',')}]=${WRAP}init();`,
-    statements.join(''),
-    names.length > 0 ? `export{${bound.map((b, i) => `${b} as ${names[i]}`).join(',')}};` : '',
-    mapComment ? `\n${mapComment[0].trim()}\n` : '\n',
+  const file = commonJsName(name).split('/').pop() ?? ''
+  const commonJs = [
+    `${header.join('')}\n${body}\n`,
+    `module.exports={${names.map((n, i) => `${JSON.stringify(n)}:${locals[i]}`).join(',')}};`,
+    mapComment ? `\n//# sourceMappingURL=${file}.map\n` : '\n',
   ].join('')
   try {
-    esbuild.transformSync(wrapped, { loader: 'js', format: 'esm' })
+    // Compiled (not run) the way workerd wraps a CommonJS module.
+    compileFunction(commonJs, ['exports', 'require', 'module', '__filename', '__dirname'])
   } catch (error) {
-    throw new Error(`${name}: cannot be wrapped: ${(error as Error).message}`)
+    throw new Error(`${name}: cannot become CommonJS: ${(error as Error).message}`)
   }
-  return wrapped
+  const bound = names.map((_, i) => `${PREFIX}${i}`)
+  const module = `./${file}`
+  const stub =
+    names.length === 0
+      ? `import ${JSON.stringify(module)};\n`
+      : `import ${PREFIX}m from ${JSON.stringify(module)};const{${names.map((n, i) => `${JSON.stringify(n)}:${bound[i]}`).join(',')}}=${PREFIX}m;export{${bound.map((b, i) => `${b} as ${names[i]}`).join(',')}};\n`
+  return { commonJs, stub, requires }
 }
 
-/** A wrapped chunk's source map: the same mappings one generated line down. */
-function shiftSourceMap(text: string): string {
+/** One static import statement of a chunk as a `require` (esbuild's minified import forms only). */
+function requireOf(statement: string, target: string, chunk: boolean, name: string): string {
+  const from = JSON.stringify(target)
+  const bare = /^import\s*["'][^"']+["']$/.exec(statement)
+  if (bare) return `require(${from});`
+  const clause = /^import\s*(.*?)\s*from\s*["'][^"']+["']$/s.exec(statement)?.[1]
+  const named = clause && /^\{([^}]*)\}$/.exec(clause)?.[1]
+  if (named !== undefined && named !== null) {
+    const pairs = named
+      .split(',')
+      .filter((p) => p.trim())
+      .map((p) => {
+        const [imported, local] = p.trim().split(/\s+as\s+/)
+        if (!imported || !/^[\w$]+$/.test(imported) || (local && !/^[\w$]+$/.test(local))) {
+          throw new Error(`${name}: cannot convert ${statement}`)
+        }
+        return `${imported}:${local ?? imported}`
+      })
+    return `const{${pairs.join(',')}}=require(${from});`
+  }
+  const namespace = clause && /^\*\s*as\s+([\w$]+)$/.exec(clause)?.[1]
+  if (namespace) return `const ${namespace}=require(${from});`
+  // A default import of a built-in (`node:fs`): require gives the module itself.
+  if (clause && /^[\w$]+$/.test(clause) && !chunk) return `const ${clause}=require(${from});`
+  throw new Error(`${name}: cannot convert ${statement}`)
+}
+
+/**
+ * An eagerly evaluated chunk that a CommonJS chunk requires: workerd's `require` of an ES module
+ * returns its default export, so it exports its own namespace as default (a module may import
+ * itself; the namespace's bindings stay live). Appended after the code, so its map still holds.
+ */
+function exportNamespace(code: string, name: string): string {
+  const [, exports] = parseModule(code)
+  if (exports.some((e) => e.n === 'default')) throw new Error(`${name}: has a default export`)
+  const self = JSON.stringify(`./${name.split('/').pop()}`)
+  const mapComment = code.match(/\n?\/\/# sourceMappingURL=[^\n]*\s*$/)
+  const at = mapComment?.index ?? code.length
+  return `${code.slice(0, at)}\nimport*as ${PREFIX}self from${self};export default ${PREFIX}self;${mapComment ? `\n${mapComment[0].trim()}` : ''}\n`
+}
+
+/** A converted chunk's source map: the same mappings one generated line down, for `file`. */
+function shiftSourceMap(text: string, file: string): string {
   const map = JSON.parse(text) as { mappings: string }
-  return JSON.stringify({ ...map, mappings: `;${map.mappings}` })
+  return JSON.stringify({ ...map, file: file.split('/').pop(), mappings: `;${map.mappings}` })
 }
 
 if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
-  const metafile = await buildWorker()
-  const outputs = Object.entries(metafile.outputs).filter(([file]) => !file.endsWith('.map'))
-  const bytes = outputs.reduce((sum, [, o]) => sum + o.bytes, 0)
-  console.log(`built dist/: ${outputs.length} modules, ${(bytes / 1024).toFixed(0)} KiB`)
+  await buildWorker()
+  const dist = join(ROOT, 'dist')
+  const modules = (readdirSync(dist, { recursive: true }) as string[]).filter((f) =>
+    /\.[mc]js$/.test(f),
+  )
+  const bytes = modules.reduce((sum, f) => sum + statSync(join(dist, f)).size, 0)
+  console.log(`built dist/: ${modules.length} modules, ${(bytes / 1024).toFixed(0)} KiB`)
 }

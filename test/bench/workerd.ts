@@ -134,7 +134,10 @@ export async function startWorker(options: {
     scriptPath: options.scriptPath,
     modulesRoot: dirname(options.scriptPath),
     // The app's build is split into chunks that the entry imports dynamically.
-    modulesRules: [{ type: 'ESModule', include: ['**/*.mjs', '**/*.js'] }],
+    modulesRules: [
+      { type: 'ESModule', include: ['**/*.mjs', '**/*.js'] },
+      { type: 'CommonJS', include: ['**/*.cjs'] },
+    ],
     compatibilityDate: options.compatibilityDate,
     compatibilityFlags: options.compatibilityFlags,
     bindings: { ...(base.bindings ?? {}), ...(options.vars ?? {}) },

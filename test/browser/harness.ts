@@ -25,7 +25,8 @@ export interface App {
   dispose(): Promise<void>
 }
 
-export async function startApp(): Promise<App> {
+/** `vars` are added to (or replace) the fixed ones below, e.g. to point the Stripe SDK at a fake. */
+export async function startApp(options: { vars?: Record<string, string> } = {}): Promise<App> {
   const config = readAppConfig(join(ROOT, 'wrangler.toml'))
   const built = bundle({
     config: join(ROOT, 'wrangler.toml'),
@@ -42,6 +43,7 @@ export async function startApp(): Promise<App> {
       SESSION_SECRET: 'browser-session',
       LIVE_TOKEN_SECRET: 'browser-live',
       ENVIRONMENT: 'development',
+      ...options.vars,
     },
   })
   const d1 = await d1Of(running, config.d1Binding)

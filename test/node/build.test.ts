@@ -1,13 +1,15 @@
 /**
  * The Worker's build (src/cli/build.ts) changes what the runtime gets beyond bundling: what it
- * leaves out of zod must not change what zod does, and the chunks it wraps (so workerd only
- * pre-parses them at startup) must behave, and map back to their sources, as esbuild wrote them.
+ * leaves out of zod must not change what zod does, and the chunks it turns into CommonJS (which
+ * workerd compiles only when first required) must behave, and map back to their sources, as the
+ * ES modules esbuild wrote.
  */
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { pathToFileURL } from 'node:url'
+import { Miniflare } from 'miniflare'
 import { afterAll, describe, expect, it } from 'vitest'
-import { buildWorker, deferCompilation } from '../../src/cli/build'
+import { buildWorker, toCommonJs } from '../../src/cli/build'
 import { bundleSourceMaps } from '../bench/build'
 
 // Inside the repo's node_modules, so the entry resolves packages as src/ does.
@@ -47,6 +49,26 @@ interface Counter {
   add(k: number): Counter
 }
 
+interface Lazy {
+  Counter: new () => Counter
+  table: number[]
+  where(): string
+  registry: Map<string, number>
+  default(s: string): string
+}
+
+/** What the entry below answers, in Node and in workerd: the lazy chunk used, and shared state. */
+interface Report {
+  before: string[]
+  sameRegistry: boolean
+  counted: number
+  table: number[]
+  shout: string
+  shouts: number
+  evaluations: number
+  cached: boolean
+}
+
 describe('chunks no cold isolate evaluates', () => {
   const dir = join(tmp, 'lazy')
   const outdir = join(dir, 'out')
@@ -69,69 +91,111 @@ describe('chunks no cold isolate evaluates', () => {
       "note('entry evaluated')",
       'export { registry }',
       "export const loadLazy = () => import('./lazy')",
+      'export async function report() {',
+      '  const before = [...registry.keys()]',
+      '  const lazy = await loadLazy()',
+      '  return {',
+      '    before,',
+      '    sameRegistry: lazy.registry === registry,',
+      '    counted: new lazy.Counter().add(2).add(3).n,',
+      '    table: lazy.table,',
+      "    shout: lazy.default('hi'),",
+      "    shouts: registry.get('shout'),",
+      "    evaluations: registry.get('lazy evaluated'),",
+      '    cached: (await loadLazy()) === lazy,',
+      '  }',
+      '}',
+      'export default { async fetch() { return Response.json(await report()) } }',
     ].join('\n'),
   }
+  const expected: Report = {
+    before: ['entry evaluated'],
+    sameRegistry: true,
+    counted: 5,
+    table: [10, 20, 30],
+    shout: 'HI',
+    shouts: 1,
+    evaluations: 1,
+    cached: true,
+  }
 
-  it('are wrapped in a function and export the same values, sharing state with the entry', async () => {
+  it('become CommonJS modules behind ES module stubs, mapped one line down', async () => {
     mkdirSync(dir, { recursive: true })
     for (const [name, text] of Object.entries(files)) writeFileSync(join(dir, name), `${text}\n`)
     await buildWorker({ entry: join(dir, 'entry.ts'), outdir })
-    const chunks = readdirSync(join(outdir, 'chunks')).filter((f) => f.endsWith('.mjs'))
-    const lazyFile = chunks.find((f) => f.startsWith('lazy-'))
-    const sharedFile = chunks.find((f) => !f.startsWith('lazy-'))
-    expect(lazyFile).toBeDefined()
-    expect(sharedFile).toBeDefined()
-    const lazyCode = readFileSync(join(outdir, 'chunks', lazyFile ?? ''), 'utf8')
-    expect(lazyCode.startsWith('function $qrc$init(){\n')).toBe(true)
-    // The entry and what it imports statically run at startup anyway: left as esbuild wrote them.
-    for (const eager of ['index.mjs', join('chunks', sharedFile ?? '')]) {
-      expect(readFileSync(join(outdir, eager), 'utf8')).not.toContain('$qrc$')
-    }
-
-    const entry = (await import(pathToFileURL(join(outdir, 'index.mjs')).href)) as {
-      registry: Map<string, number>
-      loadLazy(): Promise<{
-        Counter: new () => Counter
-        table: number[]
-        where(): string
-        registry: Map<string, number>
-        default(s: string): string
-      }>
-    }
-    expect([...entry.registry.keys()]).toEqual(['entry evaluated'])
-    const lazy = await entry.loadLazy()
-    expect(lazy.registry).toBe(entry.registry)
-    expect(entry.registry.get('lazy evaluated')).toBe(1)
-    expect(new lazy.Counter().add(2).add(3).n).toBe(5)
-    expect(lazy.table).toEqual([10, 20, 30])
-    expect(lazy.default('hi')).toBe('HI')
-    expect(entry.registry.get('shout')).toBe(1)
-    expect(await entry.loadLazy()).toBe(lazy)
-    expect(entry.registry.get('lazy evaluated')).toBe(1)
+    const chunks = readdirSync(join(outdir, 'chunks'))
+    const lazyName = chunks.find((f) => /^lazy-.*\.mjs$/.test(f))?.replace(/\.mjs$/, '') ?? ''
+    const shared = chunks.find((f) => /^chunk-.*\.mjs$/.test(f)) ?? ''
+    expect(lazyName).not.toBe('')
+    expect(shared).not.toBe('')
+    const read = (f: string) => readFileSync(join(outdir, f), 'utf8')
+    // import('./chunks/lazy-….mjs') still finds an ES module: one line that imports the CommonJS.
+    expect(read(`chunks/${lazyName}.mjs`)).toMatch(
+      new RegExp(`^import \\$qrc\\$m from "\\./${lazyName}\\.cjs";[^\\n]*export\\{[^\\n]*\\};\\n$`),
+    )
+    const commonJs = read(`chunks/${lazyName}.cjs`)
+    expect(commonJs.startsWith('"use strict";')).toBe(true)
+    expect(commonJs).toContain(`require("./${shared}")`)
+    expect(commonJs).toContain(`//# sourceMappingURL=${lazyName}.cjs.map`)
+    // The entry runs at startup anyway and stays as esbuild wrote it; the shared chunk it imports
+    // gains a default export of its own namespace, for the CommonJS chunk's require.
+    expect(read('index.mjs')).not.toContain('$qrc$')
+    expect(read(`chunks/${shared}`)).toMatch(/export default \$qrc\$self;/)
 
     // Every character keeps its column, one line down, and the map says so.
-    const line = lazyCode
-      .split('\n')
-      .findIndex((l) => l.includes("'lazy-marker'") || l.includes('"lazy-marker"'))
-    const column = lazyCode.split('\n')[line]?.search(/["']lazy-marker/) ?? -1
+    const lines = commonJs.split('\n')
+    const line = lines.findIndex((l) => /["']lazy-marker/.test(l))
+    const column = lines[line]?.search(/["']lazy-marker/) ?? -1
     expect(line).toBeGreaterThan(0)
     const lookup = bundleSourceMaps({
       dir: outdir,
       main: join(outdir, 'index.mjs'),
       bytes: 0,
       gzipBytes: 0,
-      modules: [join('chunks', lazyFile ?? '')],
+      modules: [`chunks/${lazyName}.cjs`],
     })
-    expect(lookup(`chunks/${lazyFile}`, line, column)?.at).toMatch(/lazy\.ts:5$/)
+    expect(lookup(`chunks/${lazyName}.cjs`, line, column)?.at).toMatch(/lazy\.ts:5$/)
   })
 
-  it('refuses, failing the build, what it cannot wrap', () => {
-    expect(() => deferCompilation('const x = await fetch("/");export{x as y};', 'tla.mjs')).toThrow(
-      /tla\.mjs: cannot be wrapped/,
+  it('behave as the ES modules did, in workerd and in Node', async () => {
+    const mf = new Miniflare({
+      compatibilityDate: '2026-07-30',
+      compatibilityFlags: ['nodejs_compat'],
+      modules: true,
+      scriptPath: join(outdir, 'index.mjs'),
+      modulesRoot: outdir,
+      modulesRules: [
+        { type: 'ESModule', include: ['**/*.mjs'] },
+        { type: 'CommonJS', include: ['**/*.cjs'] },
+      ],
+    })
+    try {
+      const response = await mf.dispatchFetch('http://localhost/')
+      expect(await response.json()).toEqual(expected)
+    } finally {
+      await mf.dispose()
+    }
+    const entry = (await import(pathToFileURL(join(outdir, 'index.mjs')).href)) as {
+      report(): Promise<Report>
+      loadLazy(): Promise<Lazy>
+    }
+    expect(await entry.report()).toEqual(expected)
+  })
+
+  it('refuses, failing the build, what it cannot convert', () => {
+    const lazy = new Set<string>()
+    expect(() => toCommonJs('const x = await fetch("/");export{x as y};', 'a.mjs', lazy)).toThrow(
+      /a\.mjs: cannot become CommonJS/,
     )
-    expect(() => deferCompilation('const $qrc$init = 1;export{$qrc$init as y};', 'n.mjs')).toThrow(
+    expect(() => toCommonJs('const u = import.meta.url;export{u};', 'b.mjs', lazy)).toThrow(
+      /import\.meta/,
+    )
+    expect(() => toCommonJs('const $qrc$m = 1;export{$qrc$m as y};', 'c.mjs', lazy)).toThrow(
       /already contains/,
     )
-    expect(() => deferCompilation('export default 1;', 'd.mjs')).toThrow(/export/)
+    expect(() => toCommonJs('export default 1;', 'd.mjs', lazy)).toThrow(/export/)
+    expect(() => toCommonJs('import x from"./chunk-a.mjs";export{x};', 'e.mjs', lazy)).toThrow(
+      /cannot convert/,
+    )
   })
 })
