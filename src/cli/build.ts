@@ -120,13 +120,14 @@ export async function buildWorker(
   return result.metafile
 }
 
-/**
- * The chunks a cold isolate does not evaluate: every module except the entry and what it imports
- * statically, leaving out any chunk that statically imports itself back through others (a cycle
- * could read a wrapped chunk's exports before its body ran). Paths relative to `outdir`.
- */
 const ENTRY = 'index.mjs'
 
+/**
+ * The chunks a cold isolate does not evaluate: every module except the entry and what it imports
+ * statically, leaving out any chunk that statically imports itself back through others (in a
+ * cycle, a converted chunk's exports could be read before its body ran). Paths relative to
+ * `outdir`.
+ */
 function lazyChunks(metafile: esbuild.Metafile, outdir: string): Set<string> {
   const rel = (path: string) => relative(outdir, resolve(path))
   const staticImports = new Map<string, string[]>()
@@ -247,9 +248,9 @@ function requireOf(statement: string, target: string, chunk: boolean, name: stri
   const from = JSON.stringify(target)
   const bare = /^import\s*["'][^"']+["']$/.exec(statement)
   if (bare) return `require(${from});`
-  const clause = /^import\s*(.*?)\s*from\s*["'][^"']+["']$/s.exec(statement)?.[1]
-  const named = clause && /^\{([^}]*)\}$/.exec(clause)?.[1]
-  if (named !== undefined && named !== null) {
+  const clause = /^import\s*(.*?)\s*from\s*["'][^"']+["']$/s.exec(statement)?.[1] ?? ''
+  const named = /^\{([^}]*)\}$/.exec(clause)?.[1]
+  if (named !== undefined) {
     const pairs = named
       .split(',')
       .filter((p) => p.trim())
@@ -262,10 +263,10 @@ function requireOf(statement: string, target: string, chunk: boolean, name: stri
       })
     return `const{${pairs.join(',')}}=require(${from});`
   }
-  const namespace = clause && /^\*\s*as\s+([\w$]+)$/.exec(clause)?.[1]
+  const namespace = /^\*\s*as\s+([\w$]+)$/.exec(clause)?.[1]
   if (namespace) return `const ${namespace}=require(${from});`
   // A default import of a built-in (`node:fs`): require gives the module itself.
-  if (clause && /^[\w$]+$/.test(clause) && !chunk) return `const ${clause}=require(${from});`
+  if (/^[\w$]+$/.test(clause) && !chunk) return `const ${clause}=require(${from});`
   throw new Error(`${name}: cannot convert ${statement}`)
 }
 
