@@ -25,16 +25,21 @@ import { builtinModules } from 'node:module'
 import { dirname, join, relative, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { compileFunction } from 'node:vm'
-import { init as lexerReady, parse as parseModule } from 'es-module-lexer'
+import { parse as parseJs } from 'acorn'
+import { initSync as lexerInit, parse as parseModule } from 'es-module-lexer'
 import * as esbuild from 'esbuild'
+import { analyze } from 'eslint-scope'
 
 const ROOT = resolve(import.meta.dirname, '..', '..')
 
-/** `node:` built-ins stay imports for the runtime; a CommonJS `require` of one becomes an import. */
+/**
+ * `node:` built-ins stay imports for the runtime; a CommonJS `require` of one becomes an import.
+ * Bare `fs` is left to the build's `alias` (see `src/qr/no-fs.ts`).
+ */
 const nodeBuiltins: esbuild.Plugin = {
   name: 'node-builtins',
   setup(build) {
-    const names = builtinModules.filter((m) => !m.startsWith('_'))
+    const names = builtinModules.filter((m) => !m.startsWith('_') && m !== 'fs')
     const pattern = new RegExp(`^(node:)?(${names.map((n) => n.replace(/\//g, '\\/')).join('|')})$`)
     build.onResolve({ filter: pattern }, (args) => {
       const path = args.path.startsWith('node:') ? args.path : `node:${args.path}`
@@ -98,7 +103,6 @@ export async function buildWorker(
   })
   const texts = new Map(result.outputFiles.map((f) => [relative(outdir, f.path), f.text]))
   const lazy = lazyChunks(result.metafile, outdir)
-  await lexerReady
   const required = new Set<string>()
   for (const name of lazy) {
     const converted = toCommonJs(texts.get(name) ?? '', name, lazy)
@@ -185,7 +189,14 @@ export function toCommonJs(
   lazy: ReadonlySet<string>,
 ): { commonJs: string; stub: string; requires: string[] } {
   if (code.includes(PREFIX)) throw new Error(`${name}: already contains ${PREFIX}`)
+  lexerInit()
   const [imports, exports] = parseModule(code)
+  const scope = topLevelOf(code, name)
+  for (const wrapperName of COMMONJS_WRAPPER) {
+    if (scope.declared.has(wrapperName)) {
+      throw new Error(`${name}: declares \`${wrapperName}\`, which CommonJS provides`)
+    }
+  }
   const blank = (text: string, from: number, to: number) =>
     text.slice(0, from) + text.slice(from, to).replace(/[^\n]/g, ' ') + text.slice(to)
   let body = code
@@ -201,6 +212,9 @@ export function toCommonJs(
       const chunk = relative('.', join(dirname(name), specifier))
       requires.push(chunk)
       if (lazy.has(chunk)) target = commonJsName(specifier)
+    } else if (!specifier.startsWith('node:')) {
+      // workerd's require() of `cloudflare:workers` and the like gives their (absent) default export.
+      throw new Error(`${name}: imports ${specifier}; only node: built-ins can be required`)
     }
     header.push(requireOf(statement, target, isChunk(specifier), name))
     body = blank(body, i.ss, code[i.se] === ';' ? i.se + 1 : i.se)
@@ -215,6 +229,7 @@ export function toCommonJs(
     }
     for (const e of exports) {
       if (e.ln === undefined) throw new Error(`${name}: export ${e.n} has no local binding`)
+      if (scope.laterWritten.has(e.ln)) throw new Error(laterWrittenError(name, e.n))
       names.push(e.n)
       locals.push(e.ln)
     }
@@ -239,8 +254,47 @@ export function toCommonJs(
   const stub =
     names.length === 0
       ? `import ${JSON.stringify(module)};\n`
-      : `import ${PREFIX}m from ${JSON.stringify(module)};const{${names.map((n, i) => `${JSON.stringify(n)}:${bound[i]}`).join(',')}}=${PREFIX}m;export{${bound.map((b, i) => `${b} as ${names[i]}`).join(',')}};\n`
+      : `import ${PREFIX}m from ${JSON.stringify(module)};const{${names.map((n, i) => `${JSON.stringify(n)}:${bound[i]}`).join(',')}}=${PREFIX}m;export{${bound.map((b, i) => `${b} as ${JSON.stringify(names[i])}`).join(',')}};\n`
   return { commonJs, stub, requires }
+}
+
+/** The parameters workerd's CommonJS wrapper gives a module's code. */
+const COMMONJS_WRAPPER = ['exports', 'require', 'module', '__filename', '__dirname']
+
+const laterWrittenError = (name: string, exported: string) =>
+  `${name}: export ${exported} is assigned inside a function, after its module ran; ` +
+  'a CommonJS chunk keeps the value it had then'
+
+/**
+ * A module's top-level names, and those of them that code inside a function (or class) assigns:
+ * the only bindings whose value can change after the module was evaluated, which a copy taken by
+ * a CommonJS chunk (`const{a:x}=require(…)`, `module.exports={…}`) would miss.
+ */
+function topLevelOf(
+  code: string,
+  name: string,
+): { declared: Set<string>; laterWritten: Set<string> } {
+  let ast: ReturnType<typeof parseJs>
+  try {
+    ast = parseJs(code, { ecmaVersion: 'latest', sourceType: 'module', ranges: true })
+  } catch (error) {
+    throw new Error(`${name}: cannot be parsed: ${(error as Error).message}`)
+  }
+  const manager = analyze(ast as Parameters<typeof analyze>[0], {
+    ecmaVersion: 2024,
+    sourceType: 'module',
+  })
+  const top = manager.scopes.find((s) => s.type === 'module')
+  const declared = new Set<string>()
+  const laterWritten = new Set<string>()
+  for (const variable of top?.variables ?? []) {
+    declared.add(variable.name)
+    const later = variable.references.some(
+      (r) => r.isWrite() && !r.init && r.from.variableScope !== top,
+    )
+    if (later) laterWritten.add(variable.name)
+  }
+  return { declared, laterWritten }
 }
 
 /** One static import statement of a chunk as a `require` (esbuild's minified import forms only). */
@@ -276,8 +330,13 @@ function requireOf(statement: string, target: string, chunk: boolean, name: stri
  * itself; the namespace's bindings stay live). Appended after the code, so its map still holds.
  */
 function exportNamespace(code: string, name: string): string {
+  lexerInit()
   const [, exports] = parseModule(code)
   if (exports.some((e) => e.n === 'default')) throw new Error(`${name}: has a default export`)
+  const { laterWritten } = topLevelOf(code, name)
+  for (const e of exports) {
+    if (e.ln !== undefined && laterWritten.has(e.ln)) throw new Error(laterWrittenError(name, e.n))
+  }
   const self = JSON.stringify(`./${name.split('/').pop()}`)
   const mapComment = code.match(/\n?\/\/# sourceMappingURL=[^\n]*\s*$/)
   const at = mapComment?.index ?? code.length

@@ -44,19 +44,6 @@ describe('buildWorker', () => {
   })
 })
 
-interface Counter {
-  n: number
-  add(k: number): Counter
-}
-
-interface Lazy {
-  Counter: new () => Counter
-  table: number[]
-  where(): string
-  registry: Map<string, number>
-  default(s: string): string
-}
-
 /** What the entry below answers, in Node and in workerd: the lazy chunk used, and shared state. */
 interface Report {
   before: string[]
@@ -67,6 +54,8 @@ interface Report {
   shouts: number
   evaluations: number
   cached: boolean
+  /** A second lazy module sharing a lazy chunk with the first: one instance of it. */
+  sharedTally: number[]
 }
 
 describe('chunks no cold isolate evaluates', () => {
@@ -77,8 +66,17 @@ describe('chunks no cold isolate evaluates', () => {
       'export const registry = new Map<string, number>()',
       'export function note(key: string) { registry.set(key, (registry.get(key) ?? 0) + 1) }',
     ].join('\n'),
+    'tally.ts': [
+      'export const tally: number[] = []',
+      'export function count(n: number) { tally.push(n); return tally }',
+    ].join('\n'),
+    'lazy2.ts': ["import { count } from './tally'", 'export const again = () => count(2)'].join(
+      '\n',
+    ),
     'lazy.ts': [
       "import { note, registry } from './shared'",
+      "import { count } from './tally'",
+      'count(1)',
       "note('lazy evaluated')",
       'export class Counter { n = 0; add(k: number) { this.n += k; return this } }',
       'export const table = [1, 2, 3].map((x) => x * 10)',
@@ -91,6 +89,7 @@ describe('chunks no cold isolate evaluates', () => {
       "note('entry evaluated')",
       'export { registry }',
       "export const loadLazy = () => import('./lazy')",
+      "export const loadLazy2 = () => import('./lazy2')",
       'export async function report() {',
       '  const before = [...registry.keys()]',
       '  const lazy = await loadLazy()',
@@ -103,6 +102,7 @@ describe('chunks no cold isolate evaluates', () => {
       "    shouts: registry.get('shout'),",
       "    evaluations: registry.get('lazy evaluated'),",
       '    cached: (await loadLazy()) === lazy,',
+      '    sharedTally: (await loadLazy2()).again(),',
       '  }',
       '}',
       'export default { async fetch() { return Response.json(await report()) } }',
@@ -117,6 +117,7 @@ describe('chunks no cold isolate evaluates', () => {
     shouts: 1,
     evaluations: 1,
     cached: true,
+    sharedTally: [1, 2],
   }
 
   it('become CommonJS modules behind ES module stubs, mapped one line down', async () => {
@@ -125,10 +126,15 @@ describe('chunks no cold isolate evaluates', () => {
     await buildWorker({ entry: join(dir, 'entry.ts'), outdir })
     const chunks = readdirSync(join(outdir, 'chunks'))
     const lazyName = chunks.find((f) => /^lazy-.*\.mjs$/.test(f))?.replace(/\.mjs$/, '') ?? ''
-    const shared = chunks.find((f) => /^chunk-.*\.mjs$/.test(f)) ?? ''
+    const read = (f: string) => readFileSync(join(outdir, f), 'utf8')
+    // `shared` is imported by the entry (eager, an ES module); `tally` only by the lazy modules.
+    const shared =
+      chunks.find((f) => /^chunk-.*\.mjs$/.test(f) && read(`chunks/${f}`).includes('$qrc$self')) ??
+      ''
+    const tally = chunks.find((f) => /^chunk-.*\.cjs$/.test(f)) ?? ''
     expect(lazyName).not.toBe('')
     expect(shared).not.toBe('')
-    const read = (f: string) => readFileSync(join(outdir, f), 'utf8')
+    expect(tally).not.toBe('')
     // import('./chunks/lazy-….mjs') still finds an ES module: one line that imports the CommonJS.
     expect(read(`chunks/${lazyName}.mjs`)).toMatch(
       new RegExp(`^import \\$qrc\\$m from "\\./${lazyName}\\.cjs";[^\\n]*export\\{[^\\n]*\\};\\n$`),
@@ -136,6 +142,7 @@ describe('chunks no cold isolate evaluates', () => {
     const commonJs = read(`chunks/${lazyName}.cjs`)
     expect(commonJs.startsWith('"use strict";')).toBe(true)
     expect(commonJs).toContain(`require("./${shared}")`)
+    expect(commonJs).toContain(`require("./${tally}")`)
     expect(commonJs).toContain(`//# sourceMappingURL=${lazyName}.cjs.map`)
     // The entry runs at startup anyway and stays as esbuild wrote it; the shared chunk it imports
     // gains a default export of its own namespace, for the CommonJS chunk's require.
@@ -154,7 +161,7 @@ describe('chunks no cold isolate evaluates', () => {
       gzipBytes: 0,
       modules: [`chunks/${lazyName}.cjs`],
     })
-    expect(lookup(`chunks/${lazyName}.cjs`, line, column)?.at).toMatch(/lazy\.ts:5$/)
+    expect(lookup(`chunks/${lazyName}.cjs`, line, column)?.at).toMatch(/lazy\.ts:7$/)
   })
 
   it('behave as the ES modules did, in workerd and in Node', async () => {
@@ -177,13 +184,42 @@ describe('chunks no cold isolate evaluates', () => {
     }
     const entry = (await import(pathToFileURL(join(outdir, 'index.mjs')).href)) as {
       report(): Promise<Report>
-      loadLazy(): Promise<Lazy>
     }
     expect(await entry.report()).toEqual(expected)
   })
 
+  it('refuses, failing the build, an eager export that changes after its module ran', async () => {
+    const at = join(tmp, 'live')
+    mkdirSync(at, { recursive: true })
+    writeFileSync(join(at, 'hits.ts'), 'export let hits = 0\nexport function hit() { hits++ }\n')
+    writeFileSync(
+      join(at, 'lazy.ts'),
+      "import { hits } from './hits'\nexport const read = () => hits\n",
+    )
+    writeFileSync(
+      join(at, 'entry.ts'),
+      "import { hit } from './hits'\nhit()\nexport const load = () => import('./lazy')\n",
+    )
+    await expect(
+      buildWorker({ entry: join(at, 'entry.ts'), outdir: join(at, 'out') }),
+    ).rejects.toThrow(/export \w+ is assigned inside a function/)
+  })
+
   it('refuses, failing the build, what it cannot convert', () => {
     const lazy = new Set<string>()
+    expect(() =>
+      toCommonJs('let n=0;function b(){n++}export{n,b as bump};', 'live.mjs', lazy),
+    ).toThrow(/live\.mjs: export n is assigned inside a function/)
+    // Assigned while the module runs (a TypeScript namespace, say): the copy sees the final value.
+    expect(toCommonJs('var y;y=5;(function(){y.z=1});export{y};', 'ok.mjs', lazy).commonJs).toMatch(
+      /module\.exports=\{"y":y\};/,
+    )
+    expect(() =>
+      toCommonJs('import{env as e}from"cloudflare:workers";export{e};', 'cf.mjs', lazy),
+    ).toThrow(/cloudflare:workers; only node: built-ins/)
+    expect(() => toCommonJs('var module=1;export{module as m};', 'm.mjs', lazy)).toThrow(
+      /declares `module`/,
+    )
     expect(() => toCommonJs('const x = await fetch("/");export{x as y};', 'a.mjs', lazy)).toThrow(
       /a\.mjs: cannot become CommonJS/,
     )
