@@ -4,7 +4,8 @@
  * them with autocannon, and reports every scenario as a ratio to the baseline measured in the same
  * run. Also: bundle size and startup CPU, checkout page weight, QR SVG size against a minimal
  * renderer, storage calls per scan (instrumented copy), D1 writes per 1,000 scans, edit
- * visibility, and that every scan answered was recorded exactly once.
+ * visibility, a cold isolate's first requests, and that every scan answered was recorded exactly
+ * once.
  *
  * Writes test/bench/results.json. `BENCH_SECONDS` (default 5) sets the length of each measured run.
  */
@@ -25,6 +26,7 @@ import {
   writeBaselineConfig,
   writeInstrumentedEntry,
 } from './build'
+import { coldRequests } from './cold'
 import type { BenchStats, OpCounters } from './instrument'
 import { Ledger, type LoadResult, load, warmThenMeasure } from './load'
 import { MOBILE_UA, pageWeight, qrWeight } from './measure'
@@ -48,6 +50,7 @@ import {
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5)
 const SPREAD = 10_000
 const STARTUP_RUNS = 3
+const COLD_RUNS = 5
 const PROBE_DELAY_MS = 50
 const WARM_PROBES = 21
 const started = Date.now()
@@ -610,6 +613,15 @@ while (performance.now() - editAt < documentedBoundMs * 3) {
 const instLogs = inst.logs.filter((l) => /error|exception/i.test(l)).slice(0, 10)
 await inst.dispose()
 
+log(`cold isolates: the first requests of ${COLD_RUNS} fresh workerd processes each, alternating`)
+const coldStarts = await coldRequests({
+  app: appBundle.main,
+  baseline: baselineBundle.main,
+  config,
+  runs: COLD_RUNS,
+  dir: join(tmp, 'cold'),
+})
+
 // ---- report --------------------------------------------------------------------------------------
 
 const r1 = rows.find((r) => r.id === '1') as ScenarioRow
@@ -798,6 +810,12 @@ const costs = table(
       `${writes1000.total.d1Batches} batches; ${fmt.int(writes1000.rowsRecorded)} rows; hub calls ${writes1000.total.hubCalls}; by hubs: ${writes1000.hub.d1Writes} statements`,
     ],
     [
+      'cold isolate, first requests (ms)',
+      `first scan ${fmt.ms(median(coldStarts.app.firstScan))}, again ${fmt.ms(median(coldStarts.app.secondScan))}; first API request ${fmt.ms(median(coldStarts.app.firstApi))}`,
+      `first ${fmt.ms(median(coldStarts.baseline.first))}, again ${fmt.ms(median(coldStarts.baseline.second))}`,
+      `a fresh workerd per run, median of ${coldStarts.runs}; the scan is of a code no cache has seen (D1 read, chunks compiled on first use)`,
+    ],
+    [
       'edit made elsewhere → visible here',
       Number.isNaN(editVisibleMs) ? 'never' : `${(editVisibleMs / 1000).toFixed(2)} s`,
       '',
@@ -857,6 +875,7 @@ const results = {
   },
   writesPer1000Scans: writes1000,
   editVisibility: { documentedBoundMs, measuredMs: editVisibleMs },
+  coldRequests: coldStarts,
   correctness,
   workerLogs: { app: correctness.workerErrors, instrumented: instLogs },
   targets,
