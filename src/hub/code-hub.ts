@@ -32,6 +32,19 @@ import type {
 export const MAX_WATCHERS = 200
 /** A watcher's "counters" requests are answered this often at most. */
 const COUNTERS_EVERY_MS = 1_000
+/**
+ * A feed lasts this long. Then the hub closes it (FEED_EXPIRED) before sending it anything more,
+ * and the client reconnects, its credentials checked again: a revoked key's feed, or a signed-out
+ * admin's, gets nothing after it.
+ */
+export const FEED_MAX_MS = 30 * 60_000
+export const FEED_EXPIRED = 4001
+
+/** What a live-feed socket carries across hibernation. */
+interface Watcher {
+  openedAt: number
+  countersAt?: number
+}
 
 /** Flushed scans stay this long so a re-sent batch (the Worker retries for ~2 s) is recognised. */
 export const DEDUPE_WINDOW_MS = 10 * 60_000
@@ -144,7 +157,7 @@ export class CodeHub extends DurableObject<Env> {
     const name = ctx.id.name
     if (name && this.getMeta('name') !== name) this.setMeta('name', name)
     this.feed = new LiveFeed(
-      () => ctx.getWebSockets(),
+      () => this.watchers(),
       () => this.counters(),
     )
     ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair('ping', 'pong'))
@@ -590,11 +603,12 @@ export class CodeHub extends DurableObject<Env> {
       return new Response('Expected a WebSocket upgrade', { status: 426 })
     }
     // This object also records the code's scans and holds its payments: watchers are capped.
-    if (this.ctx.getWebSockets().length >= MAX_WATCHERS) {
+    if (this.watchers().length >= MAX_WATCHERS) {
       return new Response('Too many watchers of this code', { status: 503 })
     }
     const { 0: client, 1: server } = new WebSocketPair()
     this.ctx.acceptWebSocket(server)
+    server.serializeAttachment({ openedAt: Date.now() } satisfies Watcher)
     const hello: LiveMessage = { type: 'hello', code_id: this.codeId, counters: this.counters() }
     server.send(JSON.stringify(hello))
     return new Response(null, { status: 101, webSocket: client })
@@ -603,12 +617,23 @@ export class CodeHub extends DurableObject<Env> {
   override async webSocketMessage(ws: WebSocket, message: string | ArrayBuffer) {
     // The feed is one-way; a client may ask for the counters again, once a second at most ("ping"
     // is answered by the runtime without waking the hub).
-    if (message !== 'counters') return
     const now = Date.now()
-    const last = (ws.deserializeAttachment() as { countersAt?: number } | null)?.countersAt ?? 0
-    if (now - last < COUNTERS_EVERY_MS) return
-    ws.serializeAttachment({ countersAt: now })
+    const watcher = watcherOf(ws)
+    if (expired(watcher, now)) return endFeed(ws)
+    if (message !== 'counters') return
+    if (now - (watcher.countersAt ?? 0) < COUNTERS_EVERY_MS) return
+    ws.serializeAttachment({ ...watcher, countersAt: now } satisfies Watcher)
     broadcast([ws], { type: 'counters', counters: this.counters() })
+  }
+
+  /** The live-feed sockets within FEED_MAX_MS; the others are closed here, sent nothing more. */
+  private watchers(now = Date.now()): WebSocket[] {
+    const open: WebSocket[] = []
+    for (const ws of this.ctx.getWebSockets()) {
+      if (expired(watcherOf(ws), now)) endFeed(ws)
+      else open.push(ws)
+    }
+    return open
   }
 
   override async webSocketClose(ws: WebSocket, code: number, reason: string) {
@@ -678,5 +703,21 @@ function liveScan(s: HubScan): LiveEvent {
     browser: s.browser,
     is_bot: s.isBot,
     checkout_view: s.checkoutView && !s.isBot,
+  }
+}
+
+/** A socket accepted before sockets carried their opening time counts as expired. */
+function watcherOf(ws: WebSocket): Watcher {
+  const attached = ws.deserializeAttachment() as Partial<Watcher> | null
+  return { ...attached, openedAt: attached?.openedAt ?? 0 }
+}
+
+const expired = (watcher: Watcher, now: number) => now - watcher.openedAt >= FEED_MAX_MS
+
+function endFeed(ws: WebSocket) {
+  try {
+    ws.close(FEED_EXPIRED, 'feed expired: reconnect')
+  } catch {
+    // Already closing.
   }
 }

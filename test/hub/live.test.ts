@@ -2,6 +2,7 @@ import { evictDurableObject, runInDurableObject } from 'cloudflare:test'
 import { env } from 'cloudflare:workers'
 import { describe, expect, it, vi } from 'vitest'
 import { hubFor } from '../../src/hub/client'
+import { FEED_EXPIRED, FEED_MAX_MS } from '../../src/hub/code-hub'
 import { MAX_EVENTS_PER_MESSAGE, MIN_INTERVAL_MS } from '../../src/hub/feed'
 import { signLiveToken } from '../../src/hub/live-token'
 import type { LiveMessage, LivePayment, LiveScan } from '../../src/hub/types'
@@ -37,7 +38,9 @@ async function openLive(codeId: string, auth: { key?: string; token?: string }) 
   if (!ws) throw new Error('no websocket')
   const received: Received[] = []
   const raw: string[] = []
+  const closed: { code: number; reason: string }[] = []
   ws.accept()
+  ws.addEventListener('close', (event) => closed.push({ code: event.code, reason: event.reason }))
   ws.addEventListener('message', (event) => {
     raw.push(String(event.data))
     received.push({ at: Date.now(), message: JSON.parse(String(event.data)) as LiveMessage })
@@ -52,7 +55,17 @@ async function openLive(codeId: string, auth: { key?: string; token?: string }) 
       await sleep(10)
     }
   }
-  return { ws, received, raw, next }
+  return { ws, received, raw, next, closed }
+}
+
+/** Moves every open feed of a hub's opening time `ms` into the past. */
+async function ageFeeds(codeId: string, ms: number) {
+  await runInDurableObject(hubFor(env, codeId), (_, state) => {
+    for (const ws of state.getWebSockets()) {
+      const attached = ws.deserializeAttachment() as { openedAt: number }
+      ws.serializeAttachment({ ...attached, openedAt: attached.openedAt - ms })
+    }
+  })
 }
 
 const updates = (received: Received[]) =>
@@ -155,6 +168,43 @@ describe('live feed: what a watcher receives', () => {
     await sleep(200)
     expect(live.received.filter((r) => r.message.type === 'counters')).toHaveLength(1)
     live.ws.close()
+  })
+
+  it('closes a feed after FEED_MAX_MS before sending it anything more, so credentials are checked again', async () => {
+    const { key, code } = await newCode()
+    const live = await openLive(code.id, { key })
+    await live.next((m) => m.type === 'hello')
+    // Just inside its lifetime, a feed still gets the scans.
+    await ageFeeds(code.id, FEED_MAX_MS - 60_000)
+    await call(`/${code.slug}`, { headers: { 'user-agent': IPHONE } })
+    await live.next((m) => m.type === 'update')
+    expect(live.closed).toEqual([])
+
+    await ageFeeds(code.id, 60_000)
+    const seen = live.received.length
+    await call(`/${code.slug}`, { headers: { 'user-agent': IPHONE } })
+    for (let i = 0; i < 100 && !live.closed.length; i++) await sleep(10)
+    expect(live.closed).toEqual([{ code: FEED_EXPIRED, reason: 'feed expired: reconnect' }])
+    expect(live.received.slice(seen)).toEqual([])
+    // The hub no longer counts it, and a new feed opens (the Worker checks the key again).
+    expect(
+      await runInDurableObject(hubFor(env, code.id), (_, state) => state.getWebSockets().length),
+    ).toBe(0)
+    const again = await openLive(code.id, { key })
+    await again.next((m) => m.type === 'hello')
+    again.ws.close()
+  })
+
+  it('closes an expired feed when it asks for the counters, without answering', async () => {
+    const { key, code } = await newCode()
+    const live = await openLive(code.id, { key })
+    await live.next((m) => m.type === 'hello')
+    await ageFeeds(code.id, FEED_MAX_MS)
+    const seen = live.received.length
+    live.ws.send('counters')
+    for (let i = 0; i < 100 && !live.closed.length; i++) await sleep(10)
+    expect(live.closed.map((c) => c.code)).toEqual([FEED_EXPIRED])
+    expect(live.received.slice(seen)).toEqual([])
   })
 
   it('keeps working after the hub hibernates and wakes up', async () => {
