@@ -11,7 +11,12 @@ import { lazy } from '../lib/lazy'
 export const CODE_CACHE_TTL_MS = 5_000
 /** How long a location keeps an entry as the fallback for a D1 outage. */
 const LAST_KNOWN_MS = 24 * 3600 * 1000
-const ISOLATE_CACHE_MAX = 2_000
+export const ISOLATE_CACHE_MAX = 2_000
+/**
+ * Slugs known not to exist are kept apart, in a smaller LRU: a flood of random slugs churns this
+ * one and never evicts the codes people scan.
+ */
+export const UNKNOWN_CACHE_MAX = 1_000
 
 interface Entry {
   code: ResolvedCode | null
@@ -28,6 +33,9 @@ interface Entry {
 export const OUTAGE_RETRY_MS = 2_000
 
 const isolate = new Map<string, Entry>()
+const unknown = new Map<string, Entry>()
+
+const known = (slug: string): Entry | undefined => isolate.get(slug) ?? unknown.get(slug)
 
 function cacheKey(origin: string, slug: string): string {
   return `${origin}/__cache/code/${encodeURIComponent(slug)}`
@@ -39,10 +47,12 @@ function fresh(entry: Entry, now: number): boolean {
 
 function remember(slug: string, entry: Entry) {
   isolate.delete(slug)
-  isolate.set(slug, entry)
-  if (isolate.size > ISOLATE_CACHE_MAX) {
-    const oldest = isolate.keys().next().value
-    if (oldest !== undefined) isolate.delete(oldest)
+  unknown.delete(slug)
+  const [layer, max] = entry.code ? [isolate, ISOLATE_CACHE_MAX] : [unknown, UNKNOWN_CACHE_MAX]
+  layer.set(slug, entry)
+  if (layer.size > max) {
+    const oldest = layer.keys().next().value
+    if (oldest !== undefined) layer.delete(oldest)
   }
 }
 
@@ -70,7 +80,7 @@ export function cachedCode(
   context: () => ResolveContext,
 ): ResolvedCode | null | undefined {
   const now = Date.now()
-  const hit = isolate.get(slug)
+  const hit = known(slug)
   if (!hit || !fresh(hit, now)) return undefined
   if (now - hit.readAt >= REFRESH_AHEAD_MS && (hit.retryAt ?? 0) <= now && !refreshing.has(slug)) {
     refreshing.add(slug)
@@ -94,7 +104,7 @@ export async function resolveCode(slug: string, ctx: ResolveContext): Promise<Re
   const now = Date.now()
 
   // The newest entry known, however old: what a scan gets if D1 cannot answer right now.
-  let lastKnown: Entry | undefined = isolate.get(slug)
+  let lastKnown: Entry | undefined = known(slug)
   const key = cacheKey(ctx.origin, slug)
   const cached = await caches.default.match(key).catch(() => undefined)
   // An unreadable cache body is a miss.
@@ -159,7 +169,7 @@ async function readThrough(slug: string, ctx: ResolveContext): Promise<ResolvedC
   const code = (await findCodeBySlug(createDb(ctx.d1), slug)) ?? null
   const entry: Entry = { code, readAt }
   // A read that outlived its timeout must not replace what a newer read stored meanwhile.
-  const current = isolate.get(slug)
+  const current = known(slug)
   if (current && current.readAt > readAt) return code
   remember(slug, entry)
   const response = new Response(JSON.stringify(entry), {
@@ -176,10 +186,12 @@ async function readThrough(slug: string, ctx: ResolveContext): Promise<ResolvedC
 /** Drops a slug from this isolate and this location after an edit (others expire within the TTL). */
 export async function forgetCode(slug: string, origin: string): Promise<void> {
   isolate.delete(slug)
+  unknown.delete(slug)
   await caches.default.delete(cacheKey(origin, slug)).catch(() => false)
 }
 
 /** Test hook: empties the isolate layer. */
 export function clearIsolateCache() {
   isolate.clear()
+  unknown.clear()
 }

@@ -1,7 +1,16 @@
 import { env } from 'cloudflare:workers'
 import { beforeEach, describe, expect, it, vi } from 'vitest'
 import { hubFor } from '../../src/hub/client'
-import { CODE_CACHE_TTL_MS, clearIsolateCache, REFRESH_AHEAD_MS } from '../../src/scan/resolve'
+import {
+  CODE_CACHE_TTL_MS,
+  cachedCode,
+  clearIsolateCache,
+  ISOLATE_CACHE_MAX,
+  REFRESH_AHEAD_MS,
+  type ResolveContext,
+  resolveCode,
+  UNKNOWN_CACHE_MAX,
+} from '../../src/scan/resolve'
 import {
   call,
   createCode,
@@ -308,6 +317,29 @@ describe('GET /{slug}: the scan path', () => {
       .run()
     expect((await call(`/${code.slug}`)).headers.get('location')).toBe('https://example.com/a')
   })
+
+  it('keeps the codes people scan in the isolate cache through a flood of unknown slugs', async () => {
+    const { code } = await merchantWithCode({
+      action: 'redirect',
+      destination_url: 'https://example.com/a',
+    })
+    const context = (): ResolveContext => ({ d1: env.DB, origin: ORIGIN, waitUntil: () => {} })
+    vi.useFakeTimers({ toFake: ['Date'], now: Date.now() })
+    try {
+      expect((await resolveCode(code.slug, context()))?.destinationUrl).toBe(
+        'https://example.com/a',
+      )
+      // More unknown slugs than the isolate's whole cache of codes holds, each read from D1.
+      const flood = ISOLATE_CACHE_MAX + 1
+      for (let i = 0; i < flood; i++) expect(await resolveCode(`nope-${i}`, context())).toBeNull()
+      expect(cachedCode(code.slug, context)?.destinationUrl).toBe('https://example.com/a')
+      // The unknown ones live in their own, smaller LRU: the newest are there, the oldest gone.
+      expect(cachedCode(`nope-${flood - 1}`, context)).toBeNull()
+      expect(cachedCode(`nope-${flood - UNKNOWN_CACHE_MAX - 1}`, context)).toBeUndefined()
+    } finally {
+      vi.useRealTimers()
+    }
+  }, 30_000)
 
   it('re-reads a busy code in the background before its entry expires, never making a scan wait', async () => {
     const { code } = await merchantWithCode({
