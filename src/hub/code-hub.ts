@@ -30,6 +30,11 @@ import type {
 
 /** Live-feed sockets one hub accepts at once (each browser tab or SSE stream is one). */
 export const MAX_WATCHERS = 200
+/**
+ * Sockets one hub holds at all, expired ones still closing included: a client that never answers
+ * the close keeps its socket listed, and must not make room for more.
+ */
+export const MAX_SOCKETS = 2 * MAX_WATCHERS
 /** A watcher's "counters" requests are answered this often at most. */
 const COUNTERS_EVERY_MS = 1_000
 /**
@@ -146,6 +151,11 @@ export class CodeHub extends DurableObject<Env> {
   private readonly pacer = new Pacer()
   /** The alarm as last set by this instance (null: none); read from storage at start. */
   private alarmAt: number | null = null
+  /**
+   * Until then no watcher can have expired: the oldest open one's expiry (a socket opened later
+   * expires later). 0 after a wake from hibernation, so the first look checks every socket.
+   */
+  private feedsValidUntil = 0
   /** Test seam: runs after D1 committed a flush and before the hub records that it did. */
   flushHooks: { afterCommit?: (seq: number) => void } = {}
 
@@ -603,12 +613,17 @@ export class CodeHub extends DurableObject<Env> {
       return new Response('Expected a WebSocket upgrade', { status: 426 })
     }
     // This object also records the code's scans and holds its payments: watchers are capped.
-    if (this.watchers().length >= MAX_WATCHERS) {
+    const now = Date.now()
+    if (
+      this.watchers(now).length >= MAX_WATCHERS ||
+      this.ctx.getWebSockets().length >= MAX_SOCKETS
+    ) {
       return new Response('Too many watchers of this code', { status: 503 })
     }
     const { 0: client, 1: server } = new WebSocketPair()
     this.ctx.acceptWebSocket(server)
-    server.serializeAttachment({ openedAt: Date.now() } satisfies Watcher)
+    server.serializeAttachment({ openedAt: now } satisfies Watcher)
+    this.feedsValidUntil = Math.min(this.feedsValidUntil, now + FEED_MAX_MS)
     const hello: LiveMessage = { type: 'hello', code_id: this.codeId, counters: this.counters() }
     server.send(JSON.stringify(hello))
     return new Response(null, { status: 101, webSocket: client })
@@ -626,13 +641,25 @@ export class CodeHub extends DurableObject<Env> {
     broadcast([ws], { type: 'counters', counters: this.counters() })
   }
 
-  /** The live-feed sockets within FEED_MAX_MS; the others are closed here, sent nothing more. */
+  /**
+   * The live-feed sockets within FEED_MAX_MS; the others are closed here, sent nothing more. Reads
+   * the sockets' attachments only once the oldest watcher may have expired.
+   */
   private watchers(now = Date.now()): WebSocket[] {
+    // A socket being closed (an expired feed whose client has not answered) is not a watcher.
+    const sockets = this.ctx.getWebSockets().filter((ws) => ws.readyState === WebSocket.OPEN)
+    if (now < this.feedsValidUntil) return sockets
     const open: WebSocket[] = []
-    for (const ws of this.ctx.getWebSockets()) {
-      if (expired(watcherOf(ws), now)) endFeed(ws)
-      else open.push(ws)
+    let oldest = Number.POSITIVE_INFINITY
+    for (const ws of sockets) {
+      const watcher = watcherOf(ws)
+      if (expired(watcher, now)) endFeed(ws)
+      else {
+        open.push(ws)
+        oldest = Math.min(oldest, watcher.openedAt)
+      }
     }
+    this.feedsValidUntil = oldest + FEED_MAX_MS
     return open
   }
 

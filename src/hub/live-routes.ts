@@ -31,6 +31,7 @@ const liveRoute = createRoute({
     'Messages are JSON: first `{"type":"hello","code_id","counters"}`, then `{"type":"update","counters","events":[…],"omitted"}` at most 10 times a second.',
     'Events are `{"type":"scan","id","at","country","city","device","browser","is_bot","checkout_view"}` and `{"type":"payment","payment_id","status":"pending|paid|released","at"}`; under a flood at most 100 events per message are listed and the rest counted in `omitted`, while the counters stay exact.',
     'Send `counters` to get the counters again; `ping` is answered with `pong`.',
+    'A feed lasts 30 minutes: the hub then closes it with code 4001, and the client opens it again (its credentials are checked again).',
   ].join(' '),
   request: {
     params,
@@ -64,7 +65,7 @@ const liveTokenRoute = createRoute({
   tags,
   security,
   summary: 'Get a short-lived token to open the live feed from a browser',
-  description: `The token is valid for ${LIVE_TOKEN_TTL_MS / 1000} seconds, for this code only, and stops working if the API key that asked for it is revoked. It only opens the socket; an open socket stays open.`,
+  description: `The token is valid for ${LIVE_TOKEN_TTL_MS / 1000} seconds, for this code only, and stops working if the API key that asked for it is revoked. It only opens the socket: the feed itself lasts 30 minutes, then closes with code 4001 and must be opened again.`,
   request: { params },
   responses: { 201: json(LiveToken, 'A token and the URL to open.'), ...errorResponses },
 })

@@ -630,9 +630,11 @@ const lag1 = (s1.drain?.ms ?? Number.POSITIVE_INFINITY) / 1000
 /** Recording keeps up when scans reach D1 within the hub's flush delay plus a second. */
 const KEEPS_UP_S = FLUSH_DELAY_MS / 1000 + 1
 const startupRatio = startup.ratio
+/** Top-level code under one sampling interval counts as one interval, on both sides alike. */
+const atLeastInterval = (ms: number) => Math.max(ms, startup.samplingIntervalMs)
 const compileRatio =
-  (startup.compileMs.app + startup.appMs) /
-  (startup.compileMs.baseline + Math.max(startup.baselineMs, startup.samplingIntervalMs))
+  (startup.compileMs.app + atLeastInterval(startup.appMs)) /
+  (startup.compileMs.baseline + atLeastInterval(startup.baselineMs))
 const startupBaseline = startup.baselineFloored
   ? `≤ ${startup.samplingIntervalMs.toFixed(1)} ms, one sampling interval`
   : `${startup.baselineMs.toFixed(1)} ms`
@@ -687,7 +689,7 @@ const targets: Target[] = [
   {
     target: 'startup CPU ≤ 3× baseline: with module compilation',
     pass: compileRatio <= 3,
-    measured: `${fmt.x(compileRatio)} (${startup.compileMs.app.toFixed(1)} vs ${startup.compileMs.baseline.toFixed(1)} ms before the first sample, + the samples above; median of ${STARTUP_RUNS})`,
+    measured: `${fmt.x(compileRatio)} (${startup.compileMs.app.toFixed(1)} vs ${startup.compileMs.baseline.toFixed(1)} ms before the first sample, + the samples above, each at least one interval; median of ${STARTUP_RUNS})`,
   },
   {
     target: 'D1 writes for 1,000 scans of one code ≤ 20 statements',

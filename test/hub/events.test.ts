@@ -1,8 +1,8 @@
 import { runInDurableObject } from 'cloudflare:test'
 import { env } from 'cloudflare:workers'
-import { describe, expect, it } from 'vitest'
+import { describe, expect, it, vi } from 'vitest'
 import { hubFor } from '../../src/hub/client'
-import { MAX_WATCHERS } from '../../src/hub/code-hub'
+import { FEED_MAX_MS, MAX_SOCKETS, MAX_WATCHERS } from '../../src/hub/code-hub'
 import { MIN_INTERVAL_MS } from '../../src/hub/feed'
 import { SSE_MAX_QUEUED } from '../../src/hub/live-routes'
 import { call, createCode, IPHONE, merchantWithCode, newMerchant, problemOf } from '../helpers'
@@ -53,6 +53,32 @@ describe('the live feed as Server-Sent Events', () => {
     }
     expect(update.counters.human).toBe(1)
     await reader.cancel()
+  })
+
+  it('ends the stream when the hub closes an expired feed, so the client reconnects', async () => {
+    const { key, code, merchantId } = await merchantWithCode({
+      action: 'redirect',
+      destination_url: 'https://example.com',
+    })
+    const response = await call(`/api/v1/codes/${code.id}/events`, { key })
+    const reader = (response.body as ReadableStream<Uint8Array>).getReader()
+    await nextEvent(reader, (e) => e.type === 'hello')
+    vi.useFakeTimers({ toFake: ['Date'], now: Date.now() + FEED_MAX_MS })
+    try {
+      await hubFor(env, code.id).recordScans([scanFor({ id: code.id, merchantId })])
+      const rest = new TextDecoder()
+      let text = ''
+      for (;;) {
+        const { value, done } = await reader.read()
+        if (done) break
+        text += rest.decode(value, { stream: true })
+      }
+      // Nothing after the expiry: no update reached the stream before it ended.
+      expect(text).not.toContain('"type":"update"')
+      expect(await watchers(code.id)).toBe(0)
+    } finally {
+      vi.useRealTimers()
+    }
   })
 
   it('refuses a missing key and another merchant, like the WebSocket feed', async () => {
@@ -121,5 +147,41 @@ describe('the live feed as Server-Sent Events', () => {
       expect((await problemOf(refused)).code).toBe('temporarily_unavailable')
     }
     for (const ws of open) ws.close()
+  })
+
+  it('makes room as feeds expire, but holds at most MAX_SOCKETS, expired ones still closing included', async () => {
+    const { code } = await merchantWithCode({
+      action: 'redirect',
+      destination_url: 'https://example.com',
+    })
+    const hub = hubFor(env, code.id)
+    // Clients that never accept their side never answer the hub's close either (kept referenced).
+    const held: Response[] = []
+    const openSilent = async () => {
+      const answer = await hub.fetch('https://hub/live', { headers: { upgrade: 'websocket' } })
+      held.push(answer)
+      return answer.status
+    }
+    const openBatch = async () => {
+      const statuses = new Set<number>()
+      for (let i = 0; i < MAX_WATCHERS; i++) statuses.add(await openSilent())
+      return [...statuses]
+    }
+    expect(await openBatch()).toEqual([101])
+    expect(await openSilent()).toBe(503)
+
+    const start = Date.now()
+    vi.useFakeTimers({ toFake: ['Date'], now: start + FEED_MAX_MS })
+    try {
+      // The first batch has expired: closed, it makes room for as many again.
+      expect(await openBatch()).toEqual([101])
+      vi.setSystemTime(start + 2 * FEED_MAX_MS)
+      // Both batches have expired, but their clients never answered the close: the hub still
+      // holds them all, and takes no more.
+      expect(await openSilent()).toBe(503)
+      expect(await watchers(code.id)).toBe(MAX_SOCKETS)
+    } finally {
+      vi.useRealTimers()
+    }
   })
 })

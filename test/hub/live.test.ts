@@ -40,7 +40,9 @@ async function openLive(codeId: string, auth: { key?: string; token?: string }) 
   const raw: string[] = []
   const closed: { code: number; reason: string }[] = []
   ws.accept()
-  ws.addEventListener('close', (event) => closed.push({ code: event.code, reason: event.reason }))
+  ws.addEventListener('close', (event) => {
+    closed.push({ code: event.code, reason: event.reason })
+  })
   ws.addEventListener('message', (event) => {
     raw.push(String(event.data))
     received.push({ at: Date.now(), message: JSON.parse(String(event.data)) as LiveMessage })
@@ -56,16 +58,6 @@ async function openLive(codeId: string, auth: { key?: string; token?: string }) 
     }
   }
   return { ws, received, raw, next, closed }
-}
-
-/** Moves every open feed of a hub's opening time `ms` into the past. */
-async function ageFeeds(codeId: string, ms: number) {
-  await runInDurableObject(hubFor(env, codeId), (_, state) => {
-    for (const ws of state.getWebSockets()) {
-      const attached = ws.deserializeAttachment() as { openedAt: number }
-      ws.serializeAttachment({ ...attached, openedAt: attached.openedAt - ms })
-    }
-  })
 }
 
 const updates = (received: Received[]) =>
@@ -174,34 +166,62 @@ describe('live feed: what a watcher receives', () => {
     const { key, code } = await newCode()
     const live = await openLive(code.id, { key })
     await live.next((m) => m.type === 'hello')
-    // Just inside its lifetime, a feed still gets the scans.
-    await ageFeeds(code.id, FEED_MAX_MS - 60_000)
-    await call(`/${code.slug}`, { headers: { 'user-agent': IPHONE } })
-    await live.next((m) => m.type === 'update')
-    expect(live.closed).toEqual([])
+    // The clock of the Worker and the hubs alike (they run in this isolate).
+    const start = Date.now()
+    vi.useFakeTimers({ toFake: ['Date'], now: start })
+    try {
+      // Just inside its lifetime, a feed still gets the scans.
+      vi.setSystemTime(start + FEED_MAX_MS - 60_000)
+      await call(`/${code.slug}`, { headers: { 'user-agent': IPHONE } })
+      await live.next((m) => m.type === 'update')
+      expect(live.closed).toEqual([])
 
-    await ageFeeds(code.id, 60_000)
-    const seen = live.received.length
-    await call(`/${code.slug}`, { headers: { 'user-agent': IPHONE } })
-    for (let i = 0; i < 100 && !live.closed.length; i++) await sleep(10)
-    expect(live.closed).toEqual([{ code: FEED_EXPIRED, reason: 'feed expired: reconnect' }])
-    expect(live.received.slice(seen)).toEqual([])
-    // The hub no longer counts it, and a new feed opens (the Worker checks the key again).
-    expect(
-      await runInDurableObject(hubFor(env, code.id), (_, state) => state.getWebSockets().length),
-    ).toBe(0)
-    const again = await openLive(code.id, { key })
-    await again.next((m) => m.type === 'hello')
-    again.ws.close()
+      vi.setSystemTime(start + FEED_MAX_MS)
+      const seen = live.received.length
+      await call(`/${code.slug}`, { headers: { 'user-agent': IPHONE } })
+      for (let i = 0; i < 100 && !live.closed.length; i++) await sleep(10)
+      expect(live.closed).toEqual([{ code: FEED_EXPIRED, reason: 'feed expired: reconnect' }])
+      expect(live.received.slice(seen)).toEqual([])
+      // The hub no longer holds it, and a new feed opens (the Worker checks the key again).
+      expect(
+        await runInDurableObject(hubFor(env, code.id), (_, state) => state.getWebSockets().length),
+      ).toBe(0)
+      const again = await openLive(code.id, { key })
+      await again.next((m) => m.type === 'hello')
+      again.ws.close()
+    } finally {
+      vi.useRealTimers()
+    }
   })
 
   it('closes an expired feed when it asks for the counters, without answering', async () => {
     const { key, code } = await newCode()
     const live = await openLive(code.id, { key })
     await live.next((m) => m.type === 'hello')
-    await ageFeeds(code.id, FEED_MAX_MS)
+    vi.useFakeTimers({ toFake: ['Date'], now: Date.now() + FEED_MAX_MS })
+    try {
+      const seen = live.received.length
+      live.ws.send('counters')
+      for (let i = 0; i < 100 && !live.closed.length; i++) await sleep(10)
+      expect(live.closed.map((c) => c.code)).toEqual([FEED_EXPIRED])
+      expect(live.received.slice(seen)).toEqual([])
+    } finally {
+      vi.useRealTimers()
+    }
+  })
+
+  it('closes, at the first look after a wake, a feed that carries no opening time', async () => {
+    const { key, code } = await newCode()
+    const hub = hubFor(env, code.id)
+    const live = await openLive(code.id, { key })
+    await live.next((m) => m.type === 'hello')
+    // As a socket accepted before feeds carried their opening time, then hibernated.
+    await runInDurableObject(hub, (_, state) => {
+      for (const ws of state.getWebSockets()) ws.serializeAttachment({ countersAt: 1 })
+    })
+    await evictDurableObject(hub, { webSockets: 'hibernate' })
     const seen = live.received.length
-    live.ws.send('counters')
+    await call(`/${code.slug}`, { headers: { 'user-agent': IPHONE } })
     for (let i = 0; i < 100 && !live.closed.length; i++) await sleep(10)
     expect(live.closed.map((c) => c.code)).toEqual([FEED_EXPIRED])
     expect(live.received.slice(seen)).toEqual([])

@@ -9,7 +9,7 @@ import { join } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import { Miniflare } from 'miniflare'
 import { afterAll, describe, expect, it } from 'vitest'
-import { buildWorker, toCommonJs } from '../../src/cli/build'
+import { buildWorker, REQUIRABLE, toCommonJs } from '../../src/cli/build'
 import { bundleSourceMaps } from '../bench/build'
 
 // Inside the repo's node_modules, so the entry resolves packages as src/ does.
@@ -56,6 +56,8 @@ interface Report {
   cached: boolean
   /** A second lazy module sharing a lazy chunk with the first: one instance of it. */
   sharedTally: number[]
+  /** Whether each built-in a CommonJS chunk may require gave it a module with exports. */
+  builtins: boolean[]
 }
 
 describe('chunks no cold isolate evaluates', () => {
@@ -69,6 +71,10 @@ describe('chunks no cold isolate evaluates', () => {
     'tally.ts': [
       'export const tally: number[] = []',
       'export function count(n: number) { tally.push(n); return tally }',
+    ].join('\n'),
+    'builtins.ts': [
+      ...[...REQUIRABLE].map((b, i) => `import * as b${i} from '${b}'`),
+      `export const loaded = () => [${[...REQUIRABLE].map((_, i) => `Object.keys(b${i}).length > 0`).join(', ')}]`,
     ].join('\n'),
     'lazy2.ts': ["import { count } from './tally'", 'export const again = () => count(2)'].join(
       '\n',
@@ -90,6 +96,7 @@ describe('chunks no cold isolate evaluates', () => {
       'export { registry }',
       "export const loadLazy = () => import('./lazy')",
       "export const loadLazy2 = () => import('./lazy2')",
+      "export const loadBuiltins = () => import('./builtins')",
       'export async function report() {',
       '  const before = [...registry.keys()]',
       '  const lazy = await loadLazy()',
@@ -103,6 +110,7 @@ describe('chunks no cold isolate evaluates', () => {
       "    evaluations: registry.get('lazy evaluated'),",
       '    cached: (await loadLazy()) === lazy,',
       '    sharedTally: (await loadLazy2()).again(),',
+      '    builtins: (await loadBuiltins()).loaded(),',
       '  }',
       '}',
       'export default { async fetch() { return Response.json(await report()) } }',
@@ -118,6 +126,7 @@ describe('chunks no cold isolate evaluates', () => {
     evaluations: 1,
     cached: true,
     sharedTally: [1, 2],
+    builtins: [...REQUIRABLE].map(() => true),
   }
 
   it('become CommonJS modules behind ES module stubs, mapped one line down', async () => {
@@ -216,7 +225,10 @@ describe('chunks no cold isolate evaluates', () => {
     )
     expect(() =>
       toCommonJs('import{env as e}from"cloudflare:workers";export{e};', 'cf.mjs', lazy),
-    ).toThrow(/cloudflare:workers; only node: built-ins/)
+    ).toThrow(/imports cloudflare:workers, which a CommonJS chunk cannot require/)
+    expect(() =>
+      toCommonJs('import p from"node:process";const e=p.env;export{e};', 'p.mjs', lazy),
+    ).toThrow(/imports node:process/)
     expect(() => toCommonJs('var module=1;export{module as m};', 'm.mjs', lazy)).toThrow(
       /declares `module`/,
     )
