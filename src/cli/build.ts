@@ -22,7 +22,7 @@
  */
 import { mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { builtinModules } from 'node:module'
-import { dirname, join, relative, resolve } from 'node:path'
+import { basename, dirname, join, relative, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { compileFunction } from 'node:vm'
 import { parse as parseJs } from 'acorn'
@@ -164,6 +164,8 @@ function lazyChunks(metafile: esbuild.Metafile, outdir: string): Set<string> {
 }
 
 const PREFIX = '$qrc$'
+/** esbuild's last line naming the module's source map. */
+const MAP_COMMENT = /\n?\/\/# sourceMappingURL=[^\n]*\s*$/
 const commonJsName = (name: string) => name.replace(/\.mjs$/, '.cjs')
 const isChunk = (specifier: string) => specifier.startsWith('./') || specifier.startsWith('../')
 
@@ -177,8 +179,8 @@ const isChunk = (specifier: string) => specifier.startsWith('./') || specifier.s
  * onwards is the chunk as esbuild wrote it with its import and export statements blanked with
  * spaces in place, so every character of the code keeps its column, one line down (the chunk's
  * source map only shifts, `shiftSourceMap`), and the last line assigns `module.exports`. Exports
- * are the values once the body ran; no export of this bundle is reassigned after its module's
- * first evaluation, and chunks in an import cycle stay ES modules (`lazyChunks`). Another lazy
+ * are the values once the body ran: an export assigned later is refused (`topLevelOf`), and
+ * chunks in an import cycle stay ES modules (`lazyChunks`). Another lazy
  * chunk is required as CommonJS; a chunk that is evaluated eagerly stays an ES module, and
  * workerd's `require` of an ES module returns its default export, so such a chunk gets its own
  * namespace as default export (`exportNamespace`). The result is parsed again: what cannot be
@@ -237,9 +239,9 @@ export function toCommonJs(
     }
     body = blank(body, start, code[end] === ';' ? end + 1 : end)
   }
-  const mapComment = body.match(/\n?\/\/# sourceMappingURL=[^\n]*\s*$/)
+  const mapComment = body.match(MAP_COMMENT)
   if (mapComment?.index !== undefined) body = body.slice(0, mapComment.index)
-  const file = commonJsName(name).split('/').pop() ?? ''
+  const file = basename(commonJsName(name))
   const commonJs = [
     `${header.join('')}\n${body}\n`,
     `module.exports={${names.map((n, i) => `${JSON.stringify(n)}:${locals[i]}`).join(',')}};`,
@@ -247,7 +249,7 @@ export function toCommonJs(
   ].join('')
   try {
     // Compiled (not run) the way workerd wraps a CommonJS module.
-    compileFunction(commonJs, ['exports', 'require', 'module', '__filename', '__dirname'])
+    compileFunction(commonJs, COMMONJS_WRAPPER)
   } catch (error) {
     throw new Error(`${name}: cannot become CommonJS: ${(error as Error).message}`)
   }
@@ -353,8 +355,8 @@ function exportNamespace(code: string, name: string): string {
   for (const e of exports) {
     if (e.ln !== undefined && laterWritten.has(e.ln)) throw new Error(laterWrittenError(name, e.n))
   }
-  const self = JSON.stringify(`./${name.split('/').pop()}`)
-  const mapComment = code.match(/\n?\/\/# sourceMappingURL=[^\n]*\s*$/)
+  const self = JSON.stringify(`./${basename(name)}`)
+  const mapComment = code.match(MAP_COMMENT)
   const at = mapComment?.index ?? code.length
   return `${code.slice(0, at)}\nimport*as ${PREFIX}self from${self};export default ${PREFIX}self;${mapComment ? `\n${mapComment[0].trim()}` : ''}\n`
 }
@@ -362,7 +364,7 @@ function exportNamespace(code: string, name: string): string {
 /** A converted chunk's source map: the same mappings one generated line down, for `file`. */
 function shiftSourceMap(text: string, file: string): string {
   const map = JSON.parse(text) as { mappings: string }
-  return JSON.stringify({ ...map, file: file.split('/').pop(), mappings: `;${map.mappings}` })
+  return JSON.stringify({ ...map, file: basename(file), mappings: `;${map.mappings}` })
 }
 
 if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {

@@ -37,6 +37,11 @@ const unknown = new Map<string, Entry>()
 
 const known = (slug: string): Entry | undefined => isolate.get(slug) ?? unknown.get(slug)
 
+function drop(slug: string) {
+  isolate.delete(slug)
+  unknown.delete(slug)
+}
+
 function cacheKey(origin: string, slug: string): string {
   return `${origin}/__cache/code/${encodeURIComponent(slug)}`
 }
@@ -46,8 +51,7 @@ function fresh(entry: Entry, now: number): boolean {
 }
 
 function remember(slug: string, entry: Entry) {
-  isolate.delete(slug)
-  unknown.delete(slug)
+  drop(slug)
   const [layer, max] = entry.code ? [isolate, ISOLATE_CACHE_MAX] : [unknown, UNKNOWN_CACHE_MAX]
   layer.set(slug, entry)
   if (layer.size > max) {
@@ -185,8 +189,7 @@ async function readThrough(slug: string, ctx: ResolveContext): Promise<ResolvedC
 
 /** Drops a slug from this isolate and this location after an edit (others expire within the TTL). */
 export async function forgetCode(slug: string, origin: string): Promise<void> {
-  isolate.delete(slug)
-  unknown.delete(slug)
+  drop(slug)
   await caches.default.delete(cacheKey(origin, slug)).catch(() => false)
 }
 

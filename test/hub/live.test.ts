@@ -57,7 +57,11 @@ async function openLive(codeId: string, auth: { key?: string; token?: string }) 
       await sleep(10)
     }
   }
-  return { ws, received, raw, next, closed }
+  /** Waits (up to a second) until the socket was closed. */
+  async function closing() {
+    for (let i = 0; i < 100 && !closed.length; i++) await sleep(10)
+  }
+  return { ws, received, raw, next, closed, closing }
 }
 
 const updates = (received: Received[]) =>
@@ -179,7 +183,7 @@ describe('live feed: what a watcher receives', () => {
       vi.setSystemTime(start + FEED_MAX_MS)
       const seen = live.received.length
       await call(`/${code.slug}`, { headers: { 'user-agent': IPHONE } })
-      for (let i = 0; i < 100 && !live.closed.length; i++) await sleep(10)
+      await live.closing()
       expect(live.closed).toEqual([{ code: FEED_EXPIRED, reason: 'feed expired: reconnect' }])
       expect(live.received.slice(seen)).toEqual([])
       // The hub no longer holds it, and a new feed opens (the Worker checks the key again).
@@ -202,7 +206,7 @@ describe('live feed: what a watcher receives', () => {
     try {
       const seen = live.received.length
       live.ws.send('counters')
-      for (let i = 0; i < 100 && !live.closed.length; i++) await sleep(10)
+      await live.closing()
       expect(live.closed.map((c) => c.code)).toEqual([FEED_EXPIRED])
       expect(live.received.slice(seen)).toEqual([])
     } finally {
@@ -222,7 +226,7 @@ describe('live feed: what a watcher receives', () => {
     await evictDurableObject(hub, { webSockets: 'hibernate' })
     const seen = live.received.length
     await call(`/${code.slug}`, { headers: { 'user-agent': IPHONE } })
-    for (let i = 0; i < 100 && !live.closed.length; i++) await sleep(10)
+    await live.closing()
     expect(live.closed.map((c) => c.code)).toEqual([FEED_EXPIRED])
     expect(live.received.slice(seen)).toEqual([])
   })
