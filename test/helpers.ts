@@ -8,6 +8,7 @@ import { env } from 'cloudflare:workers'
 import { expect } from 'vitest'
 import { createApiKey, createMerchant } from '../src/auth/queries'
 import { createDb } from '../src/db/client'
+import { SCAN_ATTRS } from '../src/db/scan-attrs'
 import type { Bindings } from '../src/env'
 import { hubFor } from '../src/hub/client'
 import worker from '../src/index'
@@ -148,3 +149,15 @@ export function replaceMethod<T extends object, K extends keyof T>(
     },
   })
 }
+
+/**
+ * `scans.attrs` of a plain human GET from a phone, for tests that write raw scans into D1 directly
+ * (the hubs write them in production).
+ */
+const PLAIN_SCAN: Partial<Record<(typeof SCAN_ATTRS)[number], unknown>> = {
+  method: 'GET',
+  is_bot: 0,
+  device: 'mobile',
+  checkout_view: 0,
+}
+export const PLAIN_SCAN_ATTRS = JSON.stringify(SCAN_ATTRS.map((name) => PLAIN_SCAN[name] ?? null))

@@ -4,6 +4,7 @@
  */
 import { sql } from 'drizzle-orm'
 import { index, integer, primaryKey, sqliteTable, text, uniqueIndex } from 'drizzle-orm/sqlite-core'
+import { SCAN_ATTRS } from './scan-attrs'
 
 /** Milliseconds since the epoch; every timestamp column uses it. */
 const timestamp = (name: string) => integer(name, { mode: 'number' })
@@ -80,6 +81,10 @@ export const codes = sqliteTable(
   ],
 )
 
+/** A column read out of `attrs` when a query asks for it, never stored. */
+const attr = (name: (typeof SCAN_ATTRS)[number]) => sql.raw(`attrs->>${SCAN_ATTRS.indexOf(name)}`)
+const virtual = { mode: 'virtual' } as const
+
 export const scans = sqliteTable(
   'scans',
   {
@@ -88,23 +93,31 @@ export const scans = sqliteTable(
     codeId: text('code_id').notNull(),
     merchantId: text('merchant_id').notNull(),
     scannedAt: timestamp('scanned_at').notNull(),
-    method: text('method', { enum: ['GET', 'HEAD'] }).notNull(),
+    /** JSON array of the columns below, in SCAN_ATTRS order. */
+    attrs: text('attrs').notNull(),
+    method: text('method', { enum: ['GET', 'HEAD'] })
+      .notNull()
+      .generatedAlwaysAs(attr('method'), virtual),
     /** Bots, link previews and HEAD requests: kept out of human counts. */
-    isBot: integer('is_bot', { mode: 'boolean' }).notNull(),
-    device: text('device', {
-      enum: ['mobile', 'tablet', 'desktop', 'tv', 'bot', 'unknown'],
-    }).notNull(),
-    browser: text('browser'),
-    os: text('os'),
-    country: text('country'),
-    region: text('region'),
-    city: text('city'),
-    colo: text('colo'),
-    referrerHost: text('referrer_host'),
+    isBot: integer('is_bot', { mode: 'boolean' })
+      .notNull()
+      .generatedAlwaysAs(attr('is_bot'), virtual),
+    device: text('device', { enum: ['mobile', 'tablet', 'desktop', 'tv', 'bot', 'unknown'] })
+      .notNull()
+      .generatedAlwaysAs(attr('device'), virtual),
+    browser: text('browser').generatedAlwaysAs(attr('browser'), virtual),
+    os: text('os').generatedAlwaysAs(attr('os'), virtual),
+    country: text('country').generatedAlwaysAs(attr('country'), virtual),
+    region: text('region').generatedAlwaysAs(attr('region'), virtual),
+    city: text('city').generatedAlwaysAs(attr('city'), virtual),
+    colo: text('colo').generatedAlwaysAs(attr('colo'), virtual),
+    referrerHost: text('referrer_host').generatedAlwaysAs(attr('referrer_host'), virtual),
     /** Hash of IP and user agent with a salt that rotates daily; never a raw IP. */
-    visitorHash: text('visitor_hash'),
+    visitorHash: text('visitor_hash').generatedAlwaysAs(attr('visitor_hash'), virtual),
     /** A person was shown the checkout page (an active checkout code): the funnel's 2nd step. */
-    checkoutView: integer('checkout_view', { mode: 'boolean' }).notNull().default(false),
+    checkoutView: integer('checkout_view', { mode: 'boolean' })
+      .notNull()
+      .generatedAlwaysAs(attr('checkout_view'), virtual),
   },
   (t) => [
     index('scans_code_time_idx').on(t.codeId, t.scannedAt, t.id),

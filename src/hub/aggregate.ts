@@ -3,6 +3,7 @@
  * flush (rollups) and the stats API (what D1 does not have yet) use: per UTC hour, the counts, the
  * dimension counts and the distinct visitor hashes of human scans.
  */
+import { SCAN_ATTRS } from '../db/scan-attrs'
 import type { HubScan, PendingStats } from './types'
 
 /** A D1 `scans` row (snake_case, 0/1 flags), as the hub stores it and the flush sends it. */
@@ -25,24 +26,13 @@ export interface ScanRow {
   checkout_view: 0 | 1
 }
 
-/** The D1 `scans` columns, in the order a flush sends each row as a JSON array (flush.ts). */
+/** The D1 `scans` columns: the stored ones, then those read out of `attrs` (SCAN_ATTRS order). */
 export const SCAN_COLUMNS = [
   'id',
   'code_id',
   'merchant_id',
   'scanned_at',
-  'method',
-  'is_bot',
-  'device',
-  'browser',
-  'os',
-  'country',
-  'region',
-  'city',
-  'colo',
-  'referrer_host',
-  'visitor_hash',
-  'checkout_view',
+  ...SCAN_ATTRS,
 ] as const satisfies readonly (keyof ScanRow)[]
 
 export function scanRow(s: HubScan): ScanRow {

@@ -1,6 +1,7 @@
 import { evictDurableObject, runDurableObjectAlarm, runInDurableObject } from 'cloudflare:test'
 import { env } from 'cloudflare:workers'
 import { describe, expect, it, vi } from 'vitest'
+import { SCAN_COLUMNS } from '../../src/hub/aggregate'
 import { hubFor } from '../../src/hub/client'
 import { FLUSH_DELAY_MS, FLUSH_MAX_SCANS } from '../../src/hub/limits'
 import type { HubScan } from '../../src/hub/types'
@@ -39,6 +40,42 @@ describe('flushing the hub to D1', () => {
     expect(await d1Scans(code.id)).toHaveLength(2)
     expect(await rollupTotals(code.id)).toEqual({ human: 1, bot: 1 })
     expect((await hub.counters()).unflushed).toBe(0)
+  })
+
+  it('stores every attribute of a scan in D1, read back column by column as the hub sent it', async () => {
+    const code = await newCode()
+    const sent = [
+      scanFor(code, { visitorHash: 'a1b2c3', referrerHost: 'news.example', checkoutView: true }),
+      scanFor(code, {
+        method: 'HEAD',
+        isBot: true,
+        device: 'bot',
+        browser: null,
+        os: null,
+        country: null,
+        region: null,
+        city: 'Val-d\'Or "Nord"',
+        colo: null,
+      }),
+    ]
+    const hub = hubFor(env, code.id)
+    await hub.recordScans(sent)
+    const stored = await hubScans(code.id)
+    await runDurableObjectAlarm(hub)
+    const columns = SCAN_COLUMNS.join(', ')
+    const { results } = await env.DB.prepare(
+      `select ${columns} from scans where code_id = ? order by id`,
+    )
+      .bind(code.id)
+      .all()
+    const expected = stored
+      .map((row) => Object.fromEntries(SCAN_COLUMNS.map((c) => [c, row[c]])))
+      .sort((a, b) => (String(a.id) < String(b.id) ? -1 : 1)) // SQLite's binary order
+    expect(results).toEqual(expected)
+    expect(results.map((r) => [r.method, r.is_bot, r.city, r.checkout_view])).toEqual(
+      expected.map((r) => [r.method, r.is_bot, r.city, r.checkout_view]),
+    )
+    expect(new Set(results.map((r) => r.method))).toEqual(new Set(['GET', 'HEAD']))
   })
 
   it('keeps scans in the hub while D1 fails, backs off, and delivers each exactly once after', async () => {

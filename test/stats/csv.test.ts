@@ -2,7 +2,7 @@ import { env } from 'cloudflare:workers'
 import { describe, expect, it } from 'vitest'
 import { csvCell } from '../../src/lib/csv'
 import { CSV_MAX_ROWS } from '../../src/stats/routes'
-import { call, createCode, flushHub, newMerchant, problemOf } from '../helpers'
+import { call, createCode, flushHub, newMerchant, PLAIN_SCAN_ATTRS, problemOf } from '../helpers'
 import { IPHONE, SLACKBOT } from '../hub/fixtures'
 
 async function newCode() {
@@ -115,7 +115,7 @@ describe('GET /codes/{id}/scans.csv', () => {
     const base = Date.UTC(2026, 10, 1)
     const total = 2_345
     const statement = env.DB.prepare(
-      "insert into scans (id, code_id, merchant_id, scanned_at, method, is_bot, device) values (?, ?, ?, ?, 'GET', 0, 'mobile')",
+      'insert into scans (id, code_id, merchant_id, scanned_at, attrs) values (?, ?, ?, ?, ?)',
     )
     const inserts = Array.from({ length: total }, (_, i) =>
       // Several rows share a timestamp, so the cursor must order by id too.
@@ -124,6 +124,7 @@ describe('GET /codes/{id}/scans.csv', () => {
         code.id,
         merchantId,
         base + Math.floor(i / 3) * 1000,
+        PLAIN_SCAN_ATTRS,
       ),
     )
     for (let i = 0; i < inserts.length; i += 500) await env.DB.batch(inserts.slice(i, i + 500))
@@ -157,11 +158,11 @@ describe('GET /codes/{id}/scans.csv', () => {
     const base = Date.UTC(2026, 10, 1)
     // Five rows a second: the cut falls inside a shared timestamp, so the cursor needs the id too.
     await env.DB.prepare(
-      `insert into scans (id, code_id, merchant_id, scanned_at, method, is_bot, device)
+      `insert into scans (id, code_id, merchant_id, scanned_at, attrs)
        with recursive n(i) as (select 0 union all select i + 1 from n where i + 1 < ?4)
-       select 'scan_' || printf('%07d', i), ?1, ?2, ?3 + (i / 5) * 1000, 'GET', 0, 'mobile' from n`,
+       select 'scan_' || printf('%07d', i), ?1, ?2, ?3 + (i / 5) * 1000, ?5 from n`,
     )
-      .bind(code.id, merchantId, base, total)
+      .bind(code.id, merchantId, base, total, PLAIN_SCAN_ATTRS)
       .run()
     const first = await call(`/api/v1/codes/${code.id}/scans.csv`, { key })
     expect(first.status).toBe(200)

@@ -8,16 +8,18 @@ import { describe, expect, it, vi } from 'vitest'
 import worker from '../../src/index'
 import { RETENTION_CRON } from '../../src/lib/crons'
 import { DEFAULT_RETENTION_DAYS, deleteScansBefore, retentionDays } from '../../src/stats/retention'
-import { newMerchant } from '../helpers'
+import { newMerchant, PLAIN_SCAN_ATTRS } from '../helpers'
 
 const DAY = 86_400_000
 
 async function seed(codeId: string, merchantId: string, ages: number[], now: number) {
   const statement = env.DB.prepare(
-    "insert into scans (id, code_id, merchant_id, scanned_at, method, is_bot, device) values (?, ?, ?, ?, 'GET', 0, 'mobile')",
+    'insert into scans (id, code_id, merchant_id, scanned_at, attrs) values (?, ?, ?, ?, ?)',
   )
   await env.DB.batch(
-    ages.map((age, i) => statement.bind(`scan_${codeId}_${i}`, codeId, merchantId, now - age)),
+    ages.map((age, i) =>
+      statement.bind(`scan_${codeId}_${i}`, codeId, merchantId, now - age, PLAIN_SCAN_ATTRS),
+    ),
   )
   await env.DB.prepare('insert into scan_rollup_hours (code_id, hour, human) values (?, ?, ?)')
     .bind(codeId, now - 500 * DAY, ages.length)
