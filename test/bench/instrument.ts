@@ -22,6 +22,9 @@
  * - `GET /__bench/stats` returns the counters; `POST /__bench/reset` zeroes them.
  * - `POST /__bench/mode?skipWrites=1` (diagnosis only) counts writing D1 statements without
  *   sending them, to separate the cost of local D1 writes from the rest of a scan.
+ *   `?hubDiscards=1` goes further: a Durable Object's `recordScans` answers at once and stores
+ *   nothing (no storage, no flush, no D1), as if the hub ran elsewhere, as it does on Cloudflare.
+ *   The Worker's side of recording (the scan built, hashed, batched and sent) is unchanged.
  *
  * Types are structural on purpose: this file is type-checked with the bench's Node settings.
  */
@@ -112,6 +115,8 @@ let probe: ProbeState | null = null
 let cacheInstrumented = false
 /** Diagnosis only (`POST /__bench/mode?skipWrites=1`): writing statements are counted, not sent. */
 let skipWrites = false
+/** Diagnosis only (`POST /__bench/mode?hubDiscards=1`): hubs answer scan batches without work. */
+let hubDiscards = false
 const SKIPPED = { success: true, results: [], meta: { changes: 0, duration: 0 } }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
@@ -387,8 +392,10 @@ export function instrumentHandler(handler: FetchHandler & Obj, names: BindingNam
       const path = new URL(request.url).pathname
       if (path === '/__bench/stats') return Response.json(stats())
       if (path === '/__bench/mode') {
-        skipWrites = new URL(request.url).searchParams.get('skipWrites') === '1'
-        return Response.json({ skipWrites })
+        const params = new URL(request.url).searchParams
+        skipWrites = params.get('skipWrites') === '1'
+        hubDiscards = params.get('hubDiscards') === '1'
+        return Response.json({ skipWrites, hubDiscards })
       }
       if (path === '/__bench/reset') {
         totals = { worker: zero(), hub: zero() }
@@ -431,17 +438,34 @@ export function instrumentHandler(handler: FetchHandler & Obj, names: BindingNam
   return wrapped
 }
 
-/** Wraps a Durable Object class so its own `env` is counted as the hub's. */
+/**
+ * Wraps a Durable Object class so its own `env` is counted as the hub's, and so that in the
+ * `hubDiscards` diagnosis its `recordScans` answers at once (no pace: the caller keeps its default).
+ */
 // biome-ignore lint/suspicious/noExplicitAny: a mixin needs an any[] constructor signature.
 export function instrumentClass<T extends new (...args: any[]) => object>(
   cls: T,
   names: BindingNames,
 ): T {
-  return class extends cls {
+  const counted = class extends cls {
     // biome-ignore lint/suspicious/noExplicitAny: forwarded unchanged to the real constructor.
     constructor(...args: any[]) {
       if (args[1] && typeof args[1] === 'object') args[1] = wrapEnv(args[1] as Obj, 'hub', names)
       super(...args)
     }
   }
+  // On the prototype: workerd's RPC calls only prototype methods, never an instance's own ones.
+  const record = (cls.prototype as Obj).recordScans
+  if (typeof record === 'function') {
+    Object.defineProperty(counted.prototype, 'recordScans', {
+      configurable: true,
+      writable: true,
+      value(this: object, scans: unknown[]) {
+        return hubDiscards
+          ? Promise.resolve({ stored: scans.length })
+          : Reflect.apply(record as Fn, this, [scans])
+      },
+    })
+  }
+  return counted
 }
