@@ -664,7 +664,7 @@ const targets: Target[] = [
   {
     target: 'warm scan: 0 D1 queries before the response',
     pass: warmD1Before === 0,
-    measured: `${warmD1Before} issued before, ${warmPerScan.awaitedByResponse.d1Calls} awaited by the response; ${warmPerScan.afterResponse.d1Calls} after (waitUntil) per scan`,
+    measured: `${warmD1Before} issued before, ${warmPerScan.awaitedByResponse.d1Calls} awaited by the response; ${warmPerScan.afterResponse.d1Calls.toFixed(2)} after (waitUntil) per scan`,
   },
   {
     target: 'warm scan: 0 blocking hub calls',
