@@ -42,8 +42,9 @@ function parse(userAgent: string): Client {
       : 'unknown'
   return {
     device,
-    browser: result.browser.name ?? null,
-    os: result.os.name ?? null,
+    // bowser names an unknown browser or OS "" (curl, most crawlers): unknown is null everywhere.
+    browser: result.browser.name || null,
+    os: result.os.name || null,
     isBot: bot,
   }
 }

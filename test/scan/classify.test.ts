@@ -9,6 +9,16 @@ describe('classifying who scanned', () => {
     expect(classifyClient(null)).toMatchObject({ device: 'unknown', isBot: true })
   })
 
+  it('gives null, never an empty name, for a browser or OS the parser does not know', () => {
+    expect(classifyClient('curl/8.5.0')).toEqual({
+      device: 'bot',
+      browser: null,
+      os: null,
+      isBot: true,
+    })
+    expect(classifyClient(IPHONE)).toMatchObject({ browser: 'Safari', os: 'iOS' })
+  })
+
   it('remembers a user agent by its first 1,024 characters only, whatever the header size', () => {
     const padded = (tail: string) => `${IPHONE} ${'x'.repeat(2_000)}${tail}`
     const first = classifyClient(padded('a'))
