@@ -32,7 +32,7 @@ const NOT_YET_APPLIED =
 /**
  * The raw rows of a flush: each row `[id, merchant_id, scanned_at, [attributes in SCAN_ATTRS
  * order]]`; the code is the flush's. D1 stores the attributes' array as it is (`scans.attrs`, see
- * src/db/scan-attrs.ts for what that saves) and reads only three values out of each row's JSON.
+ * src/db/scan-attrs.ts for what that saves): it reads four values out of each row's JSON, not 16.
  */
 export function scanRowsJson(rows: ScanRow[]): string {
   return JSON.stringify(

@@ -23,7 +23,8 @@
  * - `POST /__bench/mode?skipWrites=1` (diagnosis only) counts writing D1 statements without
  *   sending them, to separate the cost of local D1 writes from the rest of a scan.
  *   `?hubDiscards=1` goes further: a Durable Object's `recordScans` answers at once and stores
- *   nothing (no storage, no flush, no D1), as if the hub ran elsewhere, as it does on Cloudflare.
+ *   nothing (no storage, no flush, no D1), as if most of the hub's work ran elsewhere, as it does
+ *   on Cloudflare (the call still reaches the object, which deserialises the batch).
  *   The Worker's side of recording (the scan built, hashed, batched and sent) is unchanged.
  *
  * Types are structural on purpose: this file is type-checked with the bench's Node settings.
