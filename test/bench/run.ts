@@ -585,7 +585,7 @@ await mode()
 rows.push(
   row('D', 'warm redirect, instrumented copy', diagWrites, ref10, 'c10'),
   row('D', 'same, D1 writes counted but not sent', diagSkipped, ref10, 'c10'),
-  row('D', 'same, the hub answers at once (no hub work)', diagNoHub, ref10, 'c10'),
+  row('D', 'same, the hub answers at once (no hub storage or flush)', diagNoHub, ref10, 'c10'),
 )
 
 log('instrumented copy: how long an edit made elsewhere takes to reach this location')
