@@ -147,7 +147,8 @@ checkoutRoutes.post(`/:slug{${SLUG_PATTERN}}/pay`, limitBody(MAX_BODY_BYTES), cs
   let amount = code.amount
   if (amount === null) {
     const raw = typeof form.amount === 'string' ? form.amount.slice(0, 40) : ''
-    const parsed = parseMajorAmount(raw, code.currency)
+    // Read as the page showed amounts: in the customer's locale.
+    const parsed = parseMajorAmount(raw, code.currency, locale)
     const money = (minor: number) => formatMinor(minor, code.currency ?? 'usd', locale)
     const error =
       typeof parsed === 'string'

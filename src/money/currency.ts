@@ -110,21 +110,86 @@ export function formatMinor(amount: number, currency: string, locale = 'en'): st
   }).format(value)
 }
 
+/** The separators a locale writes numbers with, as `formatMinor` shows them ("," and "." in en). */
+function separatorsOf(locale: string): { group: string; decimal: string } {
+  const parts = new Intl.NumberFormat(locale).formatToParts(12345.6)
+  const symbol = (type: string, fallback: string) =>
+    toAscii(parts.find((p) => p.type === type)?.value ?? fallback)
+  return { group: symbol('group', ','), decimal: symbol('decimal', '.') }
+}
+
+/** Arabic-script digits and separators as their ASCII counterparts. */
+function toAscii(text: string): string {
+  return text
+    .replace(/[\u0660-\u0669]/g, (d) => String(d.charCodeAt(0) - 0x0660))
+    .replace(/[\u06f0-\u06f9]/g, (d) => String(d.charCodeAt(0) - 0x06f0))
+    .replace(/\u066b/g, '.')
+    .replace(/\u066c/g, ',')
+}
+
+/** Spaces and apostrophes only ever group digits ("1 500", "1'500"); they are dropped. */
+const GROUPING_ONLY = /[\s\u00a0\u202f'\u2019]/g
+
 /**
- * Reads an amount a customer typed in major units ("12.50", "12,50", "1200") into minor units.
- * Returns a message instead when it is not a plain amount with at most the currency's decimals.
+ * Reads an amount a customer (or a merchant, in the admin) typed in major units into minor units,
+ * the way the page showed amounts in `locale`: "1,500.50" in en and "1.500,50" in de are both
+ * 150050 cents. A lone "." or "," followed by exactly three digits ("1,500") is what the locale
+ * makes it: grouping where it groups with that symbol (en "1,500" = 1500), the decimal point where
+ * it is the decimal point (de "1,500" = 1.5), and refused as ambiguous otherwise; read the other
+ * way, a three-decimal currency would be charged a thousand times too little or too much. Any
+ * other lone separator is the decimal point ("12,50" is 12.50 in every locale). Returns a message
+ * instead when the text is not such an amount, or has more decimals than the currency.
  */
-export function parseMajorAmount(raw: string, currency: string): number | string {
+export function parseMajorAmount(raw: string, currency: string, locale = 'en'): number | string {
   const rule = currencyRule(currency)
   if (!rule) return `currency "${currency}" is not supported`
-  const text = raw.trim().replace(/[\s\u00a0']/g, '')
-  const match = /^(\d{1,9})(?:[.,](\d+))?$/.exec(text)
-  if (!match) return 'Enter an amount such as 12.50'
-  const [, whole = '0', fraction = ''] = match
+  const { group, decimal } = separatorsOf(locale)
+  const example = `Enter an amount such as 12${decimal}50`
+  const text = toAscii(raw.trim()).replace(GROUPING_ONLY, '')
+  if (!/^\d[\d.,]*$/.test(text) || /[.,]$/.test(text)) return example
+  const dot = text.lastIndexOf('.')
+  const comma = text.lastIndexOf(',')
+  let whole: string
+  let fraction = ''
+  if (dot >= 0 && comma >= 0) {
+    // Both: the last one is the decimal point, the other groups digits in threes.
+    const point = dot > comma ? '.' : ','
+    const at = Math.max(dot, comma)
+    whole = grouped(text.slice(0, at), point === '.' ? ',' : '.')
+    fraction = text.slice(at + 1)
+    if (!/^\d+$/.test(fraction)) return example
+  } else if (dot >= 0 || comma >= 0) {
+    const symbol = dot >= 0 ? '.' : ','
+    const pieces = text.split(symbol)
+    const lone = pieces.length === 2
+    const looksGrouped =
+      lone && /^\d{1,3}$/.test(pieces[0] ?? '') && /^\d{3}$/.test(pieces[1] ?? '')
+    if (!lone || (looksGrouped && symbol === group)) {
+      whole = grouped(text, symbol)
+    } else if (looksGrouped && symbol !== decimal) {
+      return `Write the amount without a thousands separator, such as 1500 or 1500${decimal}00`
+    } else {
+      whole = pieces[0] ?? ''
+      fraction = pieces[1] ?? ''
+    }
+  } else {
+    whole = text
+  }
+  if (!/^\d{1,9}$/.test(whole)) return example
   if (fraction.length > rule.exponent) {
     return rule.exponent === 0
       ? `${currency.toUpperCase()} amounts have no decimals`
       : `Use at most ${rule.exponent} decimals`
   }
   return Number(whole) * 10 ** rule.exponent + Number(fraction.padEnd(rule.exponent, '0') || '0')
+}
+
+/**
+ * Digits grouped by `symbol` without it: in threes ("1,500,000"), or in twos then a final three as
+ * in India ("15,00,000"); "" when the groups are anything else.
+ */
+function grouped(text: string, symbol: string): string {
+  const s = `\\${symbol}`
+  const pattern = new RegExp(`^\\d{1,3}(?:(?:${s}\\d{3})*|(?:${s}\\d{2})+${s}\\d{3})$`)
+  return pattern.test(text) ? text.split(symbol).join('') : ''
 }

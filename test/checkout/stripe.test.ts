@@ -82,6 +82,14 @@ describe('paying through Stripe Checkout (real SDK against the in-repo fake)', (
       { amount: '12.34' },
       '12340',
     ],
+    [
+      // The page shows "KWD 1,500.000" in English: "1,500" is fifteen hundred, never 1.5.
+      'an open KWD amount typed with a thousands separator',
+      'kwd',
+      { amount: undefined, amount_min: 1000, amount_max: 5_000_000 },
+      { amount: '1,500' },
+      '1500000',
+    ],
   ])('sends %s in minor units', async (_name, currency, amounts, fields, sent) => {
     const { payment } = await startPayment({ currency, ...amounts }, fields)
     const [request] = (await stripeRequests()).filter((r) => r.idempotencyKey === payment.id)
