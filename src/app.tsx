@@ -64,8 +64,9 @@ export function createApp() {
   })
   app.use('*', async (c, next) => {
     // The API reference page loads its viewer from a CDN, and the admin sets its own policy;
-    // every other HTML page is ours alone.
-    if (c.req.path === '/docs' || c.req.path.startsWith('/admin')) return next()
+    // every other HTML page is ours alone, including those of slugs like "admin-fees".
+    const path = c.req.path
+    if (path === '/docs' || path === '/admin' || path.startsWith('/admin/')) return next()
     if (c.req.path.startsWith('/qr/')) return qrHeaders(c, next)
     return pageHeaders(c, next)
   })

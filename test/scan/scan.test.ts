@@ -19,6 +19,7 @@ import {
   merchantWithCode,
   newMerchant,
   ORIGIN,
+  postForm,
 } from '../helpers'
 
 const SLACKBOT = 'Slackbot-LinkExpanding 1.0 (+https://api.slack.com/robots)'
@@ -394,6 +395,28 @@ describe('customer pages', () => {
   it('are standards-mode HTML with a language', async () => {
     const html = await (await call('/doesnotexist')).text()
     expect(html.startsWith('<!doctype html><html lang="en">')).toBe(true)
+  })
+
+  it('carry the strict page headers for a slug that starts like a route ("admin-fees")', async () => {
+    const { key } = await newMerchant()
+    await createCode(key, {
+      action: 'checkout',
+      currency: 'eur',
+      amount: 450,
+      description: 'Fees',
+      slug: 'admin-fees',
+    })
+    const pages = [
+      await call('/admin-fees'),
+      await call('/%61dmin-fees'),
+      await call('/admin-fees/return/pay_abc'),
+      await postForm('/admin-fees/pay', {}),
+    ]
+    expect(pages.map((r) => r.status)).toEqual([200, 200, 404, 303])
+    for (const page of pages) {
+      expect(page.headers.get('content-security-policy')).toContain("frame-ancestors 'none'")
+      expect(page.headers.get('x-content-type-options')).toBe('nosniff')
+    }
   })
 })
 
