@@ -4,6 +4,7 @@ import { type Context, Hono } from 'hono'
 import { createApiKey, listApiKeys, revokeApiKey } from '../auth/queries'
 import { merchants } from '../db/schema'
 import type { AppEnv } from '../env'
+import { truncate } from '../lib/text'
 import { readForm } from './forms'
 import { AdminLayout } from './layout'
 
@@ -138,7 +139,7 @@ adminSettings.post('/settings', async (c) => {
 
 adminSettings.post('/settings/keys', async (c) => {
   const form = await readForm(c.req)
-  const name = form.name?.trim().slice(0, 100) || 'API key'
+  const name = truncate(form.name?.trim() ?? '', 100) || 'API key'
   const created = await createApiKey(c.var.db, c.var.admin.merchantId, name)
   return page(c, { newKey: created.key })
 })

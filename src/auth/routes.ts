@@ -2,6 +2,7 @@
 import { createRoute, z } from '@hono/zod-openapi'
 import { type Api, errorResponses, json, jsonBody, security } from '../api/factory'
 import { notFound } from '../errors'
+import { isWellFormed, NOT_WELL_FORMED } from '../lib/text'
 import { createApiKey, listApiKeys, revokeApiKey } from './queries'
 
 const tags = ['API keys']
@@ -31,7 +32,15 @@ const KeyId = z
   .openapi({ param: { name: 'id', in: 'path' } })
 
 const CreateApiKey = z
-  .strictObject({ name: z.string().trim().min(1).max(100).default('API key') })
+  .strictObject({
+    name: z
+      .string()
+      .refine(isWellFormed, NOT_WELL_FORMED)
+      .trim()
+      .min(1)
+      .max(100)
+      .default('API key'),
+  })
   .openapi('CreateApiKey')
 
 type KeyRow = Awaited<ReturnType<typeof listApiKeys>>[number]

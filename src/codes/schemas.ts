@@ -3,15 +3,16 @@
  * rules that need more than a shape (URLs, money, slugs) live in `rules.ts`.
  */
 import { z } from '@hono/zod-openapi'
+import { isWellFormed, NOT_WELL_FORMED } from '../lib/text'
 import { SUPPORTED_CURRENCIES } from '../money/currency'
+
+/** A string a person wrote (see lib/text.ts). */
+const text = () => z.string().refine(isWellFormed, NOT_WELL_FORMED)
 
 export const METADATA_MAX_KEYS = 20
 
 const Metadata = z
-  .record(
-    z.string().min(1).max(40),
-    z.string().max(500, 'metadata values are at most 500 characters'),
-  )
+  .record(text().min(1).max(40), text().max(500, 'metadata values are at most 500 characters'))
   .refine((m) => Object.keys(m).length <= METADATA_MAX_KEYS, {
     message: `metadata has at most ${METADATA_MAX_KEYS} keys`,
   })
@@ -52,8 +53,8 @@ const MaxPayments = z
   .max(1_000_000)
   .openapi({ description: 'At most this many paid payments; 1 makes a single-use code.' })
 
-const Description = z.string().trim().min(1).max(500)
-const Reference = z.string().min(1).max(128).openapi({ description: 'Your own id for this code.' })
+const Description = text().trim().min(1).max(500)
+const Reference = text().min(1).max(128).openapi({ description: 'Your own id for this code.' })
 
 const VanitySlug = z
   .string()

@@ -45,6 +45,21 @@ describe('admin screens: bad input changes nothing and never errors', () => {
     }
   })
 
+  it('cuts an over-long key name at 100 characters without splitting an emoji', async () => {
+    const { key, merchantId } = await merchantWithCode()
+    const admin = await AdminClient.signIn(key)
+    // The 100th UTF-16 unit is the first half of 😀: the name keeps 99, never a lone half.
+    expect((await admin.post('/admin/settings/keys', { name: `${'k'.repeat(99)}😀` })).status).toBe(
+      200,
+    )
+    const { results } = await env.DB.prepare(
+      'select name from api_keys where merchant_id = ? order by created_at desc limit 1',
+    )
+      .bind(merchantId)
+      .all<{ name: string }>()
+    expect(results[0]?.name).toBe('k'.repeat(99))
+  })
+
   it('refuses a key revocation with a malformed id and revokes nothing', async () => {
     const { key } = await merchantWithCode()
     const admin = await AdminClient.signIn(key)

@@ -38,6 +38,18 @@ describe('codes API: bad input gets a clear 4xx', () => {
     ['bad vanity slug', { ...redirect, slug: 'a b' }, 'body.slug'],
     ['short vanity slug', { ...redirect, slug: 'ab' }, 'body.slug'],
     ['bad expiry', { ...redirect, expires_at: 'tomorrow' }, 'body.expires_at'],
+    // D1 cannot store a lone surrogate: it would read back as three U+FFFD (see lib/text.ts).
+    [
+      'description with a lone surrogate',
+      { ...checkout, description: 'Caf\ud800' },
+      'body.description',
+    ],
+    ['reference with a lone surrogate', { ...redirect, reference: '\udc00x' }, 'body.reference'],
+    [
+      'metadata value with a lone surrogate',
+      { ...redirect, metadata: { k: '\ud83d' } },
+      'body.metadata.k',
+    ],
   ])('rejects %s', async (_name, body, path) => {
     await rejectsCreate(body, 400, 'validation_failed', path)
   })
@@ -58,6 +70,13 @@ describe('codes API: bad input gets a clear 4xx', () => {
       'body.destination_url',
     )
     expect(problem.detail).toContain(words)
+  })
+
+  it('refuses an API key name that is not valid Unicode', async () => {
+    const { key } = await newMerchant()
+    const response = await call('/api/v1/api-keys', { key, json: { name: 'POS \ud800' } })
+    expect(response.status).toBe(400)
+    expect((await problemOf(response)).errors?.map((e) => e.path)).toContain('body.name')
   })
 
   it('accepts http when the merchant opts in', async () => {
