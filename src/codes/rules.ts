@@ -57,7 +57,9 @@ export function normalizeDestination(raw: string, allowHttp: boolean): string | 
   if (url.username || url.password) {
     return { path: at, message: 'destination_url must not contain credentials' }
   }
-  if (!url.hostname.includes('.') && url.hostname !== 'localhost') {
+  // At least two labels, none empty ("https://./" and "https://a..b/" parse as URLs).
+  const labels = url.hostname.replace(/\.$/, '').split('.')
+  if (url.hostname !== 'localhost' && (labels.length < 2 || labels.some((label) => !label))) {
     return { path: at, message: 'destination_url needs a full host name' }
   }
   if (url.href.length > MAX_URL_LENGTH) {
@@ -100,6 +102,9 @@ export function checkContent(content: CodeContent): CodeContent {
         path: 'body.destination_url',
         message: 'destination_url applies to redirect codes only',
       })
+    }
+    if (content.allowHttp) {
+      errors.push({ path: 'body.allow_http', message: 'allow_http applies to redirect codes only' })
     }
     errors.push(...checkAmounts(content))
   }

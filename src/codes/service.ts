@@ -102,6 +102,11 @@ export async function changeCode(db: Db, code: Code, patch: UpdateCodeInput, act
       : {}),
     ...(patch.reference !== undefined ? { reference: patch.reference } : {}),
   }
+  // A patch that changes nothing writes nothing: no new version for other clients to conflict on.
+  const current = code as Record<string, unknown>
+  const same = (value: unknown, was: unknown) =>
+    JSON.stringify(value ?? null) === JSON.stringify(was ?? null)
+  if (Object.entries(changes).every(([field, value]) => same(value, current[field]))) return code
   const now = Date.now()
   const audit: CodeChange[] = AUDITED.filter(
     ([field]) => field in changes && shown(changes[field]) !== shown(code[field]),

@@ -62,6 +62,9 @@ describe('codes API: bad input gets a clear 4xx', () => {
     ['relative URL', '/menu', 'absolute'],
     ['over-long URL', `https://example.com/${'a'.repeat(2100)}`, '2048'],
     ['single-label host', 'https://intranet/', 'host'],
+    ['host of one dot', 'https://./', 'host'],
+    ['host of two dots', 'https://../', 'host'],
+    ['host with an empty label', 'https://a..example/', 'host'],
   ])('rejects a %s destination', async (_name, url, words) => {
     const problem = await rejectsCreate(
       { ...redirect, destination_url: url },
@@ -70,6 +73,21 @@ describe('codes API: bad input gets a clear 4xx', () => {
       'body.destination_url',
     )
     expect(problem.detail).toContain(words)
+  })
+
+  it('refuses allow_http on a checkout code, which has no destination', async () => {
+    const { key, code } = await merchantWithCode()
+    const response = await call(`/api/v1/codes/${code.id}`, {
+      key,
+      method: 'PATCH',
+      json: { allow_http: true },
+    })
+    expect(response.status).toBe(400)
+    expect((await problemOf(response)).errors?.map((e) => e.path)).toContain('body.allow_http')
+    const after = (await (await call(`/api/v1/codes/${code.id}`, { key })).json()) as {
+      version: number
+    }
+    expect(after.version).toBe(1)
   })
 
   it('refuses an API key name that is not valid Unicode', async () => {

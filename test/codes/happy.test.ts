@@ -103,6 +103,23 @@ describe('codes API: what an integrator does', () => {
     expect(bad.status).toBe(400)
   })
 
+  it('keeps the version and the audit log as they were when an update changes nothing', async () => {
+    const { key, code } = await merchantWithCode({
+      action: 'redirect',
+      destination_url: 'https://a.example',
+    })
+    const patch = (json: Record<string, unknown>) =>
+      call(`/api/v1/codes/${code.id}`, { key, method: 'PATCH', json })
+    for (const nothing of [{}, { status: 'active' }, { destination_url: 'https://a.example/' }]) {
+      const response = await patch(nothing)
+      expect(response.status).toBe(200)
+      expect(await response.json()).toMatchObject({ version: 1 })
+    }
+    const changes = await call(`/api/v1/codes/${code.id}/changes`, { key })
+    expect(((await changes.json()) as { data: unknown[] }).data).toHaveLength(0)
+    expect(await (await patch({ status: 'paused' })).json()).toMatchObject({ version: 2 })
+  })
+
   it('lets one of several concurrent updates of one version win, the others get version_conflict', async () => {
     const { key, code } = await merchantWithCode({
       action: 'redirect',
