@@ -23,11 +23,16 @@ export const CSV_MAX_ROWS = 40 * CSV_PAGE
 
 const tags = ['Stats']
 const params = z.object({ id: CodeId })
-/** No scan is older than this; it also keeps every date inside what time-zone arithmetic handles. */
+/**
+ * No scan is older than EARLIEST or newer than LATEST; the bounds also keep every bucket, widened
+ * to whole days in any time zone, inside four-digit years (labels are ISO 8601 with 4-digit years).
+ */
 const EARLIEST = '2000-01-01T00:00:00Z'
+const LATEST = '9000-01-01T00:00:00Z'
 const Instant = z.iso
   .datetime({ offset: true, message: 'use an ISO 8601 date-time such as 2030-01-31T00:00:00Z' })
   .refine((value) => Date.parse(value) >= Date.parse(EARLIEST), `must be ${EARLIEST} or later`)
+  .refine((value) => Date.parse(value) <= Date.parse(LATEST), `must be ${LATEST} or earlier`)
   .openapi({ example: '2026-11-01T00:00:00Z' })
 
 const StatsQuery = z.strictObject({

@@ -360,6 +360,8 @@ describe('GET /codes/{id}/stats: never behind, validated, scoped', () => {
       'query.from',
     ],
     ['an end before 2000', 'to=1999-12-31T23:59:59Z', 'query.to'],
+    // Its day bucket would end in year 10000, labelled "+010000-…".
+    ['an end past 9000', 'to=9999-12-31T23:59:59Z', 'query.to'],
     ['an unknown parameter', 'bucket=day', 'query'],
   ])('refuses %s with 400', async (_name, query, path) => {
     const { key, code } = await merchantWithCode({
