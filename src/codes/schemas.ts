@@ -11,8 +11,22 @@ const text = () => z.string().refine(isWellFormed, NOT_WELL_FORMED)
 
 export const METADATA_MAX_KEYS = 20
 
+/**
+ * zod leaves a "__proto__" key out of the record it returns (so no one can set a prototype), which
+ * would drop the merchant's value without a word: it is refused before that.
+ */
+const refuseProtoKey = (value: unknown, ctx: z.RefinementCtx) => {
+  if (value !== null && typeof value === 'object' && Object.hasOwn(value, '__proto__')) {
+    ctx.addIssue({ code: 'custom', message: 'metadata keys cannot be "__proto__"' })
+  }
+  return value
+}
+
 const Metadata = z
-  .record(text().min(1).max(40), text().max(500, 'metadata values are at most 500 characters'))
+  .preprocess(
+    refuseProtoKey,
+    z.record(text().min(1).max(40), text().max(500, 'metadata values are at most 500 characters')),
+  )
   .refine((m) => Object.keys(m).length <= METADATA_MAX_KEYS, {
     message: `metadata has at most ${METADATA_MAX_KEYS} keys`,
   })

@@ -50,6 +50,12 @@ describe('codes API: bad input gets a clear 4xx', () => {
       { ...redirect, metadata: { k: '\ud83d' } },
       'body.metadata.k',
     ],
+    // zod would leave the key out of the stored metadata without a word.
+    [
+      'metadata key "__proto__"',
+      { ...redirect, metadata: JSON.parse('{"__proto__":"x"}') },
+      'body.metadata',
+    ],
   ])('rejects %s', async (_name, body, path) => {
     await rejectsCreate(body, 400, 'validation_failed', path)
   })
