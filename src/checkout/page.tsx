@@ -48,6 +48,8 @@ export function CheckoutPage(props: CheckoutPageProps) {
         <h1>{code.description}</h1>
         <form method="post" action={`/${code.slug}/pay`}>
           <input type="hidden" name="price" value={priceShown(code)} />
+          {/* The amount typed is read as this page wrote amounts (see parseMajorAmount). */}
+          <input type="hidden" name="locale" value={locale} />
           {open ? (
             <>
               <label for="amount">

@@ -129,9 +129,14 @@ checkoutRoutes.post(`/:slug{${SLUG_PATTERN}}/pay`, limitBody(MAX_BODY_BYTES), cs
   const closed = unavailable(code, at)
   if (closed) return page(c, closed.status, closed.page)
 
-  const locale = customerLocale(c.req.header('accept-language'))
   const testMode = isTestMode(c.env)
   const form = await c.req.parseBody().catch(() => ({}) as Record<string, unknown>)
+  // The locale the page was shown in, which the amount typed follows; else the browser's.
+  const locale = customerLocale(
+    typeof form.locale === 'string' && form.locale
+      ? form.locale.slice(0, 100)
+      : c.req.header('accept-language'),
+  )
   // The page was shown with another price (edited meanwhile): show the new one, charge nothing.
   if (typeof form.price === 'string' && form.price !== priceShown(code)) {
     return c.html(
@@ -147,7 +152,6 @@ checkoutRoutes.post(`/:slug{${SLUG_PATTERN}}/pay`, limitBody(MAX_BODY_BYTES), cs
   let amount = code.amount
   if (amount === null) {
     const raw = typeof form.amount === 'string' ? form.amount.slice(0, 40) : ''
-    // Read as the page showed amounts: in the customer's locale.
     const parsed = parseMajorAmount(raw, code.currency, locale)
     const money = (minor: number) => formatMinor(minor, code.currency ?? 'usd', locale)
     const error =

@@ -110,21 +110,53 @@ export function formatMinor(amount: number, currency: string, locale = 'en'): st
   }).format(value)
 }
 
-/** The separators a locale writes numbers with, as `formatMinor` shows them ("," and "." in en). */
-function separatorsOf(locale: string): { group: string; decimal: string } {
-  const parts = new Intl.NumberFormat(locale).formatToParts(12345.6)
-  const symbol = (type: string, fallback: string) =>
-    toAscii(parts.find((p) => p.type === type)?.value ?? fallback)
-  return { group: symbol('group', ','), decimal: symbol('decimal', '.') }
+interface NumberStyle {
+  /** Grouping and decimal symbols, Arabic-script ones as "," and ".". */
+  group: string
+  decimal: string
+  /** The locale's own digits 0–9 (Latin in most locales, Arabic-Indic or Devanagari in some). */
+  digits: string[]
 }
 
-/** Arabic-script digits and separators as their ASCII counterparts. */
-function toAscii(text: string): string {
-  return text
-    .replace(/[\u0660-\u0669]/g, (d) => String(d.charCodeAt(0) - 0x0660))
-    .replace(/[\u06f0-\u06f9]/g, (d) => String(d.charCodeAt(0) - 0x06f0))
-    .replace(/\u066b/g, '.')
-    .replace(/\u066c/g, ',')
+/**
+ * How `formatMinor` writes amounts of `currency` in `locale`: the same currency formatter, since
+ * in some locales it groups and separates decimals differently from plain numbers (en-DE writes
+ * "1,500.25" for money but "1.500,25" for numbers).
+ */
+function numberStyle(locale: string, currency: string): NumberStyle {
+  const parts = new Intl.NumberFormat(locale, {
+    style: 'currency',
+    currency: currency.toUpperCase(),
+    minimumFractionDigits: 1,
+    maximumFractionDigits: 1,
+  }).formatToParts(12345.6)
+  const symbol = (type: string, fallback: string) =>
+    arabicSeparators(parts.find((p) => p.type === type)?.value ?? fallback)
+  const plain = new Intl.NumberFormat(locale, { useGrouping: false })
+  return {
+    group: symbol('group', ','),
+    decimal: symbol('decimal', '.'),
+    digits: Array.from({ length: 10 }, (_, d) => plain.format(d)),
+  }
+}
+
+const arabicSeparators = (text: string) => text.replace(/\u066b/g, '.').replace(/\u066c/g, ',')
+
+/**
+ * ASCII digits for the locale's own, for full-width ones (a Japanese keyboard) and for both
+ * Arabic-Indic sets whatever the locale; Arabic separators as "," and ".".
+ */
+function toAscii(text: string, digits: string[]): string {
+  const mapped = Array.from(text, (char) => {
+    const own = digits.indexOf(char)
+    if (own >= 0) return String(own)
+    const code = char.codePointAt(0) ?? 0
+    for (const zero of [0xff10, 0x0660, 0x06f0]) {
+      if (code >= zero && code <= zero + 9) return String(code - zero)
+    }
+    return char
+  }).join('')
+  return arabicSeparators(mapped)
 }
 
 /** Spaces and apostrophes only ever group digits ("1 500", "1'500"); they are dropped. */
@@ -143,9 +175,9 @@ const GROUPING_ONLY = /[\s\u00a0\u202f'\u2019]/g
 export function parseMajorAmount(raw: string, currency: string, locale = 'en'): number | string {
   const rule = currencyRule(currency)
   if (!rule) return `currency "${currency}" is not supported`
-  const { group, decimal } = separatorsOf(locale)
+  const { group, decimal, digits } = numberStyle(locale, currency)
   const example = `Enter an amount such as 12${decimal}50`
-  const text = toAscii(raw.trim()).replace(GROUPING_ONLY, '')
+  const text = toAscii(raw.trim(), digits).replace(GROUPING_ONLY, '')
   if (!/^\d[\d.,]*$/.test(text) || /[.,]$/.test(text)) return example
   const dot = text.lastIndexOf('.')
   const comma = text.lastIndexOf(',')
@@ -162,8 +194,9 @@ export function parseMajorAmount(raw: string, currency: string, locale = 'en'): 
     const symbol = dot >= 0 ? '.' : ','
     const pieces = text.split(symbol)
     const lone = pieces.length === 2
+    // Grouped numbers never start with 0: "0.200" is a decimal wherever it is typed.
     const looksGrouped =
-      lone && /^\d{1,3}$/.test(pieces[0] ?? '') && /^\d{3}$/.test(pieces[1] ?? '')
+      lone && /^[1-9]\d{0,2}$/.test(pieces[0] ?? '') && /^\d{3}$/.test(pieces[1] ?? '')
     if (!lone || (looksGrouped && symbol === group)) {
       whole = grouped(text, symbol)
     } else if (looksGrouped && symbol !== decimal) {
@@ -186,10 +219,10 @@ export function parseMajorAmount(raw: string, currency: string, locale = 'en'): 
 
 /**
  * Digits grouped by `symbol` without it: in threes ("1,500,000"), or in twos then a final three as
- * in India ("15,00,000"); "" when the groups are anything else.
+ * in India ("15,00,000"), never starting with 0; "" when the groups are anything else.
  */
 function grouped(text: string, symbol: string): string {
   const s = `\\${symbol}`
-  const pattern = new RegExp(`^\\d{1,3}(?:(?:${s}\\d{3})*|(?:${s}\\d{2})+${s}\\d{3})$`)
+  const pattern = new RegExp(`^[1-9]\\d{0,2}(?:(?:${s}\\d{3})*|(?:${s}\\d{2})+${s}\\d{3})$`)
   return pattern.test(text) ? text.split(symbol).join('') : ''
 }

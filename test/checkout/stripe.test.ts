@@ -90,6 +90,21 @@ describe('paying through Stripe Checkout (real SDK against the in-repo fake)', (
       { amount: '1,500' },
       '1500000',
     ],
+    [
+      // The form carries the locale the page was shown in: German "1.500" is fifteen hundred.
+      'an open KWD amount typed as the German page showed amounts',
+      'kwd',
+      { amount: undefined, amount_min: 1000, amount_max: 5_000_000 },
+      { amount: '1.500', locale: 'de' },
+      '1500000',
+    ],
+    [
+      'an open KWD amount typed as the English page for Germany showed amounts',
+      'kwd',
+      { amount: undefined, amount_min: 1000, amount_max: 5_000_000 },
+      { amount: '1.500', locale: 'en-DE' },
+      '1500',
+    ],
   ])('sends %s in minor units', async (_name, currency, amounts, fields, sent) => {
     const { payment } = await startPayment({ currency, ...amounts }, fields)
     const [request] = (await stripeRequests()).filter((r) => r.idempotencyKey === payment.id)

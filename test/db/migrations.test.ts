@@ -1,5 +1,6 @@
 import { env } from 'cloudflare:workers'
 import { describe, expect, it } from 'vitest'
+import { call, createCode, newMerchant } from '../helpers'
 
 /** `scans` as migrations 0000 and 0003 left it: one stored column per attribute. */
 const SCANS_BEFORE_0005 = `create table scans (
@@ -14,8 +15,8 @@ function migration(prefix: string) {
   return found
 }
 
-describe('migration 0005 (scan attributes in one JSON column)', () => {
-  it('keeps every raw scan, each column reading what it read before', async () => {
+describe('migrations that move data', () => {
+  it('0005 (scan attributes in one JSON column) keeps every raw scan, each column reading what it read before', async () => {
     // The test's D1 has every migration applied: rebuild the table as it was before 0005.
     await env.DB.batch([
       env.DB.prepare('drop table scans'),
@@ -59,5 +60,37 @@ describe('migration 0005 (scan attributes in one JSON column)', () => {
       "select name from sqlite_master where type = 'index' and tbl_name = 'scans' and sql is not null order by name",
     ).all<{ name: string }>()
     expect(indexes.results.map((r) => r.name)).toEqual(['scans_code_time_idx', 'scans_time_idx'])
+  })
+
+  it('0006 clears allow_http on checkout codes, leaving redirect codes as they were', async () => {
+    const { key } = await newMerchant()
+    const checkout = await createCode(key, {
+      action: 'checkout',
+      currency: 'eur',
+      amount: 450,
+      description: 'x',
+    })
+    const redirect = await createCode(key, {
+      action: 'redirect',
+      destination_url: 'http://a.example',
+      allow_http: true,
+    })
+    // As the API once let a PATCH leave it.
+    await env.DB.prepare('update codes set allow_http = 1 where id = ?').bind(checkout.id).run()
+    await env.DB.batch(migration('0006').queries.map((q) => env.DB.prepare(q)))
+    const flags = await env.DB.prepare('select id, allow_http from codes where id in (?, ?)')
+      .bind(checkout.id, redirect.id)
+      .all<{ id: string; allow_http: number }>()
+    expect(Object.fromEntries(flags.results.map((r) => [r.id, r.allow_http]))).toEqual({
+      [checkout.id]: 0,
+      [redirect.id]: 1,
+    })
+    // The checkout code can be edited again.
+    const edited = await call(`/api/v1/codes/${checkout.id}`, {
+      key,
+      method: 'PATCH',
+      json: { description: 'y' },
+    })
+    expect(edited.status).toBe(200)
   })
 })

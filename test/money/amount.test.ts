@@ -25,26 +25,51 @@ describe('reading a typed amount the way the page showed amounts', () => {
     ['1,500.250', 'kwd', 'ar', 1_500_250],
     ['١٬٥٠٠٫٢٥٠', 'kwd', 'ar-EG', 1_500_250],
     ['0.5', 'usd', 'en', 50],
+    // Money in en-DE is written "KWD 1,500.000", not like its plain numbers ("1.500,000").
+    ['1.500', 'kwd', 'en-DE', 1_500],
+    ['1,500', 'kwd', 'en-DE', 1_500_000],
+    // fr-CH writes money with a decimal point.
+    ['1.500', 'kwd', 'fr-CH', 1_500],
+    // A leading 0 is never a thousands group.
+    ['0.200', 'kwd', 'de', 200],
+    ['0,500', 'kwd', 'en', 500],
+    // The locale's own digits, and full-width ones from a Japanese keyboard.
+    ['১,৫০০', 'jpy', 'bn', 1_500],
+    ['１５００', 'jpy', 'ja', 1_500],
   ])('%s %s in %s is %i', (typed, currency, locale, minor) => {
     expect(parseMajorAmount(typed, currency, locale)).toBe(minor)
   })
 
   it('reads back every amount the page itself shows, in each locale', () => {
-    const exponents = { usd: 2, eur: 2, jpy: 0, kwd: 3 } as const
-    for (const locale of ['en', 'en-US', 'de', 'fr', 'de-CH', 'ja', 'ar', 'ar-EG', 'en-IN', 'hi']) {
+    const exponents = { usd: 2, eur: 2, inr: 2, jpy: 0, krw: 0, kwd: 3, bhd: 3 } as const
+    const locales = [
+      ...['en', 'en-US', 'en-GB', 'en-IN', 'en-DE', 'en-NL', 'en-FI', 'en-FR', 'en-BE'],
+      ...['de', 'de-AT', 'de-CH', 'fr', 'fr-CH', 'it', 'es', 'nl', 'pt-BR', 'pl', 'sv', 'ru'],
+      ...['ja', 'zh', 'ko', 'ar', 'ar-EG', 'fa', 'he', 'hi', 'bn', 'mr', 'th', 'tr'],
+    ]
+    for (const locale of locales) {
       for (const [currency, minor] of [
         ['usd', 150_025],
         ['eur', 1_234_567],
+        ['inr', 150_000_000],
         ['jpy', 5_000],
+        ['krw', 1_500],
         ['kwd', 1_500_250],
         ['kwd', 1_500],
+        ['bhd', 200],
       ] as const) {
         // The number as formatMinor shows it in that locale, without the currency's symbol.
         const digits = exponents[currency]
         const shown = new Intl.NumberFormat(locale, {
+          style: 'currency',
+          currency: currency.toUpperCase(),
           minimumFractionDigits: digits,
           maximumFractionDigits: digits,
-        }).format(minor / 10 ** digits)
+        })
+          .formatToParts(minor / 10 ** digits)
+          .filter((p) => ['integer', 'group', 'decimal', 'fraction'].includes(p.type))
+          .map((p) => p.value)
+          .join('')
         expect(formatMinor(minor, currency, locale)).toContain(shown)
         expect(parseMajorAmount(shown, currency, locale), `${shown} ${currency} ${locale}`).toBe(
           minor,
@@ -59,6 +84,8 @@ describe('reading a typed amount the way the page showed amounts', () => {
     ['1.500', 'usd', 'en', /at most 2 decimals/],
     ['1.500', 'jpy', 'en', /no decimals/],
     ['1,5000', 'usd', 'en', /at most 2 decimals/],
+    ['0,500', 'usd', 'en', /at most 2 decimals/],
+    ['0,500,000', 'usd', 'en', /such as 12\.50/],
     ['1,50,5', 'usd', 'en', /such as 12\.50/],
     ['1.500.5', 'eur', 'de', /such as 12,50/],
     ['12.', 'usd', 'en', /such as/],

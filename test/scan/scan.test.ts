@@ -200,6 +200,8 @@ describe('GET /{slug}: the scan path', () => {
     expect(html).toContain('cafeluna.example')
     expect(html).toContain('Lunch menu')
     expect(html).toContain('12,50\u00a0€')
+    // The form says which locale its amounts were shown in, for reading the amount typed.
+    expect(html).toContain('<input type="hidden" name="locale" value="de-DE"/>')
     expect(await scansOf(code.id)).toHaveLength(1)
   })
 
