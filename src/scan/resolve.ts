@@ -42,7 +42,8 @@ function drop(slug: string) {
   unknown.delete(slug)
 }
 
-function cacheKey(origin: string, slug: string): string {
+/** The Cache API key of a slug's entry in this location (exported for tests). */
+export function cacheKey(origin: string, slug: string): string {
   return `${origin}/__cache/code/${encodeURIComponent(slug)}`
 }
 
@@ -68,8 +69,11 @@ export interface ResolveContext {
 }
 
 /**
- * A busy code's entry is re-read in the background once it is this old, so a steady stream of
- * scans never waits for D1; only a scan after a quiet spell of CODE_CACHE_TTL_MS reads it first.
+ * A busy code's entry is re-read in the background once it is this old, so a code scanned at
+ * least every CODE_CACHE_TTL_MS − REFRESH_AHEAD_MS (2 s) never makes a scan wait; a scan after a
+ * longer gap may find the entry expired and read first. Slugs that do not exist are not re-read
+ * ahead: their next read waits for the entry to expire, so one costs D1 at most one read per
+ * location per CODE_CACHE_TTL_MS, and a 404 may wait.
  */
 export const REFRESH_AHEAD_MS = 3_000
 /** Slugs being re-read in the background (a read gives up after READ_TIMEOUT_MS). */
@@ -86,19 +90,44 @@ export function cachedCode(
   const now = Date.now()
   const hit = known(slug)
   if (!hit || !fresh(hit, now)) return undefined
-  if (now - hit.readAt >= REFRESH_AHEAD_MS && (hit.retryAt ?? 0) <= now && !refreshing.has(slug)) {
+  if (
+    hit.code &&
+    now - hit.readAt >= REFRESH_AHEAD_MS &&
+    (hit.retryAt ?? 0) <= now &&
+    !refreshing.has(slug)
+  ) {
     refreshing.add(slug)
     const ctx = context()
     // Started on the next turn, after this response is on its way: a scan never issues it.
     const later = new Promise((resolve) => setTimeout(resolve, 0))
     ctx.waitUntil(
       later
-        .then(() => readOnce(slug, ctx))
+        .then(() => refresh(slug, hit.readAt, ctx))
         .catch((err) => console.error('code refresh failed; the cached entry stays', slug, err))
         .finally(() => refreshing.delete(slug)),
     )
   }
   return hit.code
+}
+
+/**
+ * The background re-read: an entry another isolate of this location read from D1 since `readAt`,
+ * and not yet due for its own re-read, is taken from the Cache API (it keeps its `readAt`, so the
+ * edit bound holds); else D1. So a location's isolates share about one re-read per code.
+ */
+async function refresh(slug: string, readAt: number, ctx: ResolveContext): Promise<unknown> {
+  const entry = await cachedEntry(slug, ctx)
+  if (entry && entry.readAt > readAt && Date.now() - entry.readAt < REFRESH_AHEAD_MS) {
+    remember(slug, { code: entry.code, readAt: entry.readAt })
+    return entry.code
+  }
+  return readOnce(slug, ctx)
+}
+
+/** This location's Cache API entry for a slug, whatever its age; an unreadable one is none. */
+async function cachedEntry(slug: string, ctx: ResolveContext): Promise<Entry | undefined> {
+  const cached = await caches.default.match(cacheKey(ctx.origin, slug)).catch(() => undefined)
+  return cached ? await (cached.json() as Promise<Entry>).catch(() => undefined) : undefined
 }
 
 /** The code behind a slug, or null. Money is never taken from here: the pay path re-reads D1. */
@@ -109,10 +138,7 @@ export async function resolveCode(slug: string, ctx: ResolveContext): Promise<Re
 
   // The newest entry known, however old: what a scan gets if D1 cannot answer right now.
   let lastKnown: Entry | undefined = known(slug)
-  const key = cacheKey(ctx.origin, slug)
-  const cached = await caches.default.match(key).catch(() => undefined)
-  // An unreadable cache body is a miss.
-  const entry = cached ? await (cached.json() as Promise<Entry>).catch(() => undefined) : undefined
+  const entry = await cachedEntry(slug, ctx)
   if (entry) {
     if (now - entry.readAt < CODE_CACHE_TTL_MS) {
       remember(slug, { code: entry.code, readAt: entry.readAt })

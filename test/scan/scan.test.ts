@@ -4,6 +4,7 @@ import { hubFor } from '../../src/hub/client'
 import {
   CODE_CACHE_TTL_MS,
   cachedCode,
+  cacheKey,
   clearIsolateCache,
   ISOLATE_CACHE_MAX,
   REFRESH_AHEAD_MS,
@@ -37,6 +38,33 @@ async function scansOf(codeId: string) {
 }
 
 beforeEach(() => clearIsolateCache())
+
+/** A resolve context whose D1 counts the statements prepared, and whose waitUntil can be awaited. */
+function countingContext() {
+  let prepared = 0
+  const pending: Promise<unknown>[] = []
+  const d1 = new Proxy(env.DB, {
+    get(target, prop) {
+      const value = Reflect.get(target, prop)
+      if (prop === 'prepare') {
+        return (sql: string) => {
+          prepared++
+          return target.prepare(sql)
+        }
+      }
+      return typeof value === 'function' ? value.bind(target) : value
+    },
+  })
+  const context: ResolveContext = { d1, origin: ORIGIN, waitUntil: (p) => pending.push(p) }
+  return {
+    context,
+    reads: () => prepared,
+    /** Waits for the background work so far (refreshes, Cache API writes). */
+    settle: async () => {
+      while (pending.length) await Promise.allSettled(pending.splice(0))
+    },
+  }
+}
 
 describe('GET /{slug}: the scan path', () => {
   it('redirects an active redirect code with 302, no-store and noindex, and records the scan', async () => {
@@ -362,6 +390,65 @@ describe('GET /{slug}: the scan path', () => {
       // Still within the bound: answered from the isolate, while the entry is refreshed behind it.
       expect((await call(`/${code.slug}`)).headers.get('location')).toBe('https://example.com/a')
       expect((await call(`/${code.slug}`)).headers.get('location')).toBe('https://example.com/b')
+    } finally {
+      vi.useRealTimers()
+    }
+  })
+
+  it('reads an unknown slug from D1 at most once per 5 s however often it is scanned', async () => {
+    const { context, reads, settle } = countingContext()
+    const start = Date.now()
+    vi.useFakeTimers({ toFake: ['Date'], now: start })
+    try {
+      for (let t = 0; t < 10_000; t += 500) {
+        vi.setSystemTime(start + t)
+        expect(await resolveCode('nope-steady', context)).toBeNull()
+        await settle()
+      }
+      // At 0 and at 5 s, when the entry expired: never re-read ahead like a code that exists.
+      expect(reads()).toBe(2)
+    } finally {
+      vi.useRealTimers()
+    }
+  })
+
+  it('re-reads ahead from an entry another isolate of this location just read, not from D1', async () => {
+    const { code } = await merchantWithCode({
+      action: 'redirect',
+      destination_url: 'https://example.com/a',
+    })
+    const { context, reads, settle } = countingContext()
+    const start = Date.now()
+    vi.useFakeTimers({ toFake: ['Date'], now: start })
+    try {
+      const read = await resolveCode(code.slug, context)
+      expect(read?.destinationUrl).toBe('https://example.com/a')
+      expect(reads()).toBe(1)
+      await settle()
+      // D1 changes; another isolate here reads it at 2 s and stores it in the Cache API.
+      await env.DB.prepare(
+        "update codes set destination_url = 'https://example.com/b' where id = ?",
+      )
+        .bind(code.id)
+        .run()
+      const theirs = {
+        code: { ...read, destinationUrl: 'https://example.com/c' },
+        readAt: start + 2_000,
+      }
+      await caches.default.put(
+        cacheKey(ORIGIN, code.slug),
+        new Response(JSON.stringify(theirs), { headers: { 'cache-control': 'max-age=86400' } }),
+      )
+      vi.setSystemTime(start + REFRESH_AHEAD_MS + 100)
+      expect(cachedCode(code.slug, () => context)?.destinationUrl).toBe('https://example.com/a')
+      await settle()
+      // Their entry (c), not a second D1 read (b).
+      expect(reads()).toBe(1)
+      expect(cachedCode(code.slug, () => context)?.destinationUrl).toBe('https://example.com/c')
+      // It keeps their read time: it expires 5 s after 2 s, then D1 is read.
+      vi.setSystemTime(start + 2_000 + CODE_CACHE_TTL_MS)
+      expect((await resolveCode(code.slug, context))?.destinationUrl).toBe('https://example.com/b')
+      expect(reads()).toBe(2)
     } finally {
       vi.useRealTimers()
     }
