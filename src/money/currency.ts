@@ -116,6 +116,17 @@ interface NumberStyle {
   decimal: string
   /** The locale's own digits 0–9 (Latin in most locales, Arabic-Indic or Devanagari in some). */
   digits: string[]
+  /**
+   * The locale writes plain numbers with other separators than money (en-DE: "1.500,5" but
+   * "€1,500.50"), so a lone separator before three digits can be read either way there.
+   */
+  mixed: boolean
+}
+
+const separatorsOf = (parts: Intl.NumberFormatPart[]) => {
+  const symbol = (type: string, fallback: string) =>
+    arabicSeparators(parts.find((p) => p.type === type)?.value ?? fallback)
+  return { group: symbol('group', ','), decimal: symbol('decimal', '.') }
 }
 
 /**
@@ -124,19 +135,21 @@ interface NumberStyle {
  * "1,500.25" for money but "1.500,25" for numbers).
  */
 function numberStyle(locale: string, currency: string): NumberStyle {
-  const parts = new Intl.NumberFormat(locale, {
-    style: 'currency',
-    currency: currency.toUpperCase(),
-    minimumFractionDigits: 1,
-    maximumFractionDigits: 1,
-  }).formatToParts(12345.6)
-  const symbol = (type: string, fallback: string) =>
-    arabicSeparators(parts.find((p) => p.type === type)?.value ?? fallback)
-  const plain = new Intl.NumberFormat(locale, { useGrouping: false })
+  const money = separatorsOf(
+    new Intl.NumberFormat(locale, {
+      style: 'currency',
+      currency: currency.toUpperCase(),
+      minimumFractionDigits: 1,
+      maximumFractionDigits: 1,
+    }).formatToParts(12345.6),
+  )
+  const plain = new Intl.NumberFormat(locale, { minimumFractionDigits: 1 })
+  const number = separatorsOf(plain.formatToParts(12345.6))
+  const digits = new Intl.NumberFormat(locale, { useGrouping: false })
   return {
-    group: symbol('group', ','),
-    decimal: symbol('decimal', '.'),
-    digits: Array.from({ length: 10 }, (_, d) => plain.format(d)),
+    ...money,
+    digits: Array.from({ length: 10 }, (_, d) => digits.format(d)),
+    mixed: number.group !== money.group || number.decimal !== money.decimal,
   }
 }
 
@@ -167,17 +180,22 @@ const GROUPING_ONLY = /[\s\u00a0\u202f'\u2019]/g
  * the way the page showed amounts in `locale`: "1,500.50" in en and "1.500,50" in de are both
  * 150050 cents. A lone "." or "," followed by exactly three digits ("1,500") is what the locale
  * makes it: grouping where it groups with that symbol (en "1,500" = 1500), the decimal point where
- * it is the decimal point (de "1,500" = 1.5), and refused as ambiguous otherwise; read the other
- * way, a three-decimal currency would be charged a thousand times too little or too much. Any
+ * it is the decimal point (de "1,500" = 1.5), and refused as ambiguous otherwise, and in locales
+ * whose plain numbers use other separators than their money (en-DE); read the other way, a
+ * three-decimal currency would be charged a thousand times too little or too much. Any
  * other lone separator is the decimal point ("12,50" is 12.50 in every locale). Returns a message
  * instead when the text is not such an amount, or has more decimals than the currency.
  */
 export function parseMajorAmount(raw: string, currency: string, locale = 'en'): number | string {
   const rule = currencyRule(currency)
   if (!rule) return `currency "${currency}" is not supported`
-  const { group, decimal, digits } = numberStyle(locale, currency)
+  const style = numberStyle(locale, currency)
+  const { group, digits, mixed } = style
+  let text = toAscii(raw.trim(), digits).replace(GROUPING_ONLY, '')
+  // A decimal symbol other than "." or "," (pt-CV writes "12$50") is read as ".".
+  const decimal = style.decimal === '.' || style.decimal === ',' ? style.decimal : '.'
+  if (decimal !== style.decimal) text = text.split(style.decimal).join('.')
   const example = `Enter an amount such as 12${decimal}50`
-  const text = toAscii(raw.trim(), digits).replace(GROUPING_ONLY, '')
   if (!/^\d[\d.,]*$/.test(text) || /[.,]$/.test(text)) return example
   const dot = text.lastIndexOf('.')
   const comma = text.lastIndexOf(',')
@@ -197,9 +215,13 @@ export function parseMajorAmount(raw: string, currency: string, locale = 'en'): 
     // Grouped numbers never start with 0: "0.200" is a decimal wherever it is typed.
     const looksGrouped =
       lone && /^[1-9]\d{0,2}$/.test(pieces[0] ?? '') && /^\d{3}$/.test(pieces[1] ?? '')
-    if (!lone || (looksGrouped && symbol === group)) {
+    // Both readings would be amounts: the locale uses the symbol for neither, or (en-DE) its plain
+    // numbers use it the other way and the currency has three decimals.
+    const ambiguous =
+      looksGrouped && ((symbol !== group && symbol !== decimal) || (mixed && rule.exponent === 3))
+    if (!lone || (looksGrouped && symbol === group && !ambiguous)) {
       whole = grouped(text, symbol)
-    } else if (looksGrouped && symbol !== decimal) {
+    } else if (ambiguous) {
       return `Write the amount without a thousands separator, such as 1500 or 1500${decimal}00`
     } else {
       whole = pieces[0] ?? ''

@@ -51,7 +51,17 @@ function fresh(entry: Entry, now: number): boolean {
   return now - entry.readAt < CODE_CACHE_TTL_MS || (entry.retryAt ?? 0) > now
 }
 
+/**
+ * When this isolate last dropped a slug after an edit (`forgetCode`): an entry read before then,
+ * by a read or a Cache API lookup already in flight, is not kept, so the edit never un-shows here.
+ */
+const editedAt = new Map<string, number>()
+const EDITED_MAX = 1_000
+
+const readBeforeEdit = (slug: string, readAt: number) => readAt < (editedAt.get(slug) ?? 0)
+
 function remember(slug: string, entry: Entry) {
+  if (readBeforeEdit(slug, entry.readAt)) return
   drop(slug)
   const [layer, max] = entry.code ? [isolate, ISOLATE_CACHE_MAX] : [unknown, UNKNOWN_CACHE_MAX]
   layer.set(slug, entry)
@@ -117,7 +127,9 @@ export function cachedCode(
  */
 async function refresh(slug: string, readAt: number, ctx: ResolveContext): Promise<unknown> {
   const entry = await cachedEntry(slug, ctx)
-  if (entry && entry.readAt > readAt && Date.now() - entry.readAt < REFRESH_AHEAD_MS) {
+  // Newer than what this isolate holds now, which may itself have changed meanwhile.
+  const newest = Math.max(readAt, known(slug)?.readAt ?? 0)
+  if (entry && entry.readAt > newest && Date.now() - entry.readAt < REFRESH_AHEAD_MS) {
     remember(slug, { code: entry.code, readAt: entry.readAt })
     return entry.code
   }
@@ -200,7 +212,7 @@ async function readThrough(slug: string, ctx: ResolveContext): Promise<ResolvedC
   const entry: Entry = { code, readAt }
   // A read that outlived its timeout must not replace what a newer read stored meanwhile.
   const current = known(slug)
-  if (current && current.readAt > readAt) return code
+  if ((current && current.readAt > readAt) || readBeforeEdit(slug, readAt)) return code
   remember(slug, entry)
   const response = new Response(JSON.stringify(entry), {
     headers: {
@@ -215,6 +227,9 @@ async function readThrough(slug: string, ctx: ResolveContext): Promise<ResolvedC
 
 /** Drops a slug from this isolate and this location after an edit (others expire within the TTL). */
 export async function forgetCode(slug: string, origin: string): Promise<void> {
+  editedAt.delete(slug)
+  editedAt.set(slug, Date.now())
+  if (editedAt.size > EDITED_MAX) editedAt.delete(editedAt.keys().next().value as string)
   drop(slug)
   await caches.default.delete(cacheKey(origin, slug)).catch(() => false)
 }
@@ -223,4 +238,5 @@ export async function forgetCode(slug: string, origin: string): Promise<void> {
 export function clearIsolateCache() {
   isolate.clear()
   unknown.clear()
+  editedAt.clear()
 }

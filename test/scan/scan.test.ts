@@ -6,6 +6,7 @@ import {
   cachedCode,
   cacheKey,
   clearIsolateCache,
+  forgetCode,
   ISOLATE_CACHE_MAX,
   REFRESH_AHEAD_MS,
   type ResolveContext,
@@ -450,6 +451,58 @@ describe('GET /{slug}: the scan path', () => {
       expect((await resolveCode(code.slug, context))?.destinationUrl).toBe('https://example.com/b')
       expect(reads()).toBe(2)
     } finally {
+      vi.useRealTimers()
+    }
+  })
+
+  it('never brings back, in the isolate that made an edit, an entry read before it', async () => {
+    const { code } = await merchantWithCode({
+      action: 'redirect',
+      destination_url: 'https://example.com/a',
+    })
+    const { context, settle } = countingContext()
+    const start = Date.now()
+    vi.useFakeTimers({ toFake: ['Date'], now: start })
+    let release = () => {}
+    const held = new Promise<void>((resolve) => {
+      release = resolve
+    })
+    const match = caches.default.match.bind(caches.default)
+    try {
+      const read = await resolveCode(code.slug, context)
+      await settle()
+      // Another isolate here stored "c" at 2 s.
+      const theirs = {
+        code: { ...read, destinationUrl: 'https://example.com/c' },
+        readAt: start + 2_000,
+      }
+      await caches.default.put(
+        cacheKey(ORIGIN, code.slug),
+        new Response(JSON.stringify(theirs), { headers: { 'cache-control': 'max-age=86400' } }),
+      )
+      // The background re-read's Cache API lookup gets "c", then is held until after the edit.
+      vi.spyOn(caches.default, 'match').mockImplementationOnce(async (...args) => {
+        const found = await match(...args)
+        await held
+        return found
+      })
+      vi.setSystemTime(start + REFRESH_AHEAD_MS + 100)
+      expect(cachedCode(code.slug, () => context)?.destinationUrl).toBe('https://example.com/a')
+      await new Promise((resolve) => setTimeout(resolve, 20))
+      // The edit, made here: D1 says "b", and this isolate drops the slug.
+      await env.DB.prepare(
+        "update codes set destination_url = 'https://example.com/b' where id = ?",
+      )
+        .bind(code.id)
+        .run()
+      vi.setSystemTime(start + REFRESH_AHEAD_MS + 200)
+      await forgetCode(code.slug, ORIGIN)
+      expect((await resolveCode(code.slug, context))?.destinationUrl).toBe('https://example.com/b')
+      release()
+      await settle()
+      expect(cachedCode(code.slug, () => context)?.destinationUrl).toBe('https://example.com/b')
+    } finally {
+      vi.restoreAllMocks()
       vi.useRealTimers()
     }
   })
