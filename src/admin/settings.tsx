@@ -4,23 +4,12 @@ import { type Context, Hono } from 'hono'
 import { createApiKey, listApiKeys, revokeApiKey } from '../auth/queries'
 import { merchants } from '../db/schema'
 import type { AppEnv } from '../env'
+import { normalizeDomain } from '../lib/domain'
 import { truncate } from '../lib/text'
 import { readForm } from './forms'
 import { AdminLayout } from './layout'
 
 export const adminSettings = new Hono<AppEnv>()
-
-/** A bare host name, stored as punycode so look-alike Unicode shows for what it is. */
-export function normalizeDomain(raw: string): string | null {
-  const value = raw.trim().toLowerCase()
-  if (!value || /[/:@?#\s\\]/.test(value)) return null
-  try {
-    const { hostname } = new URL(`https://${value}`)
-    return /^(?=.{4,253}$)([a-z0-9-]{1,63}\.)+[a-z0-9-]{2,63}$/.test(hostname) ? hostname : null
-  } catch {
-    return null
-  }
-}
 
 async function page(
   // biome-ignore lint/suspicious/noExplicitAny: shared by routes with different paths.

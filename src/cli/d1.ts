@@ -4,7 +4,7 @@
  * and sent as one file, which D1 runs as one transaction.
  */
 import { execFileSync } from 'node:child_process'
-import { mkdtempSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { drizzle } from 'drizzle-orm/sqlite-proxy'
@@ -13,13 +13,26 @@ import * as schema from '../db/schema'
 
 export type Target = 'local' | 'remote'
 
+/** A `wrangler d1 …` command failed; `message` is the end of what wrangler said. */
+export class D1CommandError extends Error {}
+
 export function wrangler(args: string[], options: { quiet?: boolean } = {}): string {
-  return execFileSync('npx', ['wrangler', ...args], {
-    encoding: 'utf8',
-    env: { ...process.env, CI: '1', WRANGLER_SEND_METRICS: 'false' },
-    stdio: ['ignore', 'pipe', options.quiet ? 'pipe' : 'inherit'],
-    maxBuffer: 64 * 1024 * 1024,
-  })
+  try {
+    return execFileSync('npx', ['wrangler', ...args], {
+      encoding: 'utf8',
+      env: { ...process.env, CI: '1', WRANGLER_SEND_METRICS: 'false' },
+      stdio: ['ignore', 'pipe', options.quiet ? 'pipe' : 'inherit'],
+      maxBuffer: 64 * 1024 * 1024,
+    })
+  } catch (err) {
+    const { stdout, stderr } = err as { stdout?: string; stderr?: string }
+    // wrangler's own words, without its banner and blank lines: the last few lines say why.
+    const said = `${stderr ?? ''}\n${stdout ?? ''}`
+      .split('\n')
+      .map((line) => line.trim())
+      .filter((line) => line && !/^[⛅─]|wrangler \d/.test(line))
+    throw new D1CommandError(said.slice(-3).join(' ') || `wrangler ${args[0]} failed`)
+  }
 }
 
 function literal(value: unknown): string {
@@ -64,16 +77,16 @@ export function openD1(target: Target) {
       if (!pending.length) return
       const dir = mkdtempSync(join(tmpdir(), 'qrcheckout-'))
       const file = join(dir, 'writes.sql')
-      writeFileSync(file, pending.join('\n'))
-      wrangler(['d1', 'execute', 'DB', `--${target}`, '--file', file, '--yes'], { quiet: true })
+      try {
+        writeFileSync(file, pending.join('\n'))
+        wrangler(['d1', 'execute', 'DB', `--${target}`, '--file', file, '--yes'], { quiet: true })
+      } finally {
+        rmSync(dir, { recursive: true, force: true })
+      }
       pending.length = 0
     },
     count(table: string): number {
       return Number(query(target, `select count(*) as n from ${table}`)[0]?.n ?? 0)
     },
   }
-}
-
-export function targetFromArgs(argv: string[]): Target {
-  return argv.includes('--remote') ? 'remote' : 'local'
 }

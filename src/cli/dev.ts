@@ -10,7 +10,21 @@ import { CreateCode } from '../codes/schemas'
 import { createCodeFor } from '../codes/service'
 import { openD1, wrangler } from './d1'
 
-const PORT = Number(process.env.PORT ?? 8787)
+/** `--port N` after `npm run dev --`, else PORT, else 8787. */
+function port(): number {
+  const args = process.argv.slice(2)
+  const at = args.indexOf('--port')
+  const given = at >= 0 ? args[at + 1] : process.env.PORT
+  const value = Number(given ?? 8787)
+  if (!Number.isInteger(value) || value < 1 || value > 65_535) {
+    console.error(`The port must be a number from 1 to 65535, not "${given}".`)
+    process.exit(2)
+  }
+  if (at >= 0) args.splice(at, 2)
+  process.argv.splice(2, process.argv.length, ...args)
+  return value
+}
+const PORT = port()
 const BASE = `http://localhost:${PORT}`
 const DEMO_FILE = '.wrangler/demo.json'
 
@@ -28,7 +42,10 @@ function ensureDevVars() {
   const current = existsSync('.dev.vars')
     ? readFileSync('.dev.vars', 'utf8')
     : '# Local secrets for wrangler dev (not committed).\n'
-  const missing = DEV_SECRETS.filter((name) => !new RegExp(`^${name}=`, 'm').test(current))
+  // As wrangler's dotenv reads the file: "NAME=v", "NAME = v", "export NAME=v".
+  const missing = DEV_SECRETS.filter(
+    (name) => !new RegExp(`^\\s*(?:export\\s+)?${name}\\s*=`, 'm').test(current),
+  )
   if (!missing.length) return
   const lines = missing.map((name) => {
     const secret = Buffer.from(crypto.getRandomValues(new Uint8Array(32))).toString('hex')
