@@ -7,6 +7,7 @@ import { execFileSync } from 'node:child_process'
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { stripVTControlCharacters } from 'node:util'
 import { drizzle } from 'drizzle-orm/sqlite-proxy'
 import type { Db } from '../db/client'
 import * as schema from '../db/schema'
@@ -26,12 +27,16 @@ export function wrangler(args: string[], options: { quiet?: boolean } = {}): str
     })
   } catch (err) {
     const { stdout, stderr } = err as { stdout?: string; stderr?: string }
-    // wrangler's own words, without its banner and blank lines: the last few lines say why.
-    const said = `${stderr ?? ''}\n${stdout ?? ''}`
+    // wrangler's own words: its [ERROR] lines, else the last few it printed.
+    const said = stripVTControlCharacters(`${stdout ?? ''}\n${stderr ?? ''}`)
       .split('\n')
       .map((line) => line.trim())
-      .filter((line) => line && !/^[⛅─]|wrangler \d/.test(line))
-    throw new D1CommandError(said.slice(-3).join(' ') || `wrangler ${args[0]} failed`)
+      .filter((line) => line && !/^[⛅─🪵]|wrangler \d/u.test(line))
+    const errors = said.filter((line) => line.includes('[ERROR]'))
+    const reason = (errors.length ? errors : said.slice(-3)).join(' ')
+    throw new D1CommandError(
+      reason.replace(/^✘\s*\[ERROR\]\s*/, '') || `wrangler ${args[0]} failed`,
+    )
   }
 }
 
