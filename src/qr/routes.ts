@@ -28,9 +28,14 @@ export const QrQuery = z.strictObject({
   size: z.coerce.number().int().min(64).max(4096).default(512).openapi({
     description: 'Width and height in px of the SVG (it scales without loss).',
   }),
-  margin: z.coerce.number().int().min(0).max(16).default(4).openapi({
-    description: 'Quiet zone in modules. The QR standard asks for 4.',
-  }),
+  margin: z
+    // An empty value is an error, not 0 (which Number('') would make it): a QR without its quiet
+    // zone may not scan.
+    .preprocess(
+      (value) => (typeof value === 'string' && !value.trim() ? Number.NaN : value),
+      z.coerce.number().int().min(0).max(16).default(4),
+    )
+    .openapi({ description: 'Quiet zone in modules. The QR standard asks for 4.' }),
   ecl: z
     .enum(['L', 'M', 'Q', 'H'])
     .default('M')

@@ -64,6 +64,8 @@ describe('GET /qr/{slug}.svg', () => {
     ['size=10', 'query.size'],
     ['size=big', 'query.size'],
     ['margin=-1', 'query.margin'],
+    // Not 0: a QR without its quiet zone may not scan.
+    ['margin=', 'query.margin'],
     ['ecl=X', 'query.ecl'],
     ['fg=red', 'query.fg'],
     ['bg=%23ggg', 'query.bg'],
