@@ -10,19 +10,24 @@ import { CreateCode } from '../codes/schemas'
 import { createCodeFor } from '../codes/service'
 import { openD1, wrangler } from './d1'
 
-/** `--port N` after `npm run dev --`, else PORT, else 8787. */
+/** `--port N` or `--port=N` after `npm run dev --`, else PORT, else 8787. */
 function port(): number {
   const args = process.argv.slice(2)
-  const at = args.indexOf('--port')
-  const given = at >= 0 ? args[at + 1] : process.env.PORT
+  const at = args.findIndex((arg) => arg === '--port' || arg.startsWith('--port='))
+  const flag = args[at] ?? ''
+  const given = at < 0 ? process.env.PORT : flag.includes('=') ? flag.slice(7) : args[at + 1]
   const value = Number(given ?? 8787)
-  if (!Number.isInteger(value) || value < 1 || value > 65_535) {
-    console.error(`The port must be a number from 1 to 65535, not "${given}".`)
-    process.exit(2)
-  }
-  if (at >= 0) args.splice(at, 2)
+  if (!given?.trim() && given !== undefined) fail(given)
+  if (at >= 0 && given === undefined) fail('nothing')
+  if (!Number.isInteger(value) || value < 1 || value > 65_535) fail(given)
+  if (at >= 0) args.splice(at, flag.includes('=') ? 1 : 2)
   process.argv.splice(2, process.argv.length, ...args)
   return value
+
+  function fail(what: string | undefined): never {
+    console.error(`The port must be a number from 1 to 65535, not "${what}".`)
+    process.exit(2)
+  }
 }
 const PORT = port()
 const BASE = `http://localhost:${PORT}`

@@ -58,10 +58,14 @@ const target = values.remote ? 'remote' : 'local'
 if (target === 'remote' && !values['base-url']) {
   fail('With --remote, give --base-url: the public origin of the deployed Worker.')
 }
-let base: URL
-try {
-  base = new URL(values['base-url'] ?? 'http://localhost:8787')
-} catch {
+// An origin: http(s), a host, no path (new URL reads "localhost:8787" as a scheme, origin "null").
+const base = URL.parse(values['base-url'] ?? 'http://localhost:8787')
+if (
+  !base ||
+  !['http:', 'https:'].includes(base.protocol) ||
+  base.origin === 'null' ||
+  base.pathname !== '/'
+) {
   fail(`--base-url must be an origin such as https://qr.example.com, not "${values['base-url']}".`)
 }
 

@@ -151,7 +151,7 @@ export async function resolveCode(slug: string, ctx: ResolveContext): Promise<Re
   // The newest entry known, however old: what a scan gets if D1 cannot answer right now.
   let lastKnown: Entry | undefined = known(slug)
   const entry = await cachedEntry(slug, ctx)
-  if (entry) {
+  if (entry && !readBeforeEdit(slug, entry.readAt)) {
     if (now - entry.readAt < CODE_CACHE_TTL_MS) {
       remember(slug, { code: entry.code, readAt: entry.readAt })
       return entry.code

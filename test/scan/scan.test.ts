@@ -507,6 +507,37 @@ describe('GET /{slug}: the scan path', () => {
     }
   })
 
+  it('does not serve, in the isolate that made an edit, a Cache API entry read before it', async () => {
+    const { code } = await merchantWithCode({
+      action: 'redirect',
+      destination_url: 'https://example.com/a',
+    })
+    const { context, settle } = countingContext()
+    const start = Date.now()
+    vi.useFakeTimers({ toFake: ['Date'], now: start })
+    try {
+      const read = await resolveCode(code.slug, context)
+      await settle()
+      await env.DB.prepare(
+        "update codes set destination_url = 'https://example.com/b' where id = ?",
+      )
+        .bind(code.id)
+        .run()
+      vi.setSystemTime(start + 100)
+      await forgetCode(code.slug, ORIGIN)
+      // Another isolate's read from before the edit lands in the Cache API after the delete.
+      const stale = { code: read, readAt: start + 50 }
+      await caches.default.put(
+        cacheKey(ORIGIN, code.slug),
+        new Response(JSON.stringify(stale), { headers: { 'cache-control': 'max-age=86400' } }),
+      )
+      vi.setSystemTime(start + 200)
+      expect((await resolveCode(code.slug, context))?.destinationUrl).toBe('https://example.com/b')
+    } finally {
+      vi.useRealTimers()
+    }
+  })
+
   it('tells scans of the printed QR (the slug in capitals) from the link typed or shared', async () => {
     const { code } = await merchantWithCode({
       action: 'redirect',
