@@ -67,7 +67,7 @@ export function createApp() {
     // every other HTML page is ours alone, including those of slugs like "admin-fees".
     const path = c.req.path
     if (path === '/docs' || path === '/admin' || path.startsWith('/admin/')) return next()
-    if (c.req.path.startsWith('/qr/')) return qrHeaders(c, next)
+    if (path.startsWith('/qr/')) return qrHeaders(c, next)
     return pageHeaders(c, next)
   })
   app.route('/api/v1', api)

@@ -2,7 +2,7 @@
 import { createRoute, z } from '@hono/zod-openapi'
 import { type Api, errorResponses, json, jsonBody, security } from '../api/factory'
 import { notFound } from '../errors'
-import { isWellFormed, NOT_WELL_FORMED } from '../lib/text'
+import { text } from '../lib/text'
 import { createApiKey, listApiKeys, revokeApiKey } from './queries'
 
 const tags = ['API keys']
@@ -33,13 +33,7 @@ const KeyId = z
 
 const CreateApiKey = z
   .strictObject({
-    name: z
-      .string()
-      .refine(isWellFormed, NOT_WELL_FORMED)
-      .trim()
-      .min(1)
-      .max(100)
-      .default('API key'),
+    name: text().trim().min(1).max(100).default('API key'),
   })
   .openapi('CreateApiKey')
 

@@ -14,20 +14,17 @@ import { openD1, wrangler } from './d1'
 function port(): number {
   const args = process.argv.slice(2)
   const at = args.findIndex((arg) => arg === '--port' || arg.startsWith('--port='))
-  const flag = args[at] ?? ''
-  const given = at < 0 ? process.env.PORT : flag.includes('=') ? flag.slice(7) : args[at + 1]
-  const value = Number(given ?? 8787)
-  if (!given?.trim() && given !== undefined) fail(given)
-  if (at >= 0 && given === undefined) fail('nothing')
-  if (!Number.isInteger(value) || value < 1 || value > 65_535) fail(given)
-  if (at >= 0) args.splice(at, flag.includes('=') ? 1 : 2)
+  const inline = args[at]?.startsWith('--port=') ?? false
+  const given = at < 0 ? process.env.PORT : inline ? args[at]?.slice(7) : args[at + 1]
+  // wrangler dev gets every other argument as given, and the port from us.
+  if (at >= 0) args.splice(at, inline ? 1 : 2)
   process.argv.splice(2, process.argv.length, ...args)
-  return value
-
-  function fail(what: string | undefined): never {
-    console.error(`The port must be a number from 1 to 65535, not "${what}".`)
+  const value = at < 0 && given === undefined ? 8787 : Number(given?.trim() || Number.NaN)
+  if (!Number.isInteger(value) || value < 1 || value > 65_535) {
+    console.error(`The port must be a number from 1 to 65535, not "${given ?? '(nothing)'}".`)
     process.exit(2)
   }
+  return value
 }
 const PORT = port()
 const BASE = `http://localhost:${PORT}`

@@ -3,11 +3,8 @@
  * rules that need more than a shape (URLs, money, slugs) live in `rules.ts`.
  */
 import { z } from '@hono/zod-openapi'
-import { isWellFormed, NOT_WELL_FORMED } from '../lib/text'
+import { text } from '../lib/text'
 import { SUPPORTED_CURRENCIES } from '../money/currency'
-
-/** A string a person wrote (see lib/text.ts). */
-const text = () => z.string().refine(isWellFormed, NOT_WELL_FORMED)
 
 export const METADATA_MAX_KEYS = 20
 

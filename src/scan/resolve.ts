@@ -227,7 +227,7 @@ async function readThrough(slug: string, ctx: ResolveContext): Promise<ResolvedC
 
 /** Drops a slug from this isolate and this location after an edit (others expire within the TTL). */
 export async function forgetCode(slug: string, origin: string): Promise<void> {
-  editedAt.delete(slug)
+  editedAt.delete(slug) // re-inserted last, so the cap drops the slugs edited longest ago
   editedAt.set(slug, Date.now())
   if (editedAt.size > EDITED_MAX) editedAt.delete(editedAt.keys().next().value as string)
   drop(slug)

@@ -40,6 +40,17 @@ async function scansOf(codeId: string) {
 
 beforeEach(() => clearIsolateCache())
 
+/** An edit of a code's destination made straight in D1, as another location would. */
+const setDestination = (codeId: string, url: string) =>
+  env.DB.prepare('update codes set destination_url = ? where id = ?').bind(url, codeId).run()
+
+/** What another isolate of this location leaves in the Cache API for a slug. */
+const cacheAsAnotherIsolate = (slug: string, entry: { code: unknown; readAt: number }) =>
+  caches.default.put(
+    cacheKey(ORIGIN, slug),
+    new Response(JSON.stringify(entry), { headers: { 'cache-control': 'max-age=86400' } }),
+  )
+
 /** A resolve context whose D1 counts the statements prepared, and whose waitUntil can be awaited. */
 function countingContext() {
   let prepared = 0
@@ -344,9 +355,7 @@ describe('GET /{slug}: the scan path', () => {
     })
     await call(`/${code.slug}`)
     // Change the row behind the cache's back: a warm scan must not see it (no D1 read).
-    await env.DB.prepare("update codes set destination_url = 'https://example.com/b' where id = ?")
-      .bind(code.id)
-      .run()
+    await setDestination(code.id, 'https://example.com/b')
     expect((await call(`/${code.slug}`)).headers.get('location')).toBe('https://example.com/a')
   })
 
@@ -382,11 +391,7 @@ describe('GET /{slug}: the scan path', () => {
     vi.useFakeTimers({ toFake: ['Date'], now: start })
     try {
       await call(`/${code.slug}`)
-      await env.DB.prepare(
-        "update codes set destination_url = 'https://example.com/b' where id = ?",
-      )
-        .bind(code.id)
-        .run()
+      await setDestination(code.id, 'https://example.com/b')
       vi.setSystemTime(start + REFRESH_AHEAD_MS + 100)
       // Still within the bound: answered from the isolate, while the entry is refreshed behind it.
       expect((await call(`/${code.slug}`)).headers.get('location')).toBe('https://example.com/a')
@@ -427,19 +432,12 @@ describe('GET /{slug}: the scan path', () => {
       expect(reads()).toBe(1)
       await settle()
       // D1 changes; another isolate here reads it at 2 s and stores it in the Cache API.
-      await env.DB.prepare(
-        "update codes set destination_url = 'https://example.com/b' where id = ?",
-      )
-        .bind(code.id)
-        .run()
+      await setDestination(code.id, 'https://example.com/b')
       const theirs = {
         code: { ...read, destinationUrl: 'https://example.com/c' },
         readAt: start + 2_000,
       }
-      await caches.default.put(
-        cacheKey(ORIGIN, code.slug),
-        new Response(JSON.stringify(theirs), { headers: { 'cache-control': 'max-age=86400' } }),
-      )
+      await cacheAsAnotherIsolate(code.slug, theirs)
       vi.setSystemTime(start + REFRESH_AHEAD_MS + 100)
       expect(cachedCode(code.slug, () => context)?.destinationUrl).toBe('https://example.com/a')
       await settle()
@@ -476,10 +474,7 @@ describe('GET /{slug}: the scan path', () => {
         code: { ...read, destinationUrl: 'https://example.com/c' },
         readAt: start + 2_000,
       }
-      await caches.default.put(
-        cacheKey(ORIGIN, code.slug),
-        new Response(JSON.stringify(theirs), { headers: { 'cache-control': 'max-age=86400' } }),
-      )
+      await cacheAsAnotherIsolate(code.slug, theirs)
       // The background re-read's Cache API lookup gets "c", then is held until after the edit.
       vi.spyOn(caches.default, 'match').mockImplementationOnce(async (...args) => {
         const found = await match(...args)
@@ -490,11 +485,7 @@ describe('GET /{slug}: the scan path', () => {
       expect(cachedCode(code.slug, () => context)?.destinationUrl).toBe('https://example.com/a')
       await new Promise((resolve) => setTimeout(resolve, 20))
       // The edit, made here: D1 says "b", and this isolate drops the slug.
-      await env.DB.prepare(
-        "update codes set destination_url = 'https://example.com/b' where id = ?",
-      )
-        .bind(code.id)
-        .run()
+      await setDestination(code.id, 'https://example.com/b')
       vi.setSystemTime(start + REFRESH_AHEAD_MS + 200)
       await forgetCode(code.slug, ORIGIN)
       expect((await resolveCode(code.slug, context))?.destinationUrl).toBe('https://example.com/b')
@@ -518,19 +509,12 @@ describe('GET /{slug}: the scan path', () => {
     try {
       const read = await resolveCode(code.slug, context)
       await settle()
-      await env.DB.prepare(
-        "update codes set destination_url = 'https://example.com/b' where id = ?",
-      )
-        .bind(code.id)
-        .run()
+      await setDestination(code.id, 'https://example.com/b')
       vi.setSystemTime(start + 100)
       await forgetCode(code.slug, ORIGIN)
       // Another isolate's read from before the edit lands in the Cache API after the delete.
       const stale = { code: read, readAt: start + 50 }
-      await caches.default.put(
-        cacheKey(ORIGIN, code.slug),
-        new Response(JSON.stringify(stale), { headers: { 'cache-control': 'max-age=86400' } }),
-      )
+      await cacheAsAnotherIsolate(code.slug, stale)
       vi.setSystemTime(start + 200)
       expect((await resolveCode(code.slug, context))?.destinationUrl).toBe('https://example.com/b')
     } finally {
