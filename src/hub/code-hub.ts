@@ -12,6 +12,7 @@
  * in between, so concurrent calls cannot interleave inside a decision.
  */
 import { DurableObject } from 'cloudflare:workers'
+import { lazy } from '../lib/lazy'
 import { aggregate, type FunnelRow, type ScanRow, scanRow } from './aggregate'
 import { broadcast, LiveFeed } from './feed'
 import { type FlushBatch, flushToD1, scanRowsJson } from './flush'
@@ -27,6 +28,7 @@ import type {
   ReservePaymentInput,
   ReservePaymentResult,
 } from './types'
+import { SUBJECT_HEADER } from './types'
 
 /** Live-feed sockets one hub accepts at once (each browser tab or SSE stream is one). */
 export const MAX_WATCHERS = 200
@@ -44,12 +46,28 @@ const COUNTERS_EVERY_MS = 1_000
  */
 export const FEED_MAX_MS = 30 * 60_000
 export const FEED_EXPIRED = 4001
+/**
+ * Before a feed is sent anything more, or answered, the hub confirms in D1 that the API key or
+ * admin session behind it is still live, once this long has passed since the last confirmation
+ * (the Worker's, when the feed opened). A feed whose credentials ended is closed with
+ * FEED_REVOKED. If D1 cannot answer, feeds go on and the check is tried again after
+ * CREDENTIALS_RETRY_MS.
+ */
+export const CREDENTIALS_CHECK_MS = 60_000
+export const CREDENTIALS_RETRY_MS = 10_000
+export const FEED_REVOKED = 4003
 
 /** What a live-feed socket carries across hibernation. */
 interface Watcher {
   openedAt: number
+  /** The API key id or `admin:<session hash>` the feed was opened with (credentials.ts). */
+  subject?: string
+  /** When its credentials were last confirmed live; `openedAt` until the hub checks. */
+  checkedAt?: number
   countersAt?: number
 }
+
+const credentials = lazy(() => import('./credentials'))
 
 /** Flushed scans stay this long so a re-sent batch (the Worker retries for ~2 s) is recognised. */
 export const DEDUPE_WINDOW_MS = 10 * 60_000
@@ -152,10 +170,15 @@ export class CodeHub extends DurableObject<Env> {
   /** The alarm as last set by this instance (null: none); read from storage at start. */
   private alarmAt: number | null = null
   /**
-   * Until then no watcher can have expired: the oldest open one's expiry (a socket opened later
-   * expires later). 0 after a wake from hibernation, so the first look checks every socket.
+   * Until then no watcher can have expired or be due for a credentials check: the earliest such
+   * instant over the open sockets. 0 after a wake from hibernation, so the first look reads
+   * every socket.
    */
   private feedsValidUntil = 0
+  /** The credentials check in flight, if any (one at a time). */
+  private checking: Promise<void> | undefined
+  /** No credentials check starts before then: set after one that D1 could not answer. */
+  private checkAfter = 0
   /** Test seam: runs after D1 committed a flush and before the hub records that it did. */
   flushHooks: { afterCommit?: (seq: number) => void } = {}
 
@@ -168,6 +191,7 @@ export class CodeHub extends DurableObject<Env> {
     if (name && this.getMeta('name') !== name) this.setMeta('name', name)
     this.feed = new LiveFeed(
       () => this.watchers(),
+      () => this.recipients(),
       () => this.counters(),
     )
     ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair('ping', 'pong'))
@@ -622,8 +646,9 @@ export class CodeHub extends DurableObject<Env> {
     }
     const { 0: client, 1: server } = new WebSocketPair()
     this.ctx.acceptWebSocket(server)
-    server.serializeAttachment({ openedAt: now } satisfies Watcher)
-    this.feedsValidUntil = Math.min(this.feedsValidUntil, now + FEED_MAX_MS)
+    const subject = request.headers.get(SUBJECT_HEADER) ?? undefined
+    server.serializeAttachment({ openedAt: now, subject } satisfies Watcher)
+    this.feedsValidUntil = Math.min(this.feedsValidUntil, now + CREDENTIALS_CHECK_MS)
     const hello: LiveMessage = { type: 'hello', code_id: this.codeId, counters: this.counters() }
     server.send(JSON.stringify(hello))
     return new Response(null, { status: 101, webSocket: client })
@@ -633,34 +658,89 @@ export class CodeHub extends DurableObject<Env> {
     // The feed is one-way; a client may ask for the counters again, once a second at most ("ping"
     // is answered by the runtime without waking the hub).
     const now = Date.now()
-    const watcher = watcherOf(ws)
+    let watcher = watcherOf(ws)
     if (expired(watcher, now)) return endFeed(ws)
     if (message !== 'counters') return
     if (now - (watcher.countersAt ?? 0) < COUNTERS_EVERY_MS) return
+    if (checkDueAt(watcher) <= now && now >= this.checkAfter) {
+      await this.checkCredentials()
+      if (ws.readyState !== WebSocket.OPEN) return
+      watcher = watcherOf(ws)
+    }
     ws.serializeAttachment({ ...watcher, countersAt: now } satisfies Watcher)
     broadcast([ws], { type: 'counters', counters: this.counters() })
   }
 
   /**
    * The live-feed sockets within FEED_MAX_MS; the others are closed here, sent nothing more. Reads
-   * the sockets' attachments only once the oldest watcher may have expired.
+   * the sockets' attachments only once a watcher may have expired or be due for a check.
    */
   private watchers(now = Date.now()): WebSocket[] {
     // A socket being closed (an expired feed whose client has not answered) is not a watcher.
-    const sockets = this.ctx.getWebSockets().filter((ws) => ws.readyState === WebSocket.OPEN)
+    const sockets = this.openSockets()
     if (now < this.feedsValidUntil) return sockets
     const open: WebSocket[] = []
-    let oldest = Number.POSITIVE_INFINITY
+    let validUntil = Number.POSITIVE_INFINITY
     for (const ws of sockets) {
       const watcher = watcherOf(ws)
       if (expired(watcher, now)) endFeed(ws)
       else {
         open.push(ws)
-        oldest = Math.min(oldest, watcher.openedAt)
+        const due = Math.max(checkDueAt(watcher), this.checkAfter)
+        validUntil = Math.min(validUntil, watcher.openedAt + FEED_MAX_MS, due)
       }
     }
-    this.feedsValidUntil = oldest + FEED_MAX_MS
+    this.feedsValidUntil = validUntil
     return open
+  }
+
+  private openSockets(): WebSocket[] {
+    return this.ctx.getWebSockets().filter((ws) => ws.readyState === WebSocket.OPEN)
+  }
+
+  /**
+   * The watchers to send an update to: at once when no feed is due for a credentials check
+   * (CREDENTIALS_CHECK_MS), else once the check has closed those whose credentials ended.
+   * Concurrent sends wait for the same check, so their order holds.
+   */
+  private recipients(): WebSocket[] | Promise<WebSocket[]> {
+    const now = Date.now()
+    const open = this.watchers(now)
+    if (now < this.feedsValidUntil) return open
+    return this.checkCredentials().then(() => this.watchers())
+  }
+
+  /** Confirms in D1 that the credentials behind the feeds due for it are still live. */
+  private checkCredentials(): Promise<void> {
+    this.checking ??= this.runCredentialsCheck().finally(() => {
+      this.checking = undefined
+    })
+    return this.checking
+  }
+
+  private async runCredentialsCheck() {
+    const now = Date.now()
+    const due = this.openSockets().filter((ws) => checkDueAt(watcherOf(ws)) <= now)
+    const subjects = new Set(due.map((ws) => watcherOf(ws).subject ?? ''))
+    subjects.delete('')
+    let live: Set<string>
+    try {
+      live = await (await credentials.get()).liveSubjects(this.env.DB, [...subjects])
+    } catch (err) {
+      // Feeds go on meanwhile: closing every feed whenever D1 falters would be worse.
+      this.checkAfter = Date.now() + CREDENTIALS_RETRY_MS
+      console.error(`hub ${this.codeId}: live feeds' credentials not checked; retrying`, err)
+      return
+    } finally {
+      this.feedsValidUntil = 0
+    }
+    for (const ws of due) {
+      // Read again: a counters request may have written the attachment meanwhile.
+      const watcher = watcherOf(ws)
+      if (!watcher.subject) endFeed(ws)
+      else if (!live.has(watcher.subject)) revokeFeed(ws)
+      else ws.serializeAttachment({ ...watcher, checkedAt: now } satisfies Watcher)
+    }
   }
 
   override async webSocketClose(ws: WebSocket, code: number, reason: string) {
@@ -740,6 +820,19 @@ function watcherOf(ws: WebSocket): Watcher {
 }
 
 const expired = (watcher: Watcher, now: number) => now - watcher.openedAt >= FEED_MAX_MS
+
+/** When a feed's credentials are next to be confirmed. */
+const checkDueAt = (watcher: Watcher) =>
+  (watcher.checkedAt ?? watcher.openedAt) + CREDENTIALS_CHECK_MS
+
+/** A feed whose API key was revoked or whose admin session ended: closed, not to reconnect. */
+function revokeFeed(ws: WebSocket) {
+  try {
+    ws.close(FEED_REVOKED, 'credentials ended')
+  } catch {
+    // Already closing.
+  }
+}
 
 function endFeed(ws: WebSocket) {
   try {

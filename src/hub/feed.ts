@@ -18,8 +18,13 @@ export class LiveFeed {
   #lastSentAt = 0
   #timer: ReturnType<typeof setTimeout> | undefined
 
+  /**
+   * `sockets`: whoever is watching; `recipients`: those to send to, which may first wait for the
+   * hub to confirm their credentials (code-hub.ts).
+   */
   constructor(
     private readonly sockets: () => WebSocket[],
+    private readonly recipients: () => WebSocket[] | Promise<WebSocket[]>,
     private readonly counters: () => HubCounters,
   ) {}
 
@@ -54,7 +59,9 @@ export class LiveFeed {
     this.#events = []
     this.#omitted = 0
     this.#lastSentAt = Date.now()
-    broadcast(this.sockets(), message)
+    const recipients = this.recipients()
+    if (Array.isArray(recipients)) broadcast(recipients, message)
+    else void recipients.then((sockets) => broadcast(sockets, message))
   }
 }
 

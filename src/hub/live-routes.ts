@@ -4,16 +4,16 @@
  */
 import { createRoute, z } from '@hono/zod-openapi'
 import { createMiddleware } from 'hono/factory'
-import { ADMIN_SUBJECT, isAdminSessionActive } from '../admin/session'
 import { type Api, errorResponses, json, problem, security } from '../api/factory'
 import { authenticateApiKey, unauthorized } from '../auth/middleware'
-import { isApiKeyActive } from '../auth/queries'
 import { getCode } from '../codes/queries'
 import { CodeId } from '../codes/schemas'
 import type { AppEnv } from '../env'
 import { ApiError, notFound } from '../errors'
 import { hubFor } from './client'
+import { isSubjectLive } from './credentials'
 import { LIVE_TOKEN_TTL_MS, signLiveToken, verifyLiveToken } from './live-token'
+import { SUBJECT_HEADER } from './types'
 
 const tags = ['Live']
 const params = z.object({ id: CodeId })
@@ -32,6 +32,7 @@ const liveRoute = createRoute({
     'Events are `{"type":"scan","id","at","country","city","device","browser","is_bot","checkout_view"}` and `{"type":"payment","payment_id","status":"pending|paid|released","at"}`; under a flood at most 100 events per message are listed and the rest counted in `omitted`, while the counters stay exact.',
     'Send `counters` to get the counters again; `ping` is answered with `pong`.',
     'A feed lasts 30 minutes: the hub then closes it with code 4001, and the client opens it again (its credentials are checked again).',
+    'While it runs, the hub confirms once a minute, before sending it more, that the API key or admin session behind the feed is still live: a feed whose key was revoked or whose session ended is closed with code 4003, and reopening it is refused (401).',
   ].join(' '),
   request: {
     params,
@@ -83,22 +84,23 @@ const liveAuth = createMiddleware<AppEnv>(async (c, next) => {
     throw unauthorized('The live token is invalid, expired, or for another code.')
   }
   // Tokens name who asked: an API key, or an admin session (`admin:<hash>`); either must still be live.
-  const subject = claims.apiKeyId
-  const live = subject.startsWith(ADMIN_SUBJECT)
-    ? await isAdminSessionActive(c.var.db, subject.slice(ADMIN_SUBJECT.length))
-    : await isApiKeyActive(c.var.db, subject)
-  if (!live) throw unauthorized('The API key or session behind this live token has ended.')
+  if (!(await isSubjectLive(c.var.db, claims.apiKeyId)))
+    throw unauthorized('The API key or session behind this live token has ended.')
   c.set('auth', { merchantId: claims.merchantId, apiKeyId: claims.apiKeyId })
   await next()
 })
 
 /** Registers the feed itself; call before the API-key middleware, since it also takes tokens. */
 /** A socket on the code's hub: the one source of the feed, whichever way a client reads it. */
-async function hubSocket(env: AppEnv['Bindings'], codeId: string): Promise<WebSocket> {
+async function hubSocket(
+  env: AppEnv['Bindings'],
+  codeId: string,
+  subject: string,
+): Promise<WebSocket> {
   const unavailable = () =>
     new ApiError(503, 'temporarily_unavailable', 'The live feed is not available right now.')
   const answer = await hubFor(env, codeId)
-    .fetch('https://hub/live', { headers: { upgrade: 'websocket' } })
+    .fetch('https://hub/live', { headers: { upgrade: 'websocket', [SUBJECT_HEADER]: subject } })
     .catch((err) => {
       console.error('live feed: hub unreachable', codeId, err)
       throw unavailable()
@@ -145,7 +147,10 @@ export function registerLiveFeedRoute(api: Api) {
       throw new ApiError(426, 'upgrade_required', 'Open this URL as a WebSocket.')
     }
     // A fresh response: the hub's is immutable, and our middleware adds headers.
-    return new Response(null, { status: 101, webSocket: await hubSocket(c.env, code.id) })
+    return new Response(null, {
+      status: 101,
+      webSocket: await hubSocket(c.env, code.id, c.var.auth.apiKeyId),
+    })
   })
 
   // SSE relays the hub's socket from the Worker, so the hub keeps one feed and hibernates as usual.
@@ -159,7 +164,7 @@ export function registerLiveFeedRoute(api: Api) {
     }
     // A HEAD never reads a body: open nothing.
     if (c.req.method === 'HEAD') return c.body(null, 200, headers)
-    const socket = await hubSocket(c.env, code.id)
+    const socket = await hubSocket(c.env, code.id, c.var.auth.apiKeyId)
     const { readable, writable } = new TransformStream<Uint8Array, Uint8Array>()
     const writer = writable.getWriter()
     const encoder = new TextEncoder()

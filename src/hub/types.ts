@@ -112,3 +112,6 @@ export type LiveMessage =
   | { type: 'hello'; code_id: string; counters: HubCounters }
   | { type: 'update'; counters: HubCounters; events: LiveEvent[]; omitted: number }
   | { type: 'counters'; counters: HubCounters }
+
+/** On the Worker's request that opens a feed on a hub: who the feed is for (credentials.ts). */
+export const SUBJECT_HEADER = 'x-live-subject'

@@ -1,4 +1,5 @@
-import { describe, expect, it } from 'vitest'
+import { describe, expect, it, vi } from 'vitest'
+import { CREDENTIALS_CHECK_MS, FEED_REVOKED } from '../../src/hub/code-hub'
 import { call, createCode, IPHONE, merchantWithCode, newMerchant } from '../helpers'
 import { AdminClient } from './client'
 
@@ -72,6 +73,37 @@ describe("the admin's live feed", () => {
     // …and not once it has signed out.
     await admin.post('/admin/logout')
     expect((await open()).status).toBe(401)
+  })
+
+  it("closes a feed the session opened once it signs out, at the hub's next check", async () => {
+    const { key, code } = await merchantWithCode({
+      action: 'redirect',
+      destination_url: 'https://example.com',
+    })
+    const admin = await AdminClient.signIn(key)
+    const { url } = (await (await tokenFor(admin, code.id)).json()) as { url: string }
+    const live = new URL(url)
+    const opened = await call(`${live.pathname}${live.search}`, {
+      headers: { upgrade: 'websocket' },
+    })
+    const ws = opened.webSocket
+    if (!ws) throw new Error('no websocket')
+    const messages: string[] = []
+    const closed: number[] = []
+    ws.accept()
+    ws.addEventListener('message', (e) => messages.push(String(e.data)))
+    ws.addEventListener('close', (e) => closed.push(e.code))
+    await admin.post('/admin/logout')
+    vi.useFakeTimers({ toFake: ['Date'], now: Date.now() + CREDENTIALS_CHECK_MS })
+    try {
+      const seen = messages.length
+      await call(`/${code.slug}`, { headers: { 'user-agent': IPHONE } })
+      for (let i = 0; i < 100 && !closed.length; i++) await new Promise((r) => setTimeout(r, 10))
+      expect(closed).toEqual([FEED_REVOKED])
+      expect(messages.slice(seen)).toEqual([])
+    } finally {
+      vi.useRealTimers()
+    }
   })
 
   it("gives no token for another merchant's code, nor without a session", async () => {

@@ -2,11 +2,17 @@ import { evictDurableObject, runInDurableObject } from 'cloudflare:test'
 import { env } from 'cloudflare:workers'
 import { describe, expect, it, vi } from 'vitest'
 import { hubFor } from '../../src/hub/client'
-import { FEED_EXPIRED, FEED_MAX_MS } from '../../src/hub/code-hub'
+import {
+  CREDENTIALS_CHECK_MS,
+  CREDENTIALS_RETRY_MS,
+  FEED_EXPIRED,
+  FEED_MAX_MS,
+  FEED_REVOKED,
+} from '../../src/hub/code-hub'
 import { MAX_EVENTS_PER_MESSAGE, MIN_INTERVAL_MS } from '../../src/hub/feed'
 import { signLiveToken } from '../../src/hub/live-token'
 import type { LiveMessage, LivePayment, LiveScan } from '../../src/hub/types'
-import { call, createCode, newMerchant, problemOf } from '../helpers'
+import { call, createCode, newMerchant, problemOf, replaceMethod } from '../helpers'
 import { hubScans, IPHONE, scanFor } from './fixtures'
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
@@ -287,6 +293,148 @@ describe('live feed: what a watcher receives', () => {
     expect(omitted).toBeGreaterThan(0)
     expect(sent.at(-1)?.message.counters).toMatchObject({ scans: total, bot: 250 })
     live.ws.close()
+  })
+})
+
+/** A second API key of the merchant behind `key`. */
+async function secondKey(key: string) {
+  const created = await call('/api/v1/api-keys', { key, json: { name: 'second' } })
+  expect(created.status).toBe(201)
+  return (await created.json()) as { id: string; key: string }
+}
+
+const scan = (slug: string) => call(`/${slug}`, { headers: { 'user-agent': IPHONE } })
+
+describe('live feed: credentials that end while it runs', () => {
+  it('closes a feed whose key was revoked at its next check, before sending it anything more; feeds of live keys go on', async () => {
+    const { key, code } = await newCode()
+    const other = await secondKey(key)
+    const kept = await openLive(code.id, { key })
+    const revoked = await openLive(code.id, { key: other.key })
+    await kept.next((m) => m.type === 'hello')
+    await revoked.next((m) => m.type === 'hello')
+    expect((await call(`/api/v1/api-keys/${other.id}`, { key, method: 'DELETE' })).status).toBe(200)
+    const start = Date.now()
+    vi.useFakeTimers({ toFake: ['Date'], now: start })
+    try {
+      // Within the interval since the Worker checked it, a feed is not asked about again.
+      vi.setSystemTime(start + CREDENTIALS_CHECK_MS / 2)
+      await scan(code.slug)
+      await revoked.next((m) => m.type === 'update')
+      expect(revoked.closed).toEqual([])
+
+      vi.setSystemTime(start + CREDENTIALS_CHECK_MS)
+      const seen = revoked.received.length
+      const keptSeen = kept.received.length
+      await scan(code.slug)
+      await revoked.closing()
+      expect(revoked.closed).toEqual([{ code: FEED_REVOKED, reason: 'credentials ended' }])
+      expect(revoked.received.slice(seen)).toEqual([])
+      // The other feed got that scan, and goes on past the next interval too.
+      await kept.next((m) => m.type === 'update', keptSeen)
+      vi.setSystemTime(start + 2.5 * CREDENTIALS_CHECK_MS)
+      const later = kept.received.length
+      await scan(code.slug)
+      expect(await kept.next((m) => m.type === 'update', later)).toMatchObject({
+        counters: { scans: 3 },
+      })
+      expect(kept.closed).toEqual([])
+      expect(
+        await runInDurableObject(hubFor(env, code.id), (_, state) => state.getWebSockets().length),
+      ).toBe(1)
+    } finally {
+      vi.useRealTimers()
+      kept.ws.close()
+    }
+  })
+
+  it('closes a revoked feed that asks for the counters, without answering', async () => {
+    const { key, keyId, code } = await newCode()
+    const live = await openLive(code.id, { key })
+    await live.next((m) => m.type === 'hello')
+    await call(`/api/v1/api-keys/${keyId}`, { key, method: 'DELETE' })
+    vi.useFakeTimers({ toFake: ['Date'], now: Date.now() + CREDENTIALS_CHECK_MS })
+    try {
+      const seen = live.received.length
+      live.ws.send('counters')
+      await live.closing()
+      expect(live.closed.map((c) => c.code)).toEqual([FEED_REVOKED])
+      expect(live.received.slice(seen)).toEqual([])
+    } finally {
+      vi.useRealTimers()
+    }
+  })
+
+  it('goes on while D1 cannot confirm the credentials, and asks again after CREDENTIALS_RETRY_MS', async () => {
+    const { key, keyId, code } = await newCode()
+    const hub = hubFor(env, code.id)
+    const live = await openLive(code.id, { key })
+    await live.next((m) => m.type === 'hello')
+    await call(`/api/v1/api-keys/${keyId}`, { key, method: 'DELETE' })
+    let failing = true
+    let asked = 0
+    // The hub's own bindings (the test's env stays as it is).
+    const restore = await runInDurableObject(hub, (instance) => {
+      const held = instance as unknown as { env: Env }
+      const real = held.env
+      const DB = replaceMethod(real.DB, 'prepare', (prepare) => (query) => {
+        asked++
+        if (failing) throw new Error('D1 is down')
+        return prepare(query)
+      })
+      held.env = { ...real, DB }
+      return () => {
+        held.env = real
+      }
+    })
+    const error = vi.spyOn(console, 'error').mockImplementation(() => {})
+    const start = Date.now()
+    vi.useFakeTimers({ toFake: ['Date'], now: start + CREDENTIALS_CHECK_MS })
+    try {
+      const seen = live.received.length
+      await scan(code.slug)
+      await live.next((m) => m.type === 'update', seen)
+      expect(asked).toBe(1)
+      expect(String(error.mock.calls[0]?.[0])).toContain("live feeds' credentials not checked")
+      // Not asked again at every scan meanwhile…
+      await scan(code.slug)
+      await live.next((m) => m.type === 'update' && m.counters.scans === 2, seen)
+      expect(asked).toBe(1)
+      expect(live.closed).toEqual([])
+      // …but once the retry interval has passed, when D1 answers again.
+      failing = false
+      vi.setSystemTime(start + CREDENTIALS_CHECK_MS + CREDENTIALS_RETRY_MS)
+      const before = live.received.length
+      await scan(code.slug)
+      await live.closing()
+      expect(live.closed.map((c) => c.code)).toEqual([FEED_REVOKED])
+      expect(live.received.slice(before)).toEqual([])
+    } finally {
+      vi.useRealTimers()
+      restore()
+    }
+  })
+
+  it('ends, at its first check, a feed opened before feeds named their credentials', async () => {
+    const { key, code } = await newCode()
+    const hub = hubFor(env, code.id)
+    const live = await openLive(code.id, { key })
+    await live.next((m) => m.type === 'hello')
+    await runInDurableObject(hub, (_, state) => {
+      for (const ws of state.getWebSockets()) ws.serializeAttachment({ openedAt: Date.now() })
+    })
+    await evictDurableObject(hub, { webSockets: 'hibernate' })
+    vi.useFakeTimers({ toFake: ['Date'], now: Date.now() + CREDENTIALS_CHECK_MS })
+    try {
+      const seen = live.received.length
+      await scan(code.slug)
+      await live.closing()
+      // The client reconnects, and the Worker checks its key as it opens the new feed.
+      expect(live.closed.map((c) => c.code)).toEqual([FEED_EXPIRED])
+      expect(live.received.slice(seen)).toEqual([])
+    } finally {
+      vi.useRealTimers()
+    }
   })
 })
 
