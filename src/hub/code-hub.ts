@@ -50,11 +50,17 @@ export const FEED_EXPIRED = 4001
  * Before a feed is sent anything more, or answered, the hub confirms in D1 that the API key or
  * admin session behind it is still live, once this long has passed since the last confirmation
  * (the Worker's, when the feed opened). A feed whose credentials ended is closed with
- * FEED_REVOKED. If D1 cannot answer, feeds go on and the check is tried again after
- * CREDENTIALS_RETRY_MS.
+ * FEED_REVOKED. A check also confirms the feeds that would be due within CHECK_AHEAD_MS, so
+ * feeds opened at different times share checks. If D1 fails or takes longer than
+ * CREDENTIALS_TIMEOUT_MS (updates wait for a check), feeds go on and the check is tried again
+ * after CREDENTIALS_RETRY_MS.
  */
 export const CREDENTIALS_CHECK_MS = 60_000
+const CHECK_AHEAD_MS = CREDENTIALS_CHECK_MS / 2
+export const CREDENTIALS_TIMEOUT_MS = 2_000
 export const CREDENTIALS_RETRY_MS = 10_000
+/** Keys or sessions one check asks D1 about (a D1 read each); any others wait for the next. */
+const SUBJECTS_PER_CHECK = 20
 export const FEED_REVOKED = 4003
 
 /** What a live-feed socket carries across hibernation. */
@@ -663,8 +669,7 @@ export class CodeHub extends DurableObject<Env> {
     if (message !== 'counters') return
     if (now - (watcher.countersAt ?? 0) < COUNTERS_EVERY_MS) return
     if (checkDueAt(watcher) <= now && now >= this.checkAfter) {
-      await this.checkCredentials()
-      if (ws.readyState !== WebSocket.OPEN) return
+      if (!(await this.confirmed([ws])).length) return
       watcher = watcherOf(ws)
     }
     ws.serializeAttachment({ ...watcher, countersAt: now } satisfies Watcher)
@@ -700,14 +705,31 @@ export class CodeHub extends DurableObject<Env> {
 
   /**
    * The watchers to send an update to: at once when no feed is due for a credentials check
-   * (CREDENTIALS_CHECK_MS), else once the check has closed those whose credentials ended.
-   * Concurrent sends wait for the same check, so their order holds.
+   * (CREDENTIALS_CHECK_MS), else once it has been checked.
    */
   private recipients(): WebSocket[] | Promise<WebSocket[]> {
     const now = Date.now()
     const open = this.watchers(now)
     if (now < this.feedsValidUntil) return open
-    return this.checkCredentials().then(() => this.watchers())
+    return this.confirmed(open)
+  }
+
+  /**
+   * `sockets` once each one due for a credentials check has had it, less those it closed. The
+   * recipients are fixed when the message is built, so a feed opened meanwhile is sent nothing
+   * older than its hello; concurrent sends wait for the same checks, so their order holds.
+   */
+  private async confirmed(sockets: WebSocket[]): Promise<WebSocket[]> {
+    // A check covers the feeds due when it starts: one that fell due meanwhile needs the next.
+    for (let round = 0; round < 3; round++) {
+      const now = Date.now()
+      if (now < this.checkAfter) break
+      const due = (ws: WebSocket) =>
+        ws.readyState === WebSocket.OPEN && checkDueAt(watcherOf(ws)) <= now
+      if (!sockets.some(due)) break
+      await this.checkCredentials()
+    }
+    return sockets.filter((ws) => ws.readyState === WebSocket.OPEN)
   }
 
   /** Confirms in D1 that the credentials behind the feeds due for it are still live. */
@@ -720,12 +742,18 @@ export class CodeHub extends DurableObject<Env> {
 
   private async runCredentialsCheck() {
     const now = Date.now()
-    const due = this.openSockets().filter((ws) => checkDueAt(watcherOf(ws)) <= now)
-    const subjects = new Set(due.map((ws) => watcherOf(ws).subject ?? ''))
-    subjects.delete('')
+    const due = this.openSockets().filter((ws) => checkDueAt(watcherOf(ws)) <= now + CHECK_AHEAD_MS)
+    const subjects = new Set<string>()
+    for (const ws of due) {
+      const subject = watcherOf(ws).subject
+      if (subject && subjects.size < SUBJECTS_PER_CHECK) subjects.add(subject)
+    }
     let live: Set<string>
     try {
-      live = await (await credentials.get()).liveSubjects(this.env.DB, [...subjects])
+      live = await withTimeout(
+        credentials.get().then((m) => m.liveSubjects(this.env.DB, [...subjects])),
+        CREDENTIALS_TIMEOUT_MS,
+      )
     } catch (err) {
       // Feeds go on meanwhile: closing every feed whenever D1 falters would be worse.
       this.checkAfter = Date.now() + CREDENTIALS_RETRY_MS
@@ -738,6 +766,8 @@ export class CodeHub extends DurableObject<Env> {
       // Read again: a counters request may have written the attachment meanwhile.
       const watcher = watcherOf(ws)
       if (!watcher.subject) endFeed(ws)
+      else if (!subjects.has(watcher.subject))
+        continue // asked about by the next check
       else if (!live.has(watcher.subject)) revokeFeed(ws)
       else ws.serializeAttachment({ ...watcher, checkedAt: now } satisfies Watcher)
     }
@@ -824,6 +854,19 @@ const expired = (watcher: Watcher, now: number) => now - watcher.openedAt >= FEE
 /** When a feed's credentials are next to be confirmed. */
 const checkDueAt = (watcher: Watcher) =>
   (watcher.checkedAt ?? watcher.openedAt) + CREDENTIALS_CHECK_MS
+
+/** `work`, or a rejection once `ms` have passed without it settling. */
+async function withTimeout<T>(work: Promise<T>, ms: number): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms)
+  })
+  try {
+    return await Promise.race([work, late])
+  } finally {
+    clearTimeout(timer)
+  }
+}
 
 /** A feed whose API key was revoked or whose admin session ended: closed, not to reconnect. */
 function revokeFeed(ws: WebSocket) {

@@ -14,6 +14,17 @@ async function tokenFor(admin: AdminClient, codeId: string) {
   return response
 }
 
+/** A signed-in admin of a redirect code, and the feed URL its live token opens. */
+async function signedInWithToken() {
+  const { key, code } = await merchantWithCode({
+    action: 'redirect',
+    destination_url: 'https://example.com',
+  })
+  const admin = await AdminClient.signIn(key)
+  const { url } = (await (await tokenFor(admin, code.id)).json()) as { url: string }
+  return { admin, code, live: new URL(url) }
+}
+
 describe("the admin's live feed", () => {
   it('issues a token for its own code that opens the feed, which then carries each scan', async () => {
     const { key, code } = await merchantWithCode({
@@ -57,13 +68,7 @@ describe("the admin's live feed", () => {
   })
 
   it('stops honouring tokens once the session that asked for them signs out', async () => {
-    const { key, code } = await merchantWithCode({
-      action: 'redirect',
-      destination_url: 'https://example.com',
-    })
-    const admin = await AdminClient.signIn(key)
-    const { url } = (await (await tokenFor(admin, code.id)).json()) as { url: string }
-    const live = new URL(url)
+    const { admin, live } = await signedInWithToken()
     const open = () => call(`${live.pathname}${live.search}`, { headers: { upgrade: 'websocket' } })
     // It works while the session lasts…
     const accepted = await open()
@@ -76,13 +81,7 @@ describe("the admin's live feed", () => {
   })
 
   it("closes a feed the session opened once it signs out, at the hub's next check", async () => {
-    const { key, code } = await merchantWithCode({
-      action: 'redirect',
-      destination_url: 'https://example.com',
-    })
-    const admin = await AdminClient.signIn(key)
-    const { url } = (await (await tokenFor(admin, code.id)).json()) as { url: string }
-    const live = new URL(url)
+    const { admin, code, live } = await signedInWithToken()
     const opened = await call(`${live.pathname}${live.search}`, {
       headers: { upgrade: 'websocket' },
     })

@@ -5,6 +5,7 @@ import { hubFor } from '../../src/hub/client'
 import {
   CREDENTIALS_CHECK_MS,
   CREDENTIALS_RETRY_MS,
+  CREDENTIALS_TIMEOUT_MS,
   FEED_EXPIRED,
   FEED_MAX_MS,
   FEED_REVOKED,
@@ -74,6 +75,27 @@ const updates = (received: Received[]) =>
   received.filter((r) => r.message.type === 'update') as (Received & {
     message: Extract<LiveMessage, { type: 'update' }>
   })[]
+
+type Live = Awaited<ReturnType<typeof openLive>>
+
+/** After `action`, the feed is closed with `code`, and was sent nothing more. */
+async function closedUnanswered(live: Live, code: number, action: () => unknown) {
+  const seen = live.received.length
+  await action()
+  await live.closing()
+  expect(live.closed.map((c) => c.code)).toEqual([code])
+  expect(live.received.slice(seen)).toEqual([])
+}
+
+/** The feed asks for the counters at `at`: it is closed with `code`, and not answered. */
+async function closedOnCountersRequest(live: Live, at: number, code: number) {
+  vi.useFakeTimers({ toFake: ['Date'], now: at })
+  try {
+    await closedUnanswered(live, code, () => live.ws.send('counters'))
+  } finally {
+    vi.useRealTimers()
+  }
+}
 
 describe('live feed: what a watcher receives', () => {
   it('greets with the counters, then sends each scan without the visitor hash', async () => {
@@ -208,16 +230,7 @@ describe('live feed: what a watcher receives', () => {
     const { key, code } = await newCode()
     const live = await openLive(code.id, { key })
     await live.next((m) => m.type === 'hello')
-    vi.useFakeTimers({ toFake: ['Date'], now: Date.now() + FEED_MAX_MS })
-    try {
-      const seen = live.received.length
-      live.ws.send('counters')
-      await live.closing()
-      expect(live.closed.map((c) => c.code)).toEqual([FEED_EXPIRED])
-      expect(live.received.slice(seen)).toEqual([])
-    } finally {
-      vi.useRealTimers()
-    }
+    await closedOnCountersRequest(live, Date.now() + FEED_MAX_MS, FEED_EXPIRED)
   })
 
   it('closes, at the first look after a wake, a feed that carries no opening time', async () => {
@@ -305,6 +318,55 @@ async function secondKey(key: string) {
 
 const scan = (slug: string) => call(`/${slug}`, { headers: { 'user-agent': IPHONE } })
 
+/**
+ * The hub's own D1 binding, wrapped (the test's env stays as it is): counts the statements it
+ * prepares, and can fail them (`failing`) or hold their answers until `release()`.
+ */
+async function hubD1(codeId: string) {
+  let gate: Promise<void> = Promise.resolve()
+  let open = () => {}
+  const control = {
+    asked: 0,
+    failing: false,
+    hold() {
+      gate = new Promise((resolve) => {
+        open = resolve
+      })
+    },
+    release: () => open(),
+    restore: () => {},
+  }
+  const held = (statement: D1PreparedStatement): D1PreparedStatement =>
+    new Proxy(statement, {
+      get(target, name) {
+        const value = Reflect.get(target, name, target)
+        if (typeof value !== 'function') return value
+        if (name === 'bind') return (...args: unknown[]) => held(value.apply(target, args))
+        if (name === 'all' || name === 'raw' || name === 'first' || name === 'run') {
+          return async (...args: unknown[]) => {
+            await gate
+            return value.apply(target, args)
+          }
+        }
+        return value.bind(target)
+      },
+    })
+  control.restore = await runInDurableObject(hubFor(env, codeId), (instance) => {
+    const hub = instance as unknown as { env: Env }
+    const real = hub.env
+    const DB = replaceMethod(real.DB, 'prepare', (prepare) => (query) => {
+      control.asked++
+      if (control.failing) throw new Error('D1 is down')
+      return held(prepare(query))
+    })
+    hub.env = { ...real, DB }
+    return () => {
+      hub.env = real
+    }
+  })
+  return control
+}
+
 describe('live feed: credentials that end while it runs', () => {
   it('closes a feed whose key was revoked at its next check, before sending it anything more; feeds of live keys go on', async () => {
     const { key, code } = await newCode()
@@ -324,12 +386,9 @@ describe('live feed: credentials that end while it runs', () => {
       expect(revoked.closed).toEqual([])
 
       vi.setSystemTime(start + CREDENTIALS_CHECK_MS)
-      const seen = revoked.received.length
       const keptSeen = kept.received.length
-      await scan(code.slug)
-      await revoked.closing()
-      expect(revoked.closed).toEqual([{ code: FEED_REVOKED, reason: 'credentials ended' }])
-      expect(revoked.received.slice(seen)).toEqual([])
+      await closedUnanswered(revoked, FEED_REVOKED, () => scan(code.slug))
+      expect(revoked.closed[0]?.reason).toBe('credentials ended')
       // The other feed got that scan, and goes on past the next interval too.
       await kept.next((m) => m.type === 'update', keptSeen)
       vi.setSystemTime(start + 2.5 * CREDENTIALS_CHECK_MS)
@@ -353,40 +412,16 @@ describe('live feed: credentials that end while it runs', () => {
     const live = await openLive(code.id, { key })
     await live.next((m) => m.type === 'hello')
     await call(`/api/v1/api-keys/${keyId}`, { key, method: 'DELETE' })
-    vi.useFakeTimers({ toFake: ['Date'], now: Date.now() + CREDENTIALS_CHECK_MS })
-    try {
-      const seen = live.received.length
-      live.ws.send('counters')
-      await live.closing()
-      expect(live.closed.map((c) => c.code)).toEqual([FEED_REVOKED])
-      expect(live.received.slice(seen)).toEqual([])
-    } finally {
-      vi.useRealTimers()
-    }
+    await closedOnCountersRequest(live, Date.now() + CREDENTIALS_CHECK_MS, FEED_REVOKED)
   })
 
   it('goes on while D1 cannot confirm the credentials, and asks again after CREDENTIALS_RETRY_MS', async () => {
     const { key, keyId, code } = await newCode()
-    const hub = hubFor(env, code.id)
     const live = await openLive(code.id, { key })
     await live.next((m) => m.type === 'hello')
     await call(`/api/v1/api-keys/${keyId}`, { key, method: 'DELETE' })
-    let failing = true
-    let asked = 0
-    // The hub's own bindings (the test's env stays as it is).
-    const restore = await runInDurableObject(hub, (instance) => {
-      const held = instance as unknown as { env: Env }
-      const real = held.env
-      const DB = replaceMethod(real.DB, 'prepare', (prepare) => (query) => {
-        asked++
-        if (failing) throw new Error('D1 is down')
-        return prepare(query)
-      })
-      held.env = { ...real, DB }
-      return () => {
-        held.env = real
-      }
-    })
+    const d1 = await hubD1(code.id)
+    d1.failing = true
     const error = vi.spyOn(console, 'error').mockImplementation(() => {})
     const start = Date.now()
     vi.useFakeTimers({ toFake: ['Date'], now: start + CREDENTIALS_CHECK_MS })
@@ -394,24 +429,150 @@ describe('live feed: credentials that end while it runs', () => {
       const seen = live.received.length
       await scan(code.slug)
       await live.next((m) => m.type === 'update', seen)
-      expect(asked).toBe(1)
+      expect(d1.asked).toBe(1)
       expect(String(error.mock.calls[0]?.[0])).toContain("live feeds' credentials not checked")
       // Not asked again at every scan meanwhile…
       await scan(code.slug)
       await live.next((m) => m.type === 'update' && m.counters.scans === 2, seen)
-      expect(asked).toBe(1)
+      expect(d1.asked).toBe(1)
       expect(live.closed).toEqual([])
       // …but once the retry interval has passed, when D1 answers again.
-      failing = false
+      d1.failing = false
       vi.setSystemTime(start + CREDENTIALS_CHECK_MS + CREDENTIALS_RETRY_MS)
-      const before = live.received.length
-      await scan(code.slug)
-      await live.closing()
-      expect(live.closed.map((c) => c.code)).toEqual([FEED_REVOKED])
-      expect(live.received.slice(before)).toEqual([])
+      await closedUnanswered(live, FEED_REVOKED, () => scan(code.slug))
     } finally {
       vi.useRealTimers()
-      restore()
+      d1.restore()
+    }
+  })
+
+  it('sends the updates without the check when D1 takes longer than CREDENTIALS_TIMEOUT_MS', async () => {
+    const { key, code } = await newCode()
+    const live = await openLive(code.id, { key })
+    await live.next((m) => m.type === 'hello')
+    const d1 = await hubD1(code.id)
+    d1.hold()
+    const error = vi.spyOn(console, 'error').mockImplementation(() => {})
+    const start = Date.now()
+    vi.useFakeTimers({ toFake: ['Date'], now: start + CREDENTIALS_CHECK_MS })
+    try {
+      const seen = live.received.length
+      await scan(code.slug)
+      // The update waits for the check, then goes once the check has given up.
+      await sleep(CREDENTIALS_TIMEOUT_MS / 2)
+      expect(live.received.slice(seen)).toEqual([])
+      await live.next((m) => m.type === 'update', seen, CREDENTIALS_TIMEOUT_MS * 2)
+      expect(String(error.mock.calls[0]?.[1])).toContain(
+        `no answer within ${CREDENTIALS_TIMEOUT_MS} ms`,
+      )
+      expect(live.closed).toEqual([])
+    } finally {
+      d1.release()
+      vi.useRealTimers()
+      d1.restore()
+      live.ws.close()
+    }
+  })
+
+  it('sends a feed opened during a check nothing older than its hello', async () => {
+    const { key, code } = await newCode()
+    const first = await openLive(code.id, { key })
+    await first.next((m) => m.type === 'hello')
+    const d1 = await hubD1(code.id)
+    d1.hold()
+    vi.useFakeTimers({ toFake: ['Date'], now: Date.now() + CREDENTIALS_CHECK_MS })
+    try {
+      // Two updates wait for the first feed's check; a second feed opens meanwhile.
+      await scan(code.slug)
+      await sleep(MIN_INTERVAL_MS * 1.5)
+      await scan(code.slug)
+      const second = await openLive(code.id, { key })
+      expect(await second.next((m) => m.type === 'hello')).toMatchObject({
+        counters: { scans: 2 },
+      })
+      d1.release()
+      await first.next((m) => m.type === 'update' && m.counters.scans === 2)
+      await scan(code.slug)
+      await second.next((m) => m.type === 'update' && m.counters.scans === 3)
+      // The updates built before it opened (1 scan) went to the first feed only.
+      const seen = second.received.map((r) => r.message.counters.scans)
+      expect(seen[0]).toBe(2)
+      expect(seen).toEqual([...seen].sort((a, b) => a - b))
+      second.ws.close()
+    } finally {
+      d1.release()
+      vi.useRealTimers()
+      d1.restore()
+      first.ws.close()
+    }
+  })
+
+  it("checks a feed that fell due during another feed's check before sending it more", async () => {
+    const { key, code } = await newCode()
+    const other = await secondKey(key)
+    const start = Date.now()
+    vi.useFakeTimers({ toFake: ['Date'], now: start })
+    const d1 = await hubD1(code.id)
+    try {
+      const first = await openLive(code.id, { key })
+      await first.next((m) => m.type === 'hello')
+      // Opened late enough not to be checked along with the first feed's first check.
+      vi.setSystemTime(start + CREDENTIALS_CHECK_MS / 2 + 5_000)
+      const revoked = await openLive(code.id, { key: other.key })
+      await revoked.next((m) => m.type === 'hello')
+      await call(`/api/v1/api-keys/${other.id}`, { key, method: 'DELETE' })
+      // The first feed's check starts, and D1 is slow to answer…
+      d1.hold()
+      vi.setSystemTime(start + CREDENTIALS_CHECK_MS)
+      await scan(code.slug)
+      await sleep(50)
+      // …while the second feed falls due too, and sends for the counters.
+      vi.setSystemTime(start + 1.5 * CREDENTIALS_CHECK_MS + 10_000)
+      await scan(code.slug)
+      revoked.ws.send('counters')
+      await sleep(50)
+      d1.release()
+      await revoked.closing()
+      expect(revoked.closed.map((c) => c.code)).toEqual([FEED_REVOKED])
+      // Nothing after its hello: the update built before it fell due waited for the first
+      // check, by which time it was due itself, and was checked before that update went out.
+      expect(revoked.received.map((r) => r.message.type)).toEqual(['hello'])
+      await first.next((m) => m.type === 'update' && m.counters.scans === 2)
+      first.ws.close()
+    } finally {
+      d1.release()
+      vi.useRealTimers()
+      d1.restore()
+    }
+  })
+
+  it('confirms the feeds of one key opened at different times together', async () => {
+    const { key, code } = await newCode()
+    const start = Date.now()
+    vi.useFakeTimers({ toFake: ['Date'], now: start })
+    const d1 = await hubD1(code.id)
+    const feeds: Live[] = []
+    try {
+      for (let i = 0; i < 4; i++) {
+        vi.setSystemTime(start + i * 10_000)
+        feeds.push(await openLive(code.id, { key }))
+      }
+      // A scan every 5 s for a minute, from the first feed's first check on.
+      for (let s = 60; s <= 120; s += 5) {
+        vi.setSystemTime(start + s * 1000)
+        await scan(code.slug)
+        await sleep(MIN_INTERVAL_MS + 20)
+      }
+      for (const feed of feeds) {
+        expect(feed.closed).toEqual([])
+        expect(updates(feed.received).at(-1)?.message.counters.scans).toBe(13)
+      }
+      // One read at 60 s (all four feeds due within 30 s), the next at 120 s.
+      expect(d1.asked).toBe(2)
+    } finally {
+      vi.useRealTimers()
+      d1.restore()
+      for (const feed of feeds) feed.ws.close()
     }
   })
 
@@ -426,12 +587,8 @@ describe('live feed: credentials that end while it runs', () => {
     await evictDurableObject(hub, { webSockets: 'hibernate' })
     vi.useFakeTimers({ toFake: ['Date'], now: Date.now() + CREDENTIALS_CHECK_MS })
     try {
-      const seen = live.received.length
-      await scan(code.slug)
-      await live.closing()
       // The client reconnects, and the Worker checks its key as it opens the new feed.
-      expect(live.closed.map((c) => c.code)).toEqual([FEED_EXPIRED])
-      expect(live.received.slice(seen)).toEqual([])
+      await closedUnanswered(live, FEED_EXPIRED, () => scan(code.slug))
     } finally {
       vi.useRealTimers()
     }
