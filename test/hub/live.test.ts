@@ -334,7 +334,7 @@ async function hubD1(codeId: string) {
       })
     },
     release: () => open(),
-    restore: () => {},
+    restore() {},
   }
   const held = (statement: D1PreparedStatement): D1PreparedStatement =>
     new Proxy(statement, {
@@ -351,7 +351,7 @@ async function hubD1(codeId: string) {
         return value.bind(target)
       },
     })
-  control.restore = await runInDurableObject(hubFor(env, codeId), (instance) => {
+  const restore = await runInDurableObject(hubFor(env, codeId), (instance) => {
     const hub = instance as unknown as { env: Env }
     const real = hub.env
     const DB = replaceMethod(real.DB, 'prepare', (prepare) => (query) => {
@@ -364,7 +364,20 @@ async function hubD1(codeId: string) {
       hub.env = real
     }
   })
+  /** Answers what is held, and gives the hub its own D1 back. */
+  control.restore = () => {
+    open()
+    restore()
+  }
   return control
+}
+
+/** A new redirect code, and a feed on it (greeted) with its merchant's key. */
+async function watchedCode() {
+  const created = await newCode()
+  const live = await openLive(created.code.id, { key: created.key })
+  await live.next((m) => m.type === 'hello')
+  return { ...created, live }
 }
 
 describe('live feed: credentials that end while it runs', () => {
@@ -408,17 +421,13 @@ describe('live feed: credentials that end while it runs', () => {
   })
 
   it('closes a revoked feed that asks for the counters, without answering', async () => {
-    const { key, keyId, code } = await newCode()
-    const live = await openLive(code.id, { key })
-    await live.next((m) => m.type === 'hello')
+    const { key, keyId, live } = await watchedCode()
     await call(`/api/v1/api-keys/${keyId}`, { key, method: 'DELETE' })
     await closedOnCountersRequest(live, Date.now() + CREDENTIALS_CHECK_MS, FEED_REVOKED)
   })
 
   it('goes on while D1 cannot confirm the credentials, and asks again after CREDENTIALS_RETRY_MS', async () => {
-    const { key, keyId, code } = await newCode()
-    const live = await openLive(code.id, { key })
-    await live.next((m) => m.type === 'hello')
+    const { key, keyId, code, live } = await watchedCode()
     await call(`/api/v1/api-keys/${keyId}`, { key, method: 'DELETE' })
     const d1 = await hubD1(code.id)
     d1.failing = true
@@ -447,9 +456,7 @@ describe('live feed: credentials that end while it runs', () => {
   })
 
   it('sends the updates without the check when D1 takes longer than CREDENTIALS_TIMEOUT_MS', async () => {
-    const { key, code } = await newCode()
-    const live = await openLive(code.id, { key })
-    await live.next((m) => m.type === 'hello')
+    const { code, live } = await watchedCode()
     const d1 = await hubD1(code.id)
     d1.hold()
     const error = vi.spyOn(console, 'error').mockImplementation(() => {})
@@ -467,7 +474,6 @@ describe('live feed: credentials that end while it runs', () => {
       )
       expect(live.closed).toEqual([])
     } finally {
-      d1.release()
       vi.useRealTimers()
       d1.restore()
       live.ws.close()
@@ -475,9 +481,7 @@ describe('live feed: credentials that end while it runs', () => {
   })
 
   it('sends a feed opened during a check nothing older than its hello', async () => {
-    const { key, code } = await newCode()
-    const first = await openLive(code.id, { key })
-    await first.next((m) => m.type === 'hello')
+    const { key, code, live: first } = await watchedCode()
     const d1 = await hubD1(code.id)
     d1.hold()
     vi.useFakeTimers({ toFake: ['Date'], now: Date.now() + CREDENTIALS_CHECK_MS })
@@ -500,7 +504,6 @@ describe('live feed: credentials that end while it runs', () => {
       expect(seen).toEqual([...seen].sort((a, b) => a - b))
       second.ws.close()
     } finally {
-      d1.release()
       vi.useRealTimers()
       d1.restore()
       first.ws.close()
@@ -540,7 +543,6 @@ describe('live feed: credentials that end while it runs', () => {
       await first.next((m) => m.type === 'update' && m.counters.scans === 2)
       first.ws.close()
     } finally {
-      d1.release()
       vi.useRealTimers()
       d1.restore()
     }
@@ -577,10 +579,8 @@ describe('live feed: credentials that end while it runs', () => {
   })
 
   it('ends, at its first check, a feed opened before feeds named their credentials', async () => {
-    const { key, code } = await newCode()
+    const { code, live } = await watchedCode()
     const hub = hubFor(env, code.id)
-    const live = await openLive(code.id, { key })
-    await live.next((m) => m.type === 'hello')
     await runInDurableObject(hub, (_, state) => {
       for (const ws of state.getWebSockets()) ws.serializeAttachment({ openedAt: Date.now() })
     })
