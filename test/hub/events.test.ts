@@ -2,7 +2,12 @@ import { runInDurableObject } from 'cloudflare:test'
 import { env } from 'cloudflare:workers'
 import { describe, expect, it, vi } from 'vitest'
 import { hubFor } from '../../src/hub/client'
-import { FEED_MAX_MS, MAX_SOCKETS, MAX_WATCHERS } from '../../src/hub/code-hub'
+import {
+  CREDENTIALS_CHECK_MS,
+  FEED_MAX_MS,
+  MAX_SOCKETS,
+  MAX_WATCHERS,
+} from '../../src/hub/code-hub'
 import { MIN_INTERVAL_MS } from '../../src/hub/feed'
 import { SSE_MAX_QUEUED } from '../../src/hub/live-routes'
 import { call, createCode, IPHONE, merchantWithCode, newMerchant, problemOf } from '../helpers'
@@ -55,15 +60,19 @@ describe('the live feed as Server-Sent Events', () => {
     await reader.cancel()
   })
 
-  it('ends the stream when the hub closes an expired feed, so the client reconnects', async () => {
-    const { key, code, merchantId } = await merchantWithCode({
+  it.each([
+    ['an expired feed, so the client reconnects', FEED_MAX_MS, false],
+    ['the feed of a key revoked since', CREDENTIALS_CHECK_MS, true],
+  ])('ends the stream when the hub closes %s', async (_, after, revoke) => {
+    const { key, keyId, code, merchantId } = await merchantWithCode({
       action: 'redirect',
       destination_url: 'https://example.com',
     })
     const response = await call(`/api/v1/codes/${code.id}/events`, { key })
     const reader = (response.body as ReadableStream<Uint8Array>).getReader()
     await nextEvent(reader, (e) => e.type === 'hello')
-    vi.useFakeTimers({ toFake: ['Date'], now: Date.now() + FEED_MAX_MS })
+    if (revoke) await call(`/api/v1/api-keys/${keyId}`, { key, method: 'DELETE' })
+    vi.useFakeTimers({ toFake: ['Date'], now: Date.now() + after })
     try {
       await hubFor(env, code.id).recordScans([scanFor({ id: code.id, merchantId })])
       const rest = new TextDecoder()
