@@ -14,7 +14,7 @@
 import { DurableObject } from 'cloudflare:workers'
 import { lazy } from '../lib/lazy'
 import { aggregate, type FunnelRow, type ScanRow, scanRow } from './aggregate'
-import { broadcast, LiveFeed } from './feed'
+import { LiveFeed } from './feed'
 import { type FlushBatch, flushToD1, scanRowsJson } from './flush'
 import { FLUSH_DELAY_MS, FLUSH_MAX_SCANS } from './limits'
 import { type Pace, Pacer } from './pace'
@@ -38,7 +38,7 @@ export const MAX_WATCHERS = 200
  */
 export const MAX_SOCKETS = 2 * MAX_WATCHERS
 /** A watcher's "counters" requests are answered this often at most. */
-const COUNTERS_EVERY_MS = 1_000
+export const COUNTERS_EVERY_MS = 1_000
 /**
  * A feed lasts this long. Then the hub closes it (FEED_EXPIRED) before sending it anything more,
  * and the client reconnects, its credentials checked again: a revoked key's feed, or a signed-out
@@ -61,6 +61,11 @@ export const CREDENTIALS_TIMEOUT_MS = 2_000
 export const CREDENTIALS_RETRY_MS = 10_000
 /** Keys or sessions one check asks D1 about (a D1 read each); any others wait for the next. */
 const SUBJECTS_PER_CHECK = 20
+/**
+ * Checks one message waits for at most; a feed still unchecked after them (more than
+ * SUBJECTS_PER_CHECK × CHECK_ROUNDS keys or sessions due at once) is left out of that message.
+ */
+const CHECK_ROUNDS = 3
 export const FEED_REVOKED = 4003
 
 /** What a live-feed socket carries across hibernation. */
@@ -664,16 +669,17 @@ export class CodeHub extends DurableObject<Env> {
     // The feed is one-way; a client may ask for the counters again, once a second at most ("ping"
     // is answered by the runtime without waking the hub).
     const now = Date.now()
-    let watcher = watcherOf(ws)
+    const watcher = watcherOf(ws)
     if (expired(watcher, now)) return endFeed(ws)
     if (message !== 'counters') return
     if (now - (watcher.countersAt ?? 0) < COUNTERS_EVERY_MS) return
-    if (checkDueAt(watcher) <= now && now >= this.checkAfter) {
-      if (!(await this.confirmed([ws])).length) return
-      watcher = watcherOf(ws)
-    }
     ws.serializeAttachment({ ...watcher, countersAt: now } satisfies Watcher)
-    broadcast([ws], { type: 'counters', counters: this.counters() })
+    // After the updates already on their way to it, and once its credentials are confirmed.
+    const due = checkDueAt(watcher) <= now && now >= this.checkAfter
+    this.feed.deliver(due ? this.confirmed([ws]) : [ws], {
+      type: 'counters',
+      counters: this.counters(),
+    })
   }
 
   /**
@@ -717,19 +723,21 @@ export class CodeHub extends DurableObject<Env> {
   /**
    * `sockets` once each one due for a credentials check has had it, less those it closed. The
    * recipients are fixed when the message is built, so a feed opened meanwhile is sent nothing
-   * older than its hello; concurrent sends wait for the same checks, so their order holds.
+   * older than its hello (and LiveFeed.deliver keeps the messages in order).
    */
   private async confirmed(sockets: WebSocket[]): Promise<WebSocket[]> {
-    // A check covers the feeds due when it starts: one that fell due meanwhile needs the next.
-    for (let round = 0; round < 3; round++) {
+    const stillDue = (ws: WebSocket) => {
       const now = Date.now()
-      if (now < this.checkAfter) break
-      const due = (ws: WebSocket) =>
-        ws.readyState === WebSocket.OPEN && checkDueAt(watcherOf(ws)) <= now
-      if (!sockets.some(due)) break
+      return now >= this.checkAfter && checkDueAt(watcherOf(ws)) <= now
+    }
+    // A check covers the feeds due when it starts (SUBJECTS_PER_CHECK keys or sessions at most):
+    // one that fell due meanwhile, or was left for later, needs the next.
+    for (let round = 0; round < CHECK_ROUNDS; round++) {
+      if (!sockets.some((ws) => ws.readyState === WebSocket.OPEN && stillDue(ws))) break
       await this.checkCredentials()
     }
-    return sockets.filter((ws) => ws.readyState === WebSocket.OPEN)
+    // One still unchecked (more keys than the rounds cover) gets this message only if D1 failed.
+    return sockets.filter((ws) => ws.readyState === WebSocket.OPEN && !stillDue(ws))
   }
 
   /** Confirms in D1 that the credentials behind the feeds due for it are still live. */
@@ -742,7 +750,12 @@ export class CodeHub extends DurableObject<Env> {
 
   private async runCredentialsCheck() {
     const now = Date.now()
-    const due = this.openSockets().filter((ws) => checkDueAt(watcherOf(ws)) <= now + CHECK_AHEAD_MS)
+    // The most overdue first: they take the check's SUBJECTS_PER_CHECK places.
+    const due = this.openSockets()
+      .map((ws) => ({ ws, at: checkDueAt(watcherOf(ws)) }))
+      .filter(({ at }) => at <= now + CHECK_AHEAD_MS)
+      .sort((a, b) => a.at - b.at)
+      .map(({ ws }) => ws)
     const subjects = new Set<string>()
     for (const ws of due) {
       const subject = watcherOf(ws).subject

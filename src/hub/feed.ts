@@ -17,6 +17,8 @@ export class LiveFeed {
   #omitted = 0
   #lastSentAt = 0
   #timer: ReturnType<typeof setTimeout> | undefined
+  /** The last delivery still waiting for its recipients: later ones go after it. */
+  #pending: Promise<void> | undefined
 
   /**
    * `sockets`: whoever is watching; `recipients`: those to send to, which may first wait for the
@@ -59,9 +61,25 @@ export class LiveFeed {
     this.#events = []
     this.#omitted = 0
     this.#lastSentAt = Date.now()
-    const recipients = this.recipients()
-    if (Array.isArray(recipients)) broadcast(recipients, message)
-    else void recipients.then((sockets) => broadcast(sockets, message))
+    this.deliver(this.recipients(), message)
+  }
+
+  /**
+   * Sends `message` to `recipients` once they are known, in the order of the calls: a message
+   * whose recipients are known at once still waits for the ones before it that are not.
+   */
+  deliver(recipients: WebSocket[] | Promise<WebSocket[]>, message: LiveMessage) {
+    if (Array.isArray(recipients) && !this.#pending) {
+      broadcast(recipients, message)
+      return
+    }
+    const delivered = Promise.all([this.#pending, recipients]).then(([, sockets]) =>
+      broadcast(sockets, message),
+    )
+    this.#pending = delivered
+    void delivered.finally(() => {
+      if (this.#pending === delivered) this.#pending = undefined
+    })
   }
 }
 

@@ -3,6 +3,7 @@ import { env } from 'cloudflare:workers'
 import { describe, expect, it, vi } from 'vitest'
 import { hubFor } from '../../src/hub/client'
 import {
+  COUNTERS_EVERY_MS,
   CREDENTIALS_CHECK_MS,
   CREDENTIALS_RETRY_MS,
   CREDENTIALS_TIMEOUT_MS,
@@ -545,6 +546,96 @@ describe('live feed: credentials that end while it runs', () => {
     } finally {
       vi.useRealTimers()
       d1.restore()
+    }
+  })
+
+  it("keeps every feed's messages in order while some wait for a check", async () => {
+    const { key, code } = await newCode()
+    const start = Date.now()
+    vi.useFakeTimers({ toFake: ['Date'], now: start })
+    const d1 = await hubD1(code.id)
+    try {
+      const due = await openLive(code.id, { key })
+      await due.next((m) => m.type === 'hello')
+      vi.setSystemTime(start + CREDENTIALS_CHECK_MS / 2 + 10_000)
+      const other = await openLive(code.id, { key })
+      await other.next((m) => m.type === 'hello')
+      // The first update waits for the first feed's check; that feed then goes away, so the
+      // second update has nobody to check: it must still go after the first.
+      d1.hold()
+      vi.setSystemTime(start + CREDENTIALS_CHECK_MS)
+      await scan(code.slug)
+      await sleep(50)
+      due.ws.close()
+      await sleep(MIN_INTERVAL_MS * 1.5)
+      await scan(code.slug)
+      await sleep(MIN_INTERVAL_MS * 1.5)
+      // And a counters request, answered after the updates built before it.
+      vi.setSystemTime(start + CREDENTIALS_CHECK_MS + COUNTERS_EVERY_MS)
+      other.ws.send('counters')
+      await sleep(100)
+      d1.release()
+      await other.next((m) => m.type === 'counters')
+      expect(other.received.map((r) => `${r.message.type}:${r.message.counters.scans}`)).toEqual([
+        'hello:0',
+        'update:1',
+        'update:2',
+        'counters:2',
+      ])
+      other.ws.close()
+    } finally {
+      vi.useRealTimers()
+      d1.restore()
+    }
+  })
+
+  it('answers counters once a second at most while a check is on its way', async () => {
+    const { code, live } = await watchedCode()
+    const d1 = await hubD1(code.id)
+    d1.hold()
+    vi.useFakeTimers({ toFake: ['Date'], now: Date.now() + CREDENTIALS_CHECK_MS })
+    try {
+      for (let i = 0; i < 20; i++) live.ws.send('counters')
+      await sleep(100)
+      d1.release()
+      await live.next((m) => m.type === 'counters')
+      await sleep(200)
+      expect(live.received.filter((r) => r.message.type === 'counters')).toHaveLength(1)
+      expect(d1.asked).toBe(1)
+    } finally {
+      vi.useRealTimers()
+      d1.restore()
+      live.ws.close()
+    }
+  })
+
+  it('sends nothing to a feed its checks have not reached yet, when many keys are due at once', async () => {
+    const { key, code } = await newCode()
+    const start = Date.now()
+    vi.useFakeTimers({ toFake: ['Date'], now: start })
+    const feeds: Live[] = []
+    try {
+      // More revoked keys than the checks before one update cover (20 a check, 3 checks).
+      for (let i = 0; i < 61; i++) {
+        const other = await secondKey(key)
+        const live = await openLive(code.id, { key: other.key })
+        await live.next((m) => m.type === 'hello')
+        await call(`/api/v1/api-keys/${other.id}`, { key, method: 'DELETE' })
+        feeds.push(live)
+      }
+      vi.setSystemTime(start + CREDENTIALS_CHECK_MS)
+      await scan(code.slug)
+      await sleep(500)
+      expect(feeds.filter((f) => f.closed.length).length).toBe(60)
+      expect(feeds.filter((f) => updates(f.received).length).length).toBe(0)
+      // The one left over is checked before the next update.
+      await scan(code.slug)
+      await sleep(300)
+      expect(feeds.filter((f) => f.closed.some((c) => c.code === FEED_REVOKED)).length).toBe(61)
+      expect(feeds.filter((f) => updates(f.received).length).length).toBe(0)
+    } finally {
+      vi.useRealTimers()
+      for (const feed of feeds) feed.ws.close()
     }
   })
 
