@@ -381,6 +381,18 @@ async function watchedCode() {
   return { ...created, live }
 }
 
+/**
+ * A greeted feed on a new code, a minute later (its credentials due for a check; the clock is
+ * faked from here), with the hub's D1 answers held.
+ */
+async function dueWithD1Held() {
+  const watched = await watchedCode()
+  const d1 = await hubD1(watched.code.id)
+  d1.hold()
+  vi.useFakeTimers({ toFake: ['Date'], now: Date.now() + CREDENTIALS_CHECK_MS })
+  return { ...watched, d1 }
+}
+
 describe('live feed: credentials that end while it runs', () => {
   it('closes a feed whose key was revoked at its next check, before sending it anything more; feeds of live keys go on', async () => {
     const { key, code } = await newCode()
@@ -457,12 +469,8 @@ describe('live feed: credentials that end while it runs', () => {
   })
 
   it('sends the updates without the check when D1 takes longer than CREDENTIALS_TIMEOUT_MS', async () => {
-    const { code, live } = await watchedCode()
-    const d1 = await hubD1(code.id)
-    d1.hold()
     const error = vi.spyOn(console, 'error').mockImplementation(() => {})
-    const start = Date.now()
-    vi.useFakeTimers({ toFake: ['Date'], now: start + CREDENTIALS_CHECK_MS })
+    const { code, live, d1 } = await dueWithD1Held()
     try {
       const seen = live.received.length
       await scan(code.slug)
@@ -590,10 +598,7 @@ describe('live feed: credentials that end while it runs', () => {
   })
 
   it('answers counters once a second at most while a check is on its way', async () => {
-    const { code, live } = await watchedCode()
-    const d1 = await hubD1(code.id)
-    d1.hold()
-    vi.useFakeTimers({ toFake: ['Date'], now: Date.now() + CREDENTIALS_CHECK_MS })
+    const { live, d1 } = await dueWithD1Held()
     try {
       for (let i = 0; i < 20; i++) live.ws.send('counters')
       await sleep(100)
