@@ -73,9 +73,15 @@ export class LiveFeed {
       broadcast(recipients, message)
       return
     }
-    const delivered = Promise.all([this.#pending, recipients]).then(([, sockets]) =>
-      broadcast(sockets, message),
-    )
+    const ready = Promise.resolve(recipients)
+    ready.catch(() => {}) // handled below, in turn
+    // After the one before it; never rejects, so a failed delivery holds up none after it.
+    const delivered = (this.#pending ?? Promise.resolve())
+      .then(() => ready)
+      .then(
+        (sockets) => broadcast(sockets, message),
+        (err: unknown) => console.error('live feed: a message was not sent', err),
+      )
     this.#pending = delivered
     void delivered.finally(() => {
       if (this.#pending === delivered) this.#pending = undefined

@@ -11,9 +11,9 @@ import {
   FEED_MAX_MS,
   FEED_REVOKED,
 } from '../../src/hub/code-hub'
-import { MAX_EVENTS_PER_MESSAGE, MIN_INTERVAL_MS } from '../../src/hub/feed'
+import { LiveFeed, MAX_EVENTS_PER_MESSAGE, MIN_INTERVAL_MS } from '../../src/hub/feed'
 import { signLiveToken } from '../../src/hub/live-token'
-import type { LiveMessage, LivePayment, LiveScan } from '../../src/hub/types'
+import type { HubCounters, LiveMessage, LivePayment, LiveScan } from '../../src/hub/types'
 import { call, createCode, newMerchant, problemOf, replaceMethod } from '../helpers'
 import { hubScans, IPHONE, scanFor } from './fixtures'
 
@@ -688,6 +688,45 @@ describe('live feed: credentials that end while it runs', () => {
     } finally {
       vi.useRealTimers()
     }
+  })
+})
+
+describe('live feed: delivery order', () => {
+  it('goes on, in order, after a message whose recipients could not be had', async () => {
+    const counters = (scans: number) => ({ scans }) as HubCounters
+    const feed = new LiveFeed(
+      () => [],
+      () => [],
+      () => counters(0),
+    )
+    const { 0: client, 1: server } = new WebSocketPair()
+    server.accept()
+    client.accept()
+    const got: LiveMessage[] = []
+    client.addEventListener('message', (e) => got.push(JSON.parse(String(e.data)) as LiveMessage))
+    const error = vi.spyOn(console, 'error').mockImplementation(() => {})
+    let later = (_: WebSocket[]) => {}
+    feed.deliver(
+      new Promise((resolve) => {
+        later = resolve
+      }),
+      { type: 'counters', counters: counters(1) },
+    )
+    feed.deliver(Promise.reject(new Error('no recipients')), {
+      type: 'counters',
+      counters: counters(2),
+    })
+    feed.deliver([server], { type: 'counters', counters: counters(3) })
+    await sleep(20)
+    expect(got).toEqual([])
+    later([server])
+    await sleep(20)
+    expect(got.map((m) => m.counters.scans)).toEqual([1, 3])
+    expect(String(error.mock.calls[0]?.[0])).toContain('a message was not sent')
+    // Nothing pending any more: the next one goes at once.
+    feed.deliver([server], { type: 'counters', counters: counters(4) })
+    await sleep(20)
+    expect(got.map((m) => m.counters.scans)).toEqual([1, 3, 4])
   })
 })
 
