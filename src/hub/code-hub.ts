@@ -736,8 +736,12 @@ export class CodeHub extends DurableObject<Env> {
       if (!sockets.some((ws) => ws.readyState === WebSocket.OPEN && stillDue(ws))) break
       await this.checkCredentials()
     }
-    // One still unchecked (more keys than the rounds cover) gets this message only if D1 failed.
-    return sockets.filter((ws) => ws.readyState === WebSocket.OPEN && !stillDue(ws))
+    // One still unchecked (more keys than the rounds cover) gets this message only if D1 failed;
+    // one that expired meanwhile gets nothing more (the next look closes it).
+    return sockets.filter(
+      (ws) =>
+        ws.readyState === WebSocket.OPEN && !stillDue(ws) && !expired(watcherOf(ws), Date.now()),
+    )
   }
 
   /** Confirms in D1 that the credentials behind the feeds due for it are still live. */

@@ -19,6 +19,8 @@ export class LiveFeed {
   #timer: ReturnType<typeof setTimeout> | undefined
   /** The last delivery still waiting for its recipients: later ones go after it. */
   #pending: Promise<void> | undefined
+  /** The next update waits for #pending to go. */
+  #waiting = false
 
   /**
    * `sockets`: whoever is watching; `recipients`: those to send to, which may first wait for the
@@ -39,19 +41,42 @@ export class LiveFeed {
       if (this.#events.length < MAX_EVENTS_PER_MESSAGE) this.#events.push(event)
       else this.#omitted++
     }
-    if (this.#timer) return
+    this.#schedule()
+  }
+
+  /**
+   * Builds the next update once MIN_INTERVAL_MS has passed since the last one, and not while one
+   * still waits for its recipients: events keep coalescing meanwhile, so a wait for a
+   * credentials check never turns into a burst of updates.
+   */
+  #schedule() {
+    if (this.#timer || this.#waiting) return
     const wait = this.#lastSentAt + MIN_INTERVAL_MS - Date.now()
     if (wait <= 0) {
-      this.#send()
+      this.#sendWhenFree()
       return
     }
     this.#timer = setTimeout(() => {
       this.#timer = undefined
-      this.#send()
+      this.#sendWhenFree()
     }, wait)
   }
 
+  #sendWhenFree() {
+    const pending = this.#pending
+    if (!pending) {
+      this.#send()
+      return
+    }
+    this.#waiting = true
+    void pending.then(() => {
+      this.#waiting = false
+      this.#sendWhenFree()
+    })
+  }
+
   #send() {
+    if (!this.#events.length && !this.#omitted) return
     const message: LiveMessage = {
       type: 'update',
       counters: this.counters(),

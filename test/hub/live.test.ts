@@ -583,14 +583,58 @@ describe('live feed: credentials that end while it runs', () => {
       other.ws.send('counters')
       await sleep(100)
       d1.release()
-      await other.next((m) => m.type === 'counters')
+      await other.next((m) => m.type === 'update' && m.counters.scans === 2)
+      // In the order they were built: the second update only once the first had gone.
       expect(other.received.map((r) => `${r.message.type}:${r.message.counters.scans}`)).toEqual([
         'hello:0',
         'update:1',
-        'update:2',
         'counters:2',
+        'update:2',
       ])
       other.ws.close()
+    } finally {
+      vi.useRealTimers()
+      d1.restore()
+    }
+  })
+
+  it('keeps coalescing while an update waits for a check: one update, not a burst, follows', async () => {
+    const { code, live, d1 } = await dueWithD1Held()
+    const hub = hubFor(env, code.id)
+    try {
+      const seen = live.received.length
+      for (let i = 0; i < 10; i++) {
+        await hub.recordScans([scanFor(code)])
+        await sleep(MIN_INTERVAL_MS + 10)
+      }
+      expect(live.received.slice(seen)).toEqual([])
+      d1.release()
+      await live.next((m) => m.type === 'update' && m.counters.scans === 10, seen)
+      await sleep(MIN_INTERVAL_MS * 2)
+      // The update that waited (1 scan), then one with the other nine.
+      expect(updates(live.received.slice(seen)).map((u) => u.message.events.length)).toEqual([1, 9])
+    } finally {
+      vi.useRealTimers()
+      d1.restore()
+      live.ws.close()
+    }
+  })
+
+  it('sends nothing to a feed that expired while its update waited for a check', async () => {
+    const { code, live } = await watchedCode()
+    const d1 = await hubD1(code.id)
+    d1.hold()
+    const start = Date.now()
+    vi.useFakeTimers({ toFake: ['Date'], now: start + FEED_MAX_MS - 1_000 })
+    try {
+      const seen = live.received.length
+      await scan(code.slug)
+      await sleep(50)
+      vi.setSystemTime(start + FEED_MAX_MS)
+      d1.release()
+      await sleep(100)
+      expect(live.received.slice(seen)).toEqual([])
+      await closedUnanswered(live, FEED_EXPIRED, () => scan(code.slug))
     } finally {
       vi.useRealTimers()
       d1.restore()
