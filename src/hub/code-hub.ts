@@ -204,6 +204,7 @@ export class CodeHub extends DurableObject<Env> {
       () => this.watchers(),
       () => this.recipients(),
       () => this.counters(),
+      (ws) => ws.readyState === WebSocket.OPEN && !expired(watcherOf(ws), Date.now()),
     )
     ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair('ping', 'pong'))
     void ctx.blockConcurrencyWhile(async () => {
@@ -674,9 +675,9 @@ export class CodeHub extends DurableObject<Env> {
     if (message !== 'counters') return
     if (now - (watcher.countersAt ?? 0) < COUNTERS_EVERY_MS) return
     ws.serializeAttachment({ ...watcher, countersAt: now } satisfies Watcher)
-    // After the updates already on their way to it, and once its credentials are confirmed.
-    const due = checkDueAt(watcher) <= now && now >= this.checkAfter
-    this.feed.deliver(due ? this.confirmed([ws]) : [ws], {
+    // After the updates already on their way to it, once its credentials are confirmed if due,
+    // and not if it expired meanwhile.
+    this.feed.deliver(this.confirmed([ws]), {
       type: 'counters',
       counters: this.counters(),
     })
@@ -736,12 +737,9 @@ export class CodeHub extends DurableObject<Env> {
       if (!sockets.some((ws) => ws.readyState === WebSocket.OPEN && stillDue(ws))) break
       await this.checkCredentials()
     }
-    // One still unchecked (more keys than the rounds cover) gets this message only if D1 failed;
-    // one that expired meanwhile gets nothing more (the next look closes it).
-    return sockets.filter(
-      (ws) =>
-        ws.readyState === WebSocket.OPEN && !stillDue(ws) && !expired(watcherOf(ws), Date.now()),
-    )
+    // One still unchecked (more keys than the rounds cover) gets this message only if D1 failed.
+    // (One that expires before the message leaves gets nothing: LiveFeed's `stillWatching`.)
+    return sockets.filter((ws) => ws.readyState === WebSocket.OPEN && !stillDue(ws))
   }
 
   /** Confirms in D1 that the credentials behind the feeds due for it are still live. */

@@ -24,12 +24,14 @@ export class LiveFeed {
 
   /**
    * `sockets`: whoever is watching; `recipients`: those to send to, which may first wait for the
-   * hub to confirm their credentials (code-hub.ts).
+   * hub to confirm their credentials (code-hub.ts); `stillWatching`: whether a socket may still
+   * be sent a message that had to wait.
    */
   constructor(
     private readonly sockets: () => WebSocket[],
     private readonly recipients: () => WebSocket[] | Promise<WebSocket[]>,
     private readonly counters: () => HubCounters,
+    private readonly stillWatching: (ws: WebSocket) => boolean = () => true,
   ) {}
 
   /** Queues events for the watchers; `events` is called only when someone is watching. */
@@ -104,7 +106,7 @@ export class LiveFeed {
     const delivered = (this.#pending ?? Promise.resolve())
       .then(() => ready)
       .then(
-        (sockets) => broadcast(sockets, message),
+        (sockets) => broadcast(sockets.filter(this.stillWatching), message),
         (err: unknown) => console.error('live feed: a message was not sent', err),
       )
     this.#pending = delivered

@@ -641,6 +641,37 @@ describe('live feed: credentials that end while it runs', () => {
     }
   })
 
+  it('does not answer the counters of a feed that expired while the answer waited', async () => {
+    const { key, code } = await newCode()
+    const start = Date.now()
+    vi.useFakeTimers({ toFake: ['Date'], now: start })
+    const d1 = await hubD1(code.id)
+    try {
+      const due = await openLive(code.id, { key })
+      await due.next((m) => m.type === 'hello')
+      vi.setSystemTime(start + CREDENTIALS_CHECK_MS / 2 + 10_000)
+      const other = await openLive(code.id, { key })
+      await other.next((m) => m.type === 'hello')
+      // An update waits for the first feed's check; the second feed's counters answer waits
+      // behind it, and the second feed's 30 minutes run out meanwhile.
+      d1.hold()
+      vi.setSystemTime(start + CREDENTIALS_CHECK_MS)
+      await scan(code.slug)
+      await sleep(50)
+      const seen = other.received.length
+      other.ws.send('counters')
+      await sleep(50)
+      vi.setSystemTime(start + CREDENTIALS_CHECK_MS / 2 + 10_000 + FEED_MAX_MS)
+      d1.release()
+      await sleep(100)
+      expect(other.received.slice(seen).map((r) => r.message.type)).not.toContain('counters')
+      await closedUnanswered(other, FEED_EXPIRED, () => scan(code.slug))
+    } finally {
+      vi.useRealTimers()
+      d1.restore()
+    }
+  })
+
   it('answers counters once a second at most while a check is on its way', async () => {
     const { live, d1 } = await dueWithD1Held()
     try {
