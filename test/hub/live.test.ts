@@ -393,6 +393,31 @@ async function dueWithD1Held() {
   return { ...watched, d1 }
 }
 
+/** When `updateWaitingForOneOfTwo`'s second feed opens: its check is not due with the first's. */
+const OTHER_OPENS_AFTER_MS = CREDENTIALS_CHECK_MS / 2 + 10_000
+
+/**
+ * Two feeds of one key on a new code (the clock faked from `start`), the second opened
+ * OTHER_OPENS_AFTER_MS later; then, a minute after the first, with the hub's D1 held, a scan
+ * whose update waits for the first feed's check.
+ */
+async function updateWaitingForOneOfTwo() {
+  const { key, code } = await newCode()
+  const start = Date.now()
+  vi.useFakeTimers({ toFake: ['Date'], now: start })
+  const d1 = await hubD1(code.id)
+  const due = await openLive(code.id, { key })
+  await due.next((m) => m.type === 'hello')
+  vi.setSystemTime(start + OTHER_OPENS_AFTER_MS)
+  const other = await openLive(code.id, { key })
+  await other.next((m) => m.type === 'hello')
+  d1.hold()
+  vi.setSystemTime(start + CREDENTIALS_CHECK_MS)
+  await scan(code.slug)
+  await sleep(50)
+  return { code, d1, start, due, other }
+}
+
 describe('live feed: credentials that end while it runs', () => {
   it('closes a feed whose key was revoked at its next check, before sending it anything more; feeds of live keys go on', async () => {
     const { key, code } = await newCode()
@@ -558,22 +583,10 @@ describe('live feed: credentials that end while it runs', () => {
   })
 
   it("keeps every feed's messages in order while some wait for a check", async () => {
-    const { key, code } = await newCode()
-    const start = Date.now()
-    vi.useFakeTimers({ toFake: ['Date'], now: start })
-    const d1 = await hubD1(code.id)
+    const { code, d1, start, due, other } = await updateWaitingForOneOfTwo()
     try {
-      const due = await openLive(code.id, { key })
-      await due.next((m) => m.type === 'hello')
-      vi.setSystemTime(start + CREDENTIALS_CHECK_MS / 2 + 10_000)
-      const other = await openLive(code.id, { key })
-      await other.next((m) => m.type === 'hello')
-      // The first update waits for the first feed's check; that feed then goes away, so the
-      // second update has nobody to check: it must still go after the first.
-      d1.hold()
-      vi.setSystemTime(start + CREDENTIALS_CHECK_MS)
-      await scan(code.slug)
-      await sleep(50)
+      // The first feed then goes away, so the second update has nobody to check: it must
+      // still go after the first.
       due.ws.close()
       await sleep(MIN_INTERVAL_MS * 1.5)
       await scan(code.slug)
@@ -642,26 +655,13 @@ describe('live feed: credentials that end while it runs', () => {
   })
 
   it('does not answer the counters of a feed that expired while the answer waited', async () => {
-    const { key, code } = await newCode()
-    const start = Date.now()
-    vi.useFakeTimers({ toFake: ['Date'], now: start })
-    const d1 = await hubD1(code.id)
+    // The second feed's counters answer waits behind the update, and its 30 minutes run out.
+    const { code, d1, start, other } = await updateWaitingForOneOfTwo()
     try {
-      const due = await openLive(code.id, { key })
-      await due.next((m) => m.type === 'hello')
-      vi.setSystemTime(start + CREDENTIALS_CHECK_MS / 2 + 10_000)
-      const other = await openLive(code.id, { key })
-      await other.next((m) => m.type === 'hello')
-      // An update waits for the first feed's check; the second feed's counters answer waits
-      // behind it, and the second feed's 30 minutes run out meanwhile.
-      d1.hold()
-      vi.setSystemTime(start + CREDENTIALS_CHECK_MS)
-      await scan(code.slug)
-      await sleep(50)
       const seen = other.received.length
       other.ws.send('counters')
       await sleep(50)
-      vi.setSystemTime(start + CREDENTIALS_CHECK_MS / 2 + 10_000 + FEED_MAX_MS)
+      vi.setSystemTime(start + OTHER_OPENS_AFTER_MS + FEED_MAX_MS)
       d1.release()
       await sleep(100)
       expect(other.received.slice(seen).map((r) => r.message.type)).not.toContain('counters')
