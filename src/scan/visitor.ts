@@ -3,7 +3,8 @@
  * the UTC date, so hashes link a visitor's scans within one day and never across days, and the
  * raw IP is never stored anywhere.
  *
- * Computed with @noble/hashes rather than WebCrypto: it runs for every scan, and a synchronous
+ * Computed for a batch of scans at once, as the batch is sent (hub/batcher.ts), with
+ * @noble/hashes rather than WebCrypto: it runs for every scan, and a synchronous
  * HMAC from a keyed state prepared once a day costs a fraction of an async `crypto.subtle.sign`
  * call in workerd (the same bytes either way).
  */
@@ -25,6 +26,13 @@ function keyedFor(secret: string, day: string): Keyed {
   const salt = hmac(sha256, encoder.encode(secret), encoder.encode(`visitor-salt:${day}`))
   memo = { secret, day, keyed: new _HMAC(sha256, salt) }
   return memo.keyed
+}
+
+/** What a visitor hash is made of (held with a queued scan until its batch is sent). */
+export interface VisitorInput {
+  secret: string | undefined
+  ip: string | null
+  userAgent: string | null
 }
 
 export function visitorHash(

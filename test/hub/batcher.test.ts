@@ -12,6 +12,7 @@ import {
   TARGET_CALLS_PER_S,
 } from '../../src/hub/pace'
 import type { HubScan } from '../../src/hub/types'
+import { visitorHash } from '../../src/scan/visitor'
 import { createCode, newMerchant } from '../helpers'
 import { scanFor } from './fixtures'
 
@@ -49,6 +50,37 @@ describe('the per-isolate batcher', () => {
     expect(calls).toHaveLength(1)
     expect(calls[0]).toHaveLength(7)
     expect(done).toEqual(Array(7).fill(1))
+  })
+
+  it("fills in the batch's visitor hashes as it leaves, and sends a scan whose hash fails without one", async () => {
+    const { env: fake, calls } = fakeHub()
+    const code = newCodeRef()
+    const error = vi.spyOn(console, 'error').mockImplementation(() => {})
+    const ua = 'Mozilla/5.0 (iPhone)'
+    const visitor = (ip: unknown) => ({ secret: 'hash-secret', ip: ip as string, userAgent: ua })
+    const scans = [scanFor(code), scanFor(code), scanFor(code), scanFor(code)]
+    const unreadable = {
+      toString() {
+        throw new Error('unreadable')
+      },
+    }
+    const queued = [
+      sendScan(fake, scans[0] as HubScan, visitor('203.0.113.1')),
+      sendScan(fake, scans[1] as HubScan, visitor('203.0.113.2')),
+      sendScan(fake, scans[2] as HubScan),
+      sendScan(fake, scans[3] as HubScan, visitor(unreadable)),
+    ]
+    // Nothing is hashed while the scans wait in their batch.
+    expect(scans.map((s) => s.visitorHash)).toEqual([null, null, null, null])
+    await Promise.all(queued.map((q) => q.delivered))
+    expect(calls[0]?.map((s) => s.visitorHash)).toEqual([
+      visitorHash('hash-secret', scans[0]?.scannedAt as number, '203.0.113.1', ua),
+      visitorHash('hash-secret', scans[1]?.scannedAt as number, '203.0.113.2', ua),
+      null,
+      null,
+    ])
+    expect(calls[0]?.[0]?.visitorHash).toMatch(/^[0-9a-f]{32}$/)
+    expect(String(error.mock.calls[0]?.[0])).toContain('visitor hash not computed')
   })
 
   it('sends a full batch at once, from the request that filled it, which stays alive for it too', async () => {
