@@ -117,13 +117,42 @@ describe('the per-isolate batcher', () => {
     const { env: fake, calls } = fakeHub({ failures: SEND_ATTEMPTS })
     const error = vi.spyOn(console, 'error').mockImplementation(() => {})
     const scan = scanFor(newCodeRef())
-    const delivered = sendScan(fake, scan).delivered
+    const ip = '198.51.100.77'
+    const delivered = sendScan(fake, scan, {
+      secret: 's3cret',
+      ip,
+      userAgent: 'Quirky/1.0',
+    }).delivered
     await vi.advanceTimersByTimeAsync(5_000)
     await expect(delivered).resolves.toBeUndefined()
     expect(calls).toHaveLength(SEND_ATTEMPTS)
     expect(calls.every((c) => c[0]?.id === scan.id)).toBe(true)
     expect(error).toHaveBeenCalledTimes(1)
-    expect(String(error.mock.calls[0]?.[1])).toContain(scan.id)
+    const logged = String(error.mock.calls[0]?.[1])
+    expect(logged).toContain(scan.id)
+    // Every try, and the log, carry the visitor hash, never the IP or the user agent.
+    const hash = visitorHash('s3cret', scan.scannedAt, ip, 'Quirky/1.0') as string
+    expect(calls.every((c) => c[0]?.visitorHash === hash)).toBe(true)
+    expect(logged).toContain(hash)
+    expect(logged).not.toContain(ip)
+    expect(logged).not.toContain('Quirky')
+  })
+
+  it('hashes each scan of a batch that straddles UTC midnight with its own day', async () => {
+    const midnight = Date.UTC(2026, 10, 26)
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'Date'], now: midnight - 50 })
+    const { env: fake, calls } = fakeHub()
+    const code = newCodeRef()
+    const visitor = { secret: 's3cret', ip: '198.51.100.77', userAgent: 'UA' }
+    const before = scanFor(code, { scannedAt: Date.now() })
+    const delivered = sendScan(fake, before, visitor).delivered
+    vi.setSystemTime(midnight + 10)
+    sendScan(fake, scanFor(code, { scannedAt: Date.now() }), visitor)
+    await vi.advanceTimersByTimeAsync(DEFAULT_PACE.windowMs)
+    await delivered
+    const hash = (at: number) => visitorHash('s3cret', at, visitor.ip, visitor.userAgent)
+    expect(calls[0]?.map((s) => s.visitorHash)).toEqual([hash(midnight - 1), hash(midnight)])
+    expect(hash(midnight - 1)).not.toBe(hash(midnight))
   })
 
   it("batches a code's next scans at the pace its hub answered, until the pace expires", async () => {
