@@ -6,7 +6,8 @@
  * - An alarm flushes stored scans to D1 (see flush.ts), oldest flush sequence first, and marks
  *   them flushed only after D1 committed; on failure it re-arms itself with backoff.
  * - Payment holds for limited codes (`reservePayment`, `settlePayment`) and the checkout funnel.
- * - The live feed: WebSockets accepted with the hibernation API, updates coalesced (feed.ts).
+ * - The live feed: WebSockets accepted with the hibernation API, updates coalesced (feed.ts),
+ *   each feed's API key or admin session confirmed in D1 once a minute (`confirmed`).
  *
  * Every RPC method does its storage work with the synchronous `ctx.storage.sql` and never awaits
  * in between, so concurrent calls cannot interleave inside a decision.
@@ -18,17 +19,17 @@ import { LiveFeed } from './feed'
 import { type FlushBatch, flushToD1, scanRowsJson } from './flush'
 import { FLUSH_DELAY_MS, FLUSH_MAX_SCANS } from './limits'
 import { type Pace, Pacer } from './pace'
-import type {
-  HubCounters,
-  HubScan,
-  LiveEvent,
-  LiveMessage,
-  PaymentOutcome,
-  PendingStats,
-  ReservePaymentInput,
-  ReservePaymentResult,
+import {
+  type HubCounters,
+  type HubScan,
+  type LiveEvent,
+  type LiveMessage,
+  type PaymentOutcome,
+  type PendingStats,
+  type ReservePaymentInput,
+  type ReservePaymentResult,
+  SUBJECT_HEADER,
 } from './types'
-import { SUBJECT_HEADER } from './types'
 
 /** Live-feed sockets one hub accepts at once (each browser tab or SSE stream is one). */
 export const MAX_WATCHERS = 200
