@@ -52,6 +52,21 @@ const cacheAsAnotherIsolate = (slug: string, entry: { code: unknown; readAt: num
   )
 
 /** A resolve context whose D1 counts the statements prepared, and whose waitUntil can be awaited. */
+/**
+ * A redirect code to https://example.com/a, a counting resolve context, and the clock (Date
+ * only) faked from `start`; the test restores real timers.
+ */
+async function redirectUnderFakeClock() {
+  const { code } = await merchantWithCode({
+    action: 'redirect',
+    destination_url: 'https://example.com/a',
+  })
+  const counting = countingContext()
+  const start = Date.now()
+  vi.useFakeTimers({ toFake: ['Date'], now: start })
+  return { code, ...counting, start }
+}
+
 function countingContext() {
   let prepared = 0
   const pending: Promise<unknown>[] = []
@@ -419,13 +434,7 @@ describe('GET /{slug}: the scan path', () => {
   })
 
   it('re-reads ahead from an entry another isolate of this location just read, not from D1', async () => {
-    const { code } = await merchantWithCode({
-      action: 'redirect',
-      destination_url: 'https://example.com/a',
-    })
-    const { context, reads, settle } = countingContext()
-    const start = Date.now()
-    vi.useFakeTimers({ toFake: ['Date'], now: start })
+    const { code, context, reads, settle, start } = await redirectUnderFakeClock()
     try {
       const read = await resolveCode(code.slug, context)
       expect(read?.destinationUrl).toBe('https://example.com/a')
@@ -454,13 +463,7 @@ describe('GET /{slug}: the scan path', () => {
   })
 
   it('never brings back, in the isolate that made an edit, an entry read before it', async () => {
-    const { code } = await merchantWithCode({
-      action: 'redirect',
-      destination_url: 'https://example.com/a',
-    })
-    const { context, settle } = countingContext()
-    const start = Date.now()
-    vi.useFakeTimers({ toFake: ['Date'], now: start })
+    const { code, context, settle, start } = await redirectUnderFakeClock()
     let release = () => {}
     const held = new Promise<void>((resolve) => {
       release = resolve
@@ -499,13 +502,7 @@ describe('GET /{slug}: the scan path', () => {
   })
 
   it('does not serve, in the isolate that made an edit, a Cache API entry read before it', async () => {
-    const { code } = await merchantWithCode({
-      action: 'redirect',
-      destination_url: 'https://example.com/a',
-    })
-    const { context, settle } = countingContext()
-    const start = Date.now()
-    vi.useFakeTimers({ toFake: ['Date'], now: start })
+    const { code, context, settle, start } = await redirectUnderFakeClock()
     try {
       const read = await resolveCode(code.slug, context)
       await settle()
