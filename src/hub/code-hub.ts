@@ -14,6 +14,7 @@
  */
 import { DurableObject } from 'cloudflare:workers'
 import { lazy } from '../lib/lazy'
+import { withTimeout } from '../lib/timeout'
 import { aggregate, type FunnelRow, type ScanRow, scanRow } from './aggregate'
 import { LiveFeed } from './feed'
 import { type FlushBatch, flushToD1, scanRowsJson } from './flush'
@@ -870,19 +871,6 @@ const expired = (watcher: Watcher, now: number) => now - watcher.openedAt >= FEE
 /** When a feed's credentials are next to be confirmed. */
 const checkDueAt = (watcher: Watcher) =>
   (watcher.checkedAt ?? watcher.openedAt) + CREDENTIALS_CHECK_MS
-
-/** `work`, or a rejection once `ms` have passed without it settling. */
-async function withTimeout<T>(work: Promise<T>, ms: number): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined
-  const late = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms)
-  })
-  try {
-    return await Promise.race([work, late])
-  } finally {
-    clearTimeout(timer)
-  }
-}
 
 /** A feed whose API key was revoked or whose admin session ended: closed, not to reconnect. */
 function revokeFeed(ws: WebSocket) {

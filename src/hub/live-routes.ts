@@ -90,7 +90,6 @@ const liveAuth = createMiddleware<AppEnv>(async (c, next) => {
   await next()
 })
 
-/** Registers the feed itself; call before the API-key middleware, since it also takes tokens. */
 /** A socket on the code's hub: the one source of the feed, whichever way a client reads it. */
 async function hubSocket(
   env: AppEnv['Bindings'],
@@ -137,6 +136,7 @@ const eventsRoute = createRoute({
   },
 })
 
+/** Registers the feed itself; call before the API-key middleware, since it also takes tokens. */
 export function registerLiveFeedRoute(api: Api) {
   api.use('/codes/:id/live', liveAuth)
   api.use('/codes/:id/events', liveAuth)

@@ -7,6 +7,7 @@
 import type { ResolvedCode } from '../codes/queries'
 import { ApiError } from '../errors'
 import { lazy } from '../lib/lazy'
+import { withTimeout } from '../lib/timeout'
 
 export const CODE_CACHE_TTL_MS = 5_000
 /** How long a location keeps an entry as the fallback for a D1 outage. */
@@ -188,17 +189,11 @@ export const READ_TIMEOUT_MS = 5_000
 function readOnce(slug: string, ctx: ResolveContext): Promise<ResolvedCode | null> {
   let read = reading.get(slug)
   if (!read) {
-    let timer: ReturnType<typeof setTimeout> | undefined
-    const late = new Promise<never>((_, reject) => {
-      timer = setTimeout(
-        () => reject(new Error(`D1 did not answer for /${slug} within ${READ_TIMEOUT_MS} ms`)),
-        READ_TIMEOUT_MS,
-      )
-    })
-    read = Promise.race([readThrough(slug, ctx), late]).finally(() => {
-      clearTimeout(timer)
-      reading.delete(slug)
-    })
+    read = withTimeout(
+      readThrough(slug, ctx),
+      READ_TIMEOUT_MS,
+      `D1 did not answer for /${slug} within ${READ_TIMEOUT_MS} ms`,
+    ).finally(() => reading.delete(slug))
     reading.set(slug, read)
   }
   return read
