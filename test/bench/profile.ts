@@ -14,6 +14,7 @@ import { join } from 'node:path'
 import { bundle, bundleSourceMaps, type CpuProfile, writeBaselineConfig } from './build'
 import { load } from './load'
 import { MOBILE_UA } from './measure'
+import { median } from './report'
 import {
   applyMigrations,
   BENCH_VARS,
@@ -106,15 +107,14 @@ for (let i = 0; i < RUNS; i++) {
   results.base.push(await plain(baseline))
   results.ours.push(await plain(app))
 }
-const middle = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? 0
 const summary = (rs: Plain[]) => ({
-  rps: middle(rs.map((r) => r.rps)),
-  p99: middle(rs.map((r) => r.p99)),
-  cpuUs: middle(rs.map((r) => r.cpuUs)),
-  over4PerS: middle(rs.map((r) => r.over4PerS)),
-  over8PerS: middle(rs.map((r) => r.over8PerS)),
-  over16PerS: middle(rs.map((r) => r.over16PerS)),
-  pausedMsPerS: middle(rs.map((r) => r.pausedMsPerS)),
+  rps: median(rs.map((r) => r.rps)),
+  p99: median(rs.map((r) => r.p99)),
+  cpuUs: median(rs.map((r) => r.cpuUs)),
+  over4PerS: median(rs.map((r) => r.over4PerS)),
+  over8PerS: median(rs.map((r) => r.over8PerS)),
+  over16PerS: median(rs.map((r) => r.over16PerS)),
+  pausedMsPerS: median(rs.map((r) => r.pausedMsPerS)),
 })
 const base = summary(results.base)
 const ours = summary(results.ours)

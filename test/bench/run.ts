@@ -7,7 +7,8 @@
  * visibility, a cold isolate's first requests, and that every scan answered was recorded exactly
  * once.
  *
- * Writes test/bench/results.json. `BENCH_SECONDS` (default 5) sets the length of each measured run.
+ * Writes test/bench/results.json. `BENCH_SECONDS` (default 5) sets the length of each measured run;
+ * `BENCH_WARM_RUNS` (default 3) the number of warm-redirect runs, each between two baseline runs.
  */
 import { execFileSync } from 'node:child_process'
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
@@ -30,7 +31,15 @@ import { coldRequests } from './cold'
 import type { BenchStats, OpCounters } from './instrument'
 import { Ledger, type LoadResult, load, warmThenMeasure } from './load'
 import { MOBILE_UA, pageWeight, qrWeight } from './measure'
-import { fmt, type ScenarioRow, scenarioTable, type Target, table, targetTable } from './report'
+import {
+  fmt,
+  median,
+  type ScenarioRow,
+  scenarioTable,
+  type Target,
+  table,
+  targetTable,
+} from './report'
 import {
   applyMigrations,
   BENCH_VARS,
@@ -49,6 +58,7 @@ import {
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5)
 const SPREAD = 10_000
+const WARM_RUNS = Math.max(1, Number(process.env.BENCH_WARM_RUNS ?? 3))
 const STARTUP_RUNS = 3
 const COLD_RUNS = 5
 const PROBE_DELAY_MS = 50
@@ -66,12 +76,6 @@ const version = (pkg: string) =>
       version: string
     }
   ).version
-
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b)
-  const m = Math.floor(s.length / 2)
-  return s.length % 2 ? (s[m] ?? 0) : ((s[m - 1] ?? 0) + (s[m] ?? 0)) / 2
-}
 
 const plus = (a: OpCounters, b: OpCounters): OpCounters => {
   const out = { ...a }
@@ -253,18 +257,31 @@ const base = (connections: number) =>
 // Not measured: gets the load generator's own code hot before the first baseline run (whose p99
 // otherwise came out several times higher than the same baseline at the end).
 await load({ origin: baseline.url, connections: 10, amount: 10_000, path: () => '/' })
-const baseline10a = await base(10)
-const s1 = await measure(
-  '1 warm redirect',
-  {
-    origin: app.url,
-    connections: 10,
-    path: () => '/bench-warm',
-    headers: scanHeaders,
-    ledger,
-  },
-  app,
-)
+/**
+ * Scenario 1 carries the two targets at the line, and this machine's speed drifts by up to 20 %
+ * within a minute (a baseline run before and one after the same app run have differed that much).
+ * So its runs alternate with baseline runs (B 1 B 1 B 1 B): each app run is compared with the mean
+ * of the two baseline runs beside it, and each target takes the median of those ratios.
+ */
+const warmBaselines = [await base(10)]
+const warmRuns: LoadResult[] = []
+for (let i = 1; i <= WARM_RUNS; i++) {
+  warmRuns.push(
+    await measure(
+      `1 warm redirect (${i} of ${WARM_RUNS})`,
+      {
+        origin: app.url,
+        connections: 10,
+        path: () => '/bench-warm',
+        headers: scanHeaders,
+        ledger,
+      },
+      app,
+    ),
+  )
+  warmBaselines.push(await base(10))
+}
+const baseline10a = warmBaselines.at(-1) as LoadResult
 const health = await measure(
   'diagnosis: GET /health',
   {
@@ -337,7 +354,12 @@ const meanOf = (a: LoadResult, b: LoadResult) => ({
   p99: (a.p99 + b.p99) / 2,
   cpu: (cpuOf(a) + cpuOf(b)) / 2,
 })
+/** Every other 10-connection scenario runs between the last warm baseline and the final one. */
 const ref10 = meanOf(baseline10a, baseline10b)
+const warmPairs = warmRuns.map((run, i) => {
+  const ref = meanOf(warmBaselines[i] as LoadResult, warmBaselines[i + 1] as LoadResult)
+  return { run, ref, rps: run.rps / ref.rps, p99: run.p99 / ref.p99 }
+})
 const ref200 = meanOf(baseline200a, baseline200b)
 const row = (
   id: string,
@@ -358,9 +380,19 @@ const row = (
   },
 })
 const rows: ScenarioRow[] = [
-  row('B', 'baseline 302, before', baseline10a, ref10, 'c10'),
-  row('B', 'baseline 302, after', baseline10b, ref10, 'c10'),
-  row('1', 'warm redirect, one code', s1, ref10, 'c10'),
+  ...warmBaselines.map((b, i) =>
+    row('B', `baseline 302, ${i === 0 ? 'first' : `after warm run ${i}`}`, b, ref10, 'c10'),
+  ),
+  ...warmPairs.map(({ run, ref }, i) =>
+    row(
+      '1',
+      `warm redirect, one code (run ${i + 1}, against the baselines beside it)`,
+      run,
+      ref,
+      'c10',
+    ),
+  ),
+  row('B', 'baseline 302, after the other scenarios', baseline10b, ref10, 'c10'),
   row('D', 'app GET /health (routing + middleware only)', health, ref10, 'c10'),
   row('2', 'redirects over 10,000 codes', s2, ref10, 'c10'),
   row('4', 'checkout page render', s4, ref10, 'c10'),
@@ -627,9 +659,14 @@ const coldStarts = await coldRequests({
 
 // ---- report --------------------------------------------------------------------------------------
 
-const r1 = rows.find((r) => r.id === '1') as ScenarioRow
-const sustained1 = Math.min(s1.rps, s1.drain?.sustainedRps ?? s1.rps)
-const lag1 = (s1.drain?.ms ?? Number.POSITIVE_INFINITY) / 1000
+const rps1 = median(warmPairs.map((p) => p.rps))
+const p991 = median(warmPairs.map((p) => p.p99))
+/** The slowest of the warm runs to have its scans in D1 after its last response. */
+const lag1 = Math.max(...warmRuns.map((r) => (r.drain?.ms ?? Number.POSITIVE_INFINITY) / 1000))
+const sustained1 = median(
+  warmPairs.map(({ run, ref }) => Math.min(run.rps, run.drain?.sustainedRps ?? run.rps) / ref.rps),
+)
+const eachPair = (f: (p: (typeof warmPairs)[number]) => string) => warmPairs.map(f).join(', ')
 /** Recording keeps up when scans reach D1 within the hub's flush delay plus a second. */
 const KEEPS_UP_S = FLUSH_DELAY_MS / 1000 + 1
 const startupRatio = startup.ratio
@@ -654,13 +691,13 @@ const targets: Target[] = [
     // designed flush delay (plus a second for the flush itself) after the last response. A
     // constant lag is latency of the history, not lost throughput; a growing one would fail here.
     target: `warm redirect throughput ≥ 0.8× baseline (recording on, in D1 ≤ ${KEEPS_UP_S} s after)`,
-    pass: r1.ratios.rps >= 0.8 && lag1 <= KEEPS_UP_S,
-    measured: `${fmt.x(r1.ratios.rps)} (${fmt.int(s1.rps)} vs ${fmt.int(ref10.rps)} req/s); scans in D1 ${lag1.toFixed(2)} s after the last response; ${fmt.x(sustained1 / ref10.rps)} if that lag is counted as run time`,
+    pass: rps1 >= 0.8 && lag1 <= KEEPS_UP_S,
+    measured: `${fmt.x(rps1)}, the median of ${eachPair((p) => `${fmt.x(p.rps)} (${fmt.int(p.run.rps)} vs ${fmt.int(p.ref.rps)} req/s)`)}; scans in D1 at most ${lag1.toFixed(2)} s after the last response; ${fmt.x(sustained1)} if that lag is counted as run time`,
   },
   {
     target: 'warm redirect p99 ≤ 1.5× baseline',
-    pass: r1.ratios.p99 <= 1.5,
-    measured: `${fmt.x(r1.ratios.p99)} (${fmt.ms(s1.p99)} vs ${fmt.ms(ref10.p99)} ms)`,
+    pass: p991 <= 1.5,
+    measured: `${fmt.x(p991)}, the median of ${eachPair((p) => `${fmt.x(p.p99)} (${fmt.ms(p.run.p99)} vs ${fmt.ms(p.ref.p99)} ms)`)}`,
   },
   {
     target: 'warm scan: 0 D1 queries before the response',
@@ -749,7 +786,7 @@ const gitCommit = (() => {
 const header = [
   `qrcheckout bench — ${new Date(started).toISOString()} — commit ${gitCommit}`,
   `${machine}; Node ${process.versions.node}; miniflare ${version('miniflare')} (workerd, compatibility date ${config.runtimeCompatibilityDate}, config says ${config.compatibilityDate}); wrangler ${version('wrangler')}; autocannon ${version('autocannon')}`,
-  `Load generator and workerd share the machine. Ratios are against the bare-Hono 302 baseline (mean of its runs before and after), same run, same connections. ~${SECONDS} s per measured run after a warm-up.`,
+  `Load generator and workerd share the machine. Ratios are against the bare-Hono 302 baseline (the mean of its runs just before and after), same run, same connections; warm-redirect targets: the median over ${WARM_RUNS} alternating runs. ~${SECONDS} s per measured run after a warm-up.`,
 ].join('\n')
 
 const n2 = (v: number) => (Number.isInteger(v) ? String(v) : v.toFixed(2))

@@ -14,6 +14,7 @@ import {
   uploadBundle,
   writeBaselineConfig,
 } from './build'
+import { median } from './report'
 import { readAppConfig } from './workerd'
 
 const RUNS = Number(process.env.STARTUP_RUNS ?? 5)
@@ -42,7 +43,6 @@ for (let i = 0; i < RUNS; i++) {
   runs.compile.baseline.push(b.compileMs)
   for (const [k, v] of Object.entries(a.byOrigin)) byOrigin[k] = (byOrigin[k] ?? 0) + v / RUNS
 }
-const median = (xs: number[]) => [...xs].sort((x, y) => x - y)[Math.floor(xs.length / 2)] ?? 0
 const interval = nominalInterval(runs.gaps)
 console.log(
   `bundle: ${(app.gzipBytes / 1024).toFixed(1)} KiB gzip (${(app.bytes / 1024).toFixed(0)} KiB)`,
