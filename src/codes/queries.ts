@@ -1,4 +1,4 @@
-import { and, desc, eq, sql } from 'drizzle-orm'
+import { type AnyColumn, and, desc, eq, or, sql } from 'drizzle-orm'
 import type { Db } from '../db/client'
 import { type Code, codeChanges, codes, merchants, type NewCode, scans } from '../db/schema'
 import { after as afterCursor, type Cursor } from '../lib/cursor'
@@ -29,9 +29,10 @@ export async function listCodes(
   },
 ) {
   const { after } = filter
-  const like = filter.search
-    ? `%${filter.search.replace(/[\\%_]/g, (ch) => `\\${ch}`)}%`
-    : undefined
+  // A plain substring, ASCII case-insensitive (as LIKE was): `instr` has no wildcards to escape
+  // and no pattern length limit (D1 refuses LIKE patterns over 50 bytes).
+  const needle = filter.search
+  const contains = (column: AnyColumn) => sql`instr(lower(${column}), lower(${needle})) > 0`
   return db
     .select()
     .from(codes)
@@ -40,8 +41,13 @@ export async function listCodes(
         eq(codes.merchantId, merchantId),
         filter.status ? eq(codes.status, filter.status) : undefined,
         filter.action ? eq(codes.action, filter.action) : undefined,
-        like
-          ? sql`(${codes.slug} like ${like} escape '\\' or ${codes.description} like ${like} escape '\\' or ${codes.destinationUrl} like ${like} escape '\\' or ${codes.reference} like ${like} escape '\\')`
+        needle
+          ? or(
+              contains(codes.slug),
+              contains(codes.description),
+              contains(codes.destinationUrl),
+              contains(codes.reference),
+            )
           : undefined,
         afterCursor(codes.createdAt, codes.id, after),
       ),

@@ -221,6 +221,19 @@ describe('admin screens', () => {
     expect(checkout).not.toContain('/menu-board')
     const wildcard = await (await admin.get('/admin?q=%25')).text()
     expect(wildcard).not.toContain('/menu-board')
+    expect(await (await admin.get('/admin?q=MENU-B')).text()).toContain('/menu-board')
+    // D1 refuses LIKE patterns over 50 bytes: a long search (the form keeps 100 characters, each
+    // wildcard or backslash was escaped to two) is still a search, not a 500.
+    for (const q of [
+      'a'.repeat(100),
+      '%_\\'.repeat(25),
+      'é'.repeat(40),
+      `menu-board${' '.repeat(60)}x`,
+    ]) {
+      const long = await admin.get(`/admin?q=${encodeURIComponent(q)}`)
+      expect(long.status).toBe(200)
+      expect(await long.text()).not.toContain('/menu-board')
+    }
   })
 
   it('lists payments, exports them as CSV and shows one with its receipt', async () => {
