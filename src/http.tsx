@@ -70,9 +70,29 @@ export function handleErrors(app: Hono<AppEnv>) {
   )
   app.onError((err, c) => {
     const apiError = toApiError(err)
-    if (apiError.status >= 500) console.error('unhandled error', c.req.method, c.req.path, err)
+    if (!(err instanceof ApiError)) {
+      if (apiError.status >= 500) console.error('unhandled error', c.req.method, c.req.path, err)
+    } else if (apiError.status >= 500) reportOnce(apiError, c.req.method, c.req.path)
     return renderError(c, apiError)
   })
+}
+
+/** Deliberate 5xx answers already logged by this isolate: `status code method path`. */
+const reported = new Set<string>()
+const REPORTED_MAX = 100
+
+/**
+ * A 5xx the code chose (`not_configured`, `temporarily_unavailable`) is logged once per isolate
+ * for each route, not once per request: anyone can send such requests (a webhook without its
+ * secret configured), and each would otherwise write an error line. Where a cause exists, the
+ * code that threw logs it.
+ */
+function reportOnce(err: ApiError, method: string, path: string) {
+  const key = `${err.status} ${err.code} ${method} ${path}`
+  if (reported.has(key)) return
+  if (reported.size >= REPORTED_MAX) reported.clear()
+  reported.add(key)
+  console.warn(`${err.status} ${err.code}`, method, path, err.message, '(logged once per isolate)')
 }
 
 /** Refuses request bodies over `maxSize` bytes with a 413, before they are read into memory. */

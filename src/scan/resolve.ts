@@ -174,6 +174,7 @@ export async function resolveCode(slug: string, ctx: ResolveContext): Promise<Re
       })
       return lastKnown.code
     }
+    console.error('D1 unavailable; nothing known of this code', slug, err)
     throw new ApiError(503, 'temporarily_unavailable', 'This code cannot be looked up right now.')
   }
 }

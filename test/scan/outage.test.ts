@@ -44,8 +44,15 @@ describe('scans during a D1 outage', () => {
   })
 
   it('answer a code never seen here with a 503 page, and the QR with a 503 problem, never a 500', async () => {
-    vi.spyOn(console, 'error').mockImplementation(() => {})
+    const logged = vi.spyOn(console, 'error').mockImplementation(() => {})
+    vi.spyOn(console, 'warn').mockImplementation(() => {})
     const page = await call('/neverseen1', { env: { DB: downD1 } })
+    // The outage's cause is logged, with the code it stopped.
+    expect(
+      logged.mock.calls.some(
+        (call) => String(call[0]).includes('D1 unavailable') && call[1] === 'neverseen1',
+      ),
+    ).toBe(true)
     expect(page.status).toBe(503)
     expect(page.headers.get('content-type')).toContain('text/html')
     const qr = await call('/qr/neverseen2.svg', { env: { DB: downD1 } })
