@@ -5,6 +5,7 @@
  */
 import type { Context, Hono } from 'hono'
 import { bodyLimit } from 'hono/body-limit'
+import { routePath } from 'hono/route'
 import { secureHeaders } from 'hono/secure-headers'
 import type { AppEnv } from './env'
 import { ApiError, toApiError, toProblem } from './errors'
@@ -70,29 +71,30 @@ export function handleErrors(app: Hono<AppEnv>) {
   )
   app.onError((err, c) => {
     const apiError = toApiError(err)
-    if (!(err instanceof ApiError)) {
-      if (apiError.status >= 500) console.error('unhandled error', c.req.method, c.req.path, err)
-    } else if (apiError.status >= 500) reportOnce(apiError, c.req.method, c.req.path)
+    if (apiError.status >= 500) {
+      if (err instanceof ApiError) reportOnce(apiError, c.req.method, routePath(c))
+      else console.error('unhandled error', c.req.method, c.req.path, err)
+    }
     return renderError(c, apiError)
   })
 }
 
-/** Deliberate 5xx answers already logged by this isolate: `status code method path`. */
+/** Deliberate 5xx answers already logged by this isolate: `status code method route`. */
 const reported = new Set<string>()
 const REPORTED_MAX = 100
 
 /**
  * A 5xx the code chose (`not_configured`, `temporarily_unavailable`) is logged once per isolate
- * for each route, not once per request: anyone can send such requests (a webhook without its
- * secret configured), and each would otherwise write an error line. Where a cause exists, the
- * code that threw logs it.
+ * for each route pattern (`/:slug`, not each slug), not once per request: anyone can send such
+ * requests (a webhook without its secret configured), and each would otherwise write an error
+ * line. Where a cause exists, the code that threw logs it.
  */
-function reportOnce(err: ApiError, method: string, path: string) {
-  const key = `${err.status} ${err.code} ${method} ${path}`
+function reportOnce(err: ApiError, method: string, route: string) {
+  const key = `${err.status} ${err.code} ${method} ${route}`
   if (reported.has(key)) return
   if (reported.size >= REPORTED_MAX) reported.clear()
   reported.add(key)
-  console.warn(`${err.status} ${err.code}`, method, path, err.message, '(logged once per isolate)')
+  console.warn(`${err.status} ${err.code}`, method, route, err.message, '(logged once per isolate)')
 }
 
 /** Refuses request bodies over `maxSize` bytes with a 413, before they are read into memory. */

@@ -45,7 +45,7 @@ describe('scans during a D1 outage', () => {
 
   it('answer a code never seen here with a 503 page, and the QR with a 503 problem, never a 500', async () => {
     const logged = vi.spyOn(console, 'error').mockImplementation(() => {})
-    vi.spyOn(console, 'warn').mockImplementation(() => {})
+    const warned = vi.spyOn(console, 'warn').mockImplementation(() => {})
     const page = await call('/neverseen1', { env: { DB: downD1 } })
     // The outage's cause is logged, with the code it stopped.
     expect(
@@ -58,6 +58,17 @@ describe('scans during a D1 outage', () => {
     const qr = await call('/qr/neverseen2.svg', { env: { DB: downD1 } })
     expect(qr.status).toBe(503)
     expect((await problemOf(qr)).code).toBe('temporarily_unavailable')
+    // The deliberate 503 is reported once per route, not per slug: random slugs add no lines.
+    for (const slug of ['neverseen3', 'neverseen4']) {
+      expect((await call(`/${slug}`, { env: { DB: downD1 } })).status).toBe(503)
+    }
+    const pageWarnings = warned.mock.calls.filter(
+      (call) =>
+        call[0] === '503 temporarily_unavailable' &&
+        call[1] === 'GET' &&
+        !String(call[2]).startsWith('/qr'),
+    )
+    expect(pageWarnings).toHaveLength(1)
   })
 })
 
