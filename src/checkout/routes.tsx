@@ -137,22 +137,29 @@ checkoutRoutes.post(`/:slug{${SLUG_PATTERN}}/pay`, limitBody(MAX_BODY_BYTES), cs
       ? form.locale.slice(0, 100)
       : c.req.header('accept-language'),
   )
-  // The page was shown with another price (edited meanwhile): show the new one, charge nothing.
-  if (typeof form.price === 'string' && form.price !== priceShown(code)) {
+  // Nothing is charged but the price the customer was shown. The page was shown with another
+  // price (edited meanwhile), or the form did not say which (not our page's): show it, charge nothing.
+  const shown = typeof form.price === 'string' ? form.price : undefined
+  const typed = typeof form.amount === 'string' ? form.amount.slice(0, 40) : ''
+  if (shown !== priceShown(code)) {
     return c.html(
       <CheckoutPage
         code={code}
         locale={locale}
         testMode={testMode}
-        error="The price changed while this page was open. Check it and pay again."
+        amountInput={typed}
+        error={
+          shown === undefined
+            ? 'Check the price, then pay.'
+            : 'The price changed while this page was open. Check it and pay again.'
+        }
       />,
-      409,
+      shown === undefined ? 400 : 409,
     )
   }
   let amount = code.amount
   if (amount === null) {
-    const raw = typeof form.amount === 'string' ? form.amount.slice(0, 40) : ''
-    const parsed = parseMajorAmount(raw, code.currency, locale)
+    const parsed = parseMajorAmount(typed, code.currency, locale)
     const money = (minor: number) => formatMinor(minor, code.currency ?? 'usd', locale)
     const error =
       typeof parsed === 'string'
@@ -169,7 +176,7 @@ checkoutRoutes.post(`/:slug{${SLUG_PATTERN}}/pay`, limitBody(MAX_BODY_BYTES), cs
           locale={locale}
           testMode={testMode}
           error={error}
-          amountInput={raw}
+          amountInput={typed}
         />,
         422,
       )

@@ -53,10 +53,14 @@ describe('the built Worker with Stripe', () => {
     expect(created.status).toBe(201)
     const code = (await created.json()) as { id: string; slug: string }
 
+    // The checkout page's form, as the customer's browser posts it: its hidden fields included.
+    const shown = await (await fetch(`${app.origin}/${code.slug}`)).text()
+    const price = /name="price" value="([0-9a-f]{32})"/.exec(shown)?.[1]
+    expect(price).toBeDefined()
     const pressed = await fetch(`${app.origin}/${code.slug}/pay`, {
       method: 'POST',
       redirect: 'manual',
-      body: '',
+      body: new URLSearchParams({ price: price ?? '' }).toString(),
       headers: { 'content-type': 'application/x-www-form-urlencoded', origin: app.origin },
     })
     expect(pressed.status).toBe(303)

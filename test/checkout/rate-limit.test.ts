@@ -1,6 +1,7 @@
 import { env } from 'cloudflare:workers'
 import { describe, expect, it } from 'vitest'
-import { call, merchantWithCode, postForm, problemOf } from '../helpers'
+import { call, merchantWithCode, problemOf } from '../helpers'
+import { payForm } from './support'
 
 describe('rate limits on what costs money or writes', () => {
   it('lets one customer press pay 10 times a minute on a code, then answers 429 creating nothing', async () => {
@@ -10,8 +11,7 @@ describe('rate limits on what costs money or writes', () => {
       amount: 450,
       description: 'x',
     })
-    const press = (ip: string) =>
-      postForm(`/${code.slug}/pay`, '', { headers: { 'cf-connecting-ip': ip } })
+    const press = (ip: string) => payForm(code.slug, {}, { headers: { 'cf-connecting-ip': ip } })
     // The limit counts in fixed one-minute windows: if a window turns over mid-test, up to twice
     // the limit gets through, never more, and never fewer than the limit.
     let allowed = 0

@@ -3,7 +3,10 @@
 import { env } from 'cloudflare:workers'
 import Stripe from 'stripe'
 import { inject } from 'vitest'
-import { call, merchantWithCode, ORIGIN, postForm } from '../helpers'
+import { priceShown } from '../../src/checkout/page'
+import { findCodeBySlug } from '../../src/codes/queries'
+import { createDb } from '../../src/db/client'
+import { type CallOptions, call, merchantWithCode, ORIGIN, postForm } from '../helpers'
 
 export const WEBHOOK_SECRET = 'whsec_test_secret'
 
@@ -35,13 +38,27 @@ export async function stripeRequests(): Promise<RecordedRequest[]> {
   return (await fakeStripe('requests')) as unknown as RecordedRequest[]
 }
 
-/** Presses pay like a browser form would (same-origin form POST). */
+/**
+ * Posts the pay form like a browser would (same-origin), with the hidden `price` field the code's
+ * checkout page shows now (read from D1, so no scan is recorded) unless `fields` gives one.
+ */
+export async function payForm(
+  slug: string,
+  fields: Record<string, string> = {},
+  options: CallOptions = {},
+) {
+  const code = await findCodeBySlug(createDb(env.DB), slug.toLowerCase())
+  const price = code ? priceShown(code) : ''
+  return postForm(`/${slug}/pay`, { price, ...fields }, options)
+}
+
+/** Presses pay like a browser form would. */
 export function pay(
   slug: string,
   fields: Record<string, string> = {},
-  env?: Record<string, string>,
+  bindings?: Record<string, string>,
 ) {
-  return postForm(`/${slug}/pay`, fields, { env })
+  return payForm(slug, fields, { env: bindings })
 }
 
 /** The customer's choice on the test-mode provider's checkout page (`checkoutUrl` from pay). */
@@ -103,10 +120,14 @@ export function press(
   bindings?: Record<string, string>,
   cookie?: string,
 ) {
-  return postForm(`/${slug}/pay`, '', {
-    headers: { 'cf-connecting-ip': `203.0.113.${customer}`, ...(cookie ? { cookie } : {}) },
-    env: bindings,
-  })
+  return payForm(
+    slug,
+    {},
+    {
+      headers: { 'cf-connecting-ip': `203.0.113.${customer}`, ...(cookie ? { cookie } : {}) },
+      env: bindings,
+    },
+  )
 }
 
 /** The cookie a response set, as the browser sends it back (`name=value`). */

@@ -186,6 +186,39 @@ describe('checkout in test mode (no Stripe key): the whole flow offline', () => 
     expect((await paymentRows(code.id))[0]).toMatchObject({ amount: 520 })
   })
 
+  it('shows the price instead of charging when the form does not say which price it showed', async () => {
+    const fixed = await merchantWithCode({
+      action: 'checkout',
+      currency: 'eur',
+      amount: 450,
+      description: 'Flat white',
+    })
+    const open = await merchantWithCode({
+      action: 'checkout',
+      currency: 'usd',
+      amount_min: 100,
+      amount_max: 2000,
+      description: 'Tip',
+    })
+    for (const [code, fields, amount] of [
+      [fixed.code, {}, '€4.50'],
+      [open.code, { amount: '12.00' }, '$1.00'],
+    ] as const) {
+      const bare = await postForm(`/${code.slug}/pay`, fields)
+      expect(bare.status).toBe(400)
+      const page = await bare.text()
+      expect(page).toContain('Check the price, then pay.')
+      expect(page).toContain(amount)
+      if (fields.amount) expect(page).toContain(`value="${fields.amount}"`)
+      expect(await paymentRows(code.id)).toEqual([])
+      // The page it answered with carries the price field: paying from it goes through.
+      const price = /name="price" value="([^"]*)"/.exec(page)?.[1] ?? ''
+      expect(price).toMatch(/^[0-9a-f]{32}$/)
+      expect((await postForm(`/${code.slug}/pay`, { ...fields, price })).status).toBe(303)
+      expect(await paymentRows(code.id)).toHaveLength(1)
+    }
+  })
+
   it('takes payment for a description with a line break, as the browser sends the form back', async () => {
     const { code } = await merchantWithCode({
       action: 'checkout',

@@ -13,6 +13,7 @@ import {
   resolveCode,
   UNKNOWN_CACHE_MAX,
 } from '../../src/scan/resolve'
+import { payForm } from '../checkout/support'
 import {
   call,
   createCode,
@@ -21,7 +22,6 @@ import {
   merchantWithCode,
   newMerchant,
   ORIGIN,
-  postForm,
 } from '../helpers'
 
 const SLACKBOT = 'Slackbot-LinkExpanding 1.0 (+https://api.slack.com/robots)'
@@ -564,7 +564,7 @@ describe('customer pages', () => {
       await call('/admin-fees'),
       await call('/%61dmin-fees'),
       await call('/admin-fees/return/pay_abc'),
-      await postForm('/admin-fees/pay', {}),
+      await payForm('admin-fees'),
     ]
     expect(pages.map((r) => r.status)).toEqual([200, 200, 404, 303])
     for (const page of pages) {
