@@ -4,7 +4,7 @@
  */
 import { Scalar } from '@scalar/hono-api-reference'
 import { adminAssets, adminRoutes } from './admin/routes'
-import { createApi } from './api/factory'
+import { answerUnrouted, createApi } from './api/factory'
 import { requireApiKey } from './auth/middleware'
 import { registerApiKeyRoutes } from './auth/routes'
 import { checkoutRoutes } from './checkout/routes'
@@ -18,6 +18,8 @@ import { registerPaymentRoutes } from './payments/routes'
 import { webhookRoutes } from './payments/webhook'
 import { qrRoutes } from './qr/routes'
 import { registerStatsRoutes } from './stats/routes'
+
+const API_BASE = '/api/v1'
 
 export function createApp() {
   const api = createApi()
@@ -49,6 +51,7 @@ export function createApp() {
   registerLiveTokenRoute(api)
   registerApiKeyRoutes(api)
   registerPaymentRoutes(api)
+  answerUnrouted(api, API_BASE)
 
   const app = createApi()
   app.openAPIRegistry.registerComponent('securitySchemes', 'bearer', {
@@ -70,7 +73,7 @@ export function createApp() {
     if (path.startsWith('/qr/')) return qrHeaders(c, next)
     return pageHeaders(c, next)
   })
-  app.route('/api/v1', api)
+  app.route(API_BASE, api)
   app.route('/', qrRoutes)
   app.doc31('/openapi.json', (c) => ({
     openapi: '3.1.0',

@@ -66,6 +66,8 @@ export class ApiError extends HTTPException {
     readonly code: ErrorCode,
     readonly detail?: string,
     readonly errors?: FieldError[],
+    /** Headers the answer must carry (a 405's `Allow`). */
+    readonly headers?: Record<string, string>,
   ) {
     super(status, { message: detail ?? TITLES[code] })
   }

@@ -47,6 +47,7 @@ function wantsProblem(path: string): boolean {
 export function renderError(c: Context<AppEnv>, err: ApiError): Response | Promise<Response> {
   if (wantsProblem(c.req.path)) {
     const headers: Record<string, string> = {
+      ...err.headers,
       'content-type': 'application/problem+json',
       'cache-control': 'no-store',
     }
@@ -54,6 +55,7 @@ export function renderError(c: Context<AppEnv>, err: ApiError): Response | Promi
     if (err.status === 429) headers['retry-after'] = '60'
     return new Response(JSON.stringify(toProblem(err, c.req.path)), { status: err.status, headers })
   }
+  for (const [name, value] of Object.entries(err.headers ?? {})) c.header(name, value)
   c.header('cache-control', 'no-store')
   const page =
     err.status >= 500

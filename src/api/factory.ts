@@ -3,6 +3,7 @@
  * our one error shape, and the reusable OpenAPI response declarations.
  */
 import { OpenAPIHono, z } from '@hono/zod-openapi'
+import { PatternRouter } from 'hono/router/pattern-router'
 import type { AppEnv } from '../env'
 import { ApiError } from '../errors'
 
@@ -24,6 +25,40 @@ export function createApi() {
 }
 
 export type Api = ReturnType<typeof createApi>
+
+/**
+ * Registered last on the API: a path the API answers under other methods gets a 405 with `Allow`
+ * (RFC 9110 §15.5.6), any other the one 404. The methods come from the API's own routes, read
+ * when the first such request arrives, so they cannot disagree with what is registered.
+ */
+export function answerUnrouted(api: Api, base: string) {
+  let methodsAt: ((path: string) => string[]) | undefined
+  api.all('*', (c) => {
+    methodsAt ??= routeMethods(api.routes)
+    const allow = methodsAt(c.req.path.slice(base.length) || '/')
+    if (allow.length === 0) return c.notFound()
+    throw new ApiError(
+      405,
+      'method_not_allowed',
+      `${c.req.method} is not allowed here; use ${allow.join(', ')}.`,
+      undefined,
+      { allow: allow.join(', ') },
+    )
+  })
+}
+
+/** Which methods `routes` answer at a path (`HEAD` wherever `GET`; middleware is not a route). */
+function routeMethods(routes: readonly { method: string; path: string }[]) {
+  const router = new PatternRouter<string>()
+  for (const { method, path } of routes) {
+    if (method !== 'ALL') router.add('ALL', path, method)
+  }
+  return (path: string) => {
+    const methods = new Set(router.match('GET', path)[0].map(([method]) => method))
+    if (methods.has('GET')) methods.add('HEAD')
+    return [...methods].sort()
+  }
+}
 
 export const ProblemSchema = z
   .object({

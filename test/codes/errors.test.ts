@@ -288,5 +288,36 @@ describe('codes API: bad input gets a clear 4xx', () => {
     const route = await call('/api/v1/nothing-here', { key })
     expect(route.status).toBe(404)
     expect((await problemOf(route)).code).toBe('not_found')
+    expect((await call('/api/v1/nothing-here', { key, method: 'DELETE' })).status).toBe(404)
+  })
+
+  it('answers a method a path does not take with a 405 problem and Allow, changing nothing', async () => {
+    const { key, code } = await merchantWithCode({
+      action: 'redirect',
+      destination_url: 'https://example.com/a',
+    })
+    const cases = [
+      ['DELETE', '/api/v1/codes', 'GET, HEAD, POST'],
+      ['PUT', `/api/v1/codes/${code.id}`, 'DELETE, GET, HEAD, PATCH'],
+      ['POST', `/api/v1/codes/${code.id}/stats`, 'GET, HEAD'],
+      ['GET', `/api/v1/codes/${code.id}/live-token`, 'POST'],
+      ['OPTIONS', '/api/v1/payments', 'GET, HEAD'],
+    ] as const
+    for (const [method, path, allow] of cases) {
+      const response = await call(path, { key, method, json: method === 'GET' ? undefined : {} })
+      expect(response.status, `${method} ${path}`).toBe(405)
+      expect(response.headers.get('allow'), `${method} ${path}`).toBe(allow)
+      expect(response.headers.get('content-type')).toBe('application/problem+json')
+      const problem = await problemOf(response)
+      expect(problem.code).toBe('method_not_allowed')
+      expect(problem.detail).toContain(allow)
+    }
+    // Without a key it is the 401 every API path gives first.
+    expect((await call('/api/v1/codes', { method: 'DELETE' })).status).toBe(401)
+    const after = (await (await call(`/api/v1/codes/${code.id}`, { key })).json()) as {
+      version: number
+      status: string
+    }
+    expect(after).toMatchObject({ version: 1, status: 'active' })
   })
 })
