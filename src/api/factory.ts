@@ -3,7 +3,7 @@
  * our one error shape, and the reusable OpenAPI response declarations.
  */
 import { OpenAPIHono, z } from '@hono/zod-openapi'
-import { PatternRouter } from 'hono/router/pattern-router'
+import { TrieRouter } from 'hono/router/trie-router'
 import type { AppEnv } from '../env'
 import { ApiError } from '../errors'
 
@@ -36,7 +36,8 @@ export function answerUnrouted(api: Api, base: string) {
   api.all('*', (c) => {
     methodsAt ??= routeMethods(api.routes)
     const allow = methodsAt(c.req.path.slice(base.length) || '/')
-    if (allow.length === 0) return c.notFound()
+    // None, or the method is there (a path only a stricter route would take): the one 404.
+    if (allow.length === 0 || allow.includes(c.req.method)) return c.notFound()
     throw new ApiError(
       405,
       'method_not_allowed',
@@ -47,9 +48,12 @@ export function answerUnrouted(api: Api, base: string) {
   })
 }
 
-/** Which methods `routes` answer at a path (`HEAD` wherever `GET`; middleware is not a route). */
+/**
+ * Which methods `routes` answer at a path (`HEAD` wherever `GET`; middleware is not a route),
+ * matched as strictly as the API's own router (`/codes/` is not `/codes`).
+ */
 function routeMethods(routes: readonly { method: string; path: string }[]) {
-  const router = new PatternRouter<string>()
+  const router = new TrieRouter<string>()
   for (const { method, path } of routes) {
     if (method !== 'ALL') router.add('ALL', path, method)
   }

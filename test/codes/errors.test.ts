@@ -289,6 +289,9 @@ describe('codes API: bad input gets a clear 4xx', () => {
     expect(route.status).toBe(404)
     expect((await problemOf(route)).code).toBe('not_found')
     expect((await call('/api/v1/nothing-here', { key, method: 'DELETE' })).status).toBe(404)
+    // A path like a route's but for its trailing slash is not that route, under any method.
+    for (const method of ['GET', 'DELETE'])
+      expect((await call('/api/v1/codes/', { key, method })).status, method).toBe(404)
   })
 
   it('answers a method a path does not take with a 405 problem and Allow, changing nothing', async () => {
