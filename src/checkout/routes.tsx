@@ -24,6 +24,7 @@ import { type PaymentProvider, ProviderError } from '../payments/provider'
 import {
   applyPaymentEvent,
   attachSession,
+  discardUnopened,
   failBeforeCheckout,
   findPayment,
   insertPayment,
@@ -243,6 +244,22 @@ checkoutRoutes.post(`/:slug{${SLUG_PATTERN}}/pay`, limitBody(MAX_BODY_BYTES), cs
     }
   }
 
+  const unavailableNow = () =>
+    page(c, 503, {
+      icon: '⚠️',
+      title: 'Payments are briefly unavailable',
+      message: 'Nothing was charged. Please try again in a moment.',
+      action: { href: `/${code.slug}`, label: 'Try again' },
+    })
+  // The payment is in D1 before its hub can hold a slot for it, so every hold has a row that
+  // names it: one whose release fails is found and released by the hourly job (reconcile.ts).
+  try {
+    await insertPayment(db, payment)
+  } catch (err) {
+    console.error('payment not recorded', payment.id, err)
+    return unavailableNow()
+  }
+
   // The code's hub guards its limit under any concurrency: a slot is held before any session
   // exists, for as long as the session can be paid (plus a grace for a late webhook).
   const expiresAt = at + SESSION_TTL_MS
@@ -259,14 +276,21 @@ checkoutRoutes.post(`/:slug{${SLUG_PATTERN}}/pay`, limitBody(MAX_BODY_BYTES), cs
       return null
     })
   if (!hold) {
-    return page(c, 503, {
-      icon: '⚠️',
-      title: 'Payments are briefly unavailable',
-      message: 'Nothing was charged. Please try again in a moment.',
-      action: { href: `/${code.slug}`, label: 'Try again' },
-    })
+    // The hub may have held the slot and lost its answer: release it (a no-op for an id it never
+    // held), and mark the payment failed, which the hourly job releases if this release fails.
+    await hub
+      .settlePayment(payment.id, 'released')
+      .catch((e) => console.error('release failed', payment.id, e))
+    await failBeforeCheckout(db, payment.id, 'The payment could not be reserved.').catch((e) =>
+      console.error('payment left pending without a session', payment.id, e),
+    )
+    return unavailableNow()
   }
   if (!hold.ok) {
+    // Refused before anything was opened: not a payment attempt.
+    await discardUnopened(db, payment.id).catch((e) =>
+      console.error('refused payment left pending', payment.id, e),
+    )
     return hold.reason === 'sold_out'
       ? page(c, 410, {
           icon: '✅',
@@ -281,13 +305,6 @@ checkoutRoutes.post(`/:slug{${SLUG_PATTERN}}/pay`, limitBody(MAX_BODY_BYTES), cs
           action: { href: `/${code.slug}`, label: 'Try again' },
         })
   }
-  try {
-    await insertPayment(db, payment)
-  } catch (err) {
-    await hub.settlePayment(payment.id, 'released').catch(() => {})
-    throw err
-  }
-
   try {
     const session = await provider.createCheckout({
       paymentId: payment.id,

@@ -3,7 +3,7 @@
  * the event id and the state change are written in one D1 batch (one transaction), so duplicate,
  * retried, concurrent or out-of-order deliveries never change a result twice or backwards.
  */
-import { and, desc, eq, exists, gte, inArray, lte, sql } from 'drizzle-orm'
+import { and, desc, eq, exists, gte, inArray, isNull, lte, sql } from 'drizzle-orm'
 import type { Db } from '../db/client'
 import {
   codes,
@@ -162,6 +162,15 @@ export async function failBeforeCheckout(db: Db, paymentId: string, reason: stri
     .update(payments)
     .set({ status: 'failed', failureReason: reason.slice(0, 500), updatedAt: Date.now() })
     .where(and(eq(payments.id, paymentId), eq(payments.status, 'pending')))
+}
+
+/** Deletes a payment refused before it was opened: still `pending`, no session. */
+export async function discardUnopened(db: Db, paymentId: string) {
+  await db
+    .delete(payments)
+    .where(
+      and(eq(payments.id, paymentId), eq(payments.status, 'pending'), isNull(payments.sessionId)),
+    )
 }
 
 export async function listPayments(

@@ -1,13 +1,14 @@
 import { env } from 'cloudflare:workers'
-import { describe, expect, it } from 'vitest'
+import { describe, expect, it, vi } from 'vitest'
 import { hubFor } from '../../src/hub/client'
-import { call, merchantWithCode, postForm } from '../helpers'
+import { call, merchantWithCode, postForm, replaceMethod } from '../helpers'
 import {
   chooseOutcome,
   cookieFrom,
   euroCode,
   fakeStripe,
   limitedCode,
+  lostReplyHub,
   paymentsOf,
   press,
   sessionEvent,
@@ -195,6 +196,46 @@ describe('review fixes around holds', () => {
     expect(
       await hub.reservePayment({ paymentId: 'pay_b', limit: 1, holdUntil: Date.now() + 60_000 }),
     ).toEqual({ ok: true })
+  })
+
+  it('leaves no hold behind when the hub stores one but its answer is lost', async () => {
+    const { code } = await limitedCode(1)
+    const errors = vi.spyOn(console, 'error').mockImplementation(() => {})
+    try {
+      const lost = await press(code.slug, 1, { CODE_HUB: lostReplyHub() } as never)
+      expect(lost.status).toBe(503)
+      expect(await lost.text()).toContain('Nothing was charged')
+      expect(errors).toHaveBeenCalledWith(
+        'hub unavailable for a reservation',
+        code.id,
+        expect.any(Error),
+      )
+    } finally {
+      errors.mockRestore()
+    }
+    expect((await paymentsOf(code.id)).map((p) => [p.status, p.session_id])).toEqual([
+      ['failed', null],
+    ])
+    // Released at once: the next customer can pay.
+    expect((await press(code.slug, 2)).status).toBe(303)
+  })
+
+  it('answers 503 and holds nothing when D1 cannot record the payment', async () => {
+    const { code } = await limitedCode(1)
+    const d1 = replaceMethod(env.DB, 'prepare', (prepare) => (query) => {
+      if (/^insert into "payments"/.test(query)) throw new Error('D1_ERROR: database unavailable')
+      return prepare(query)
+    })
+    const errors = vi.spyOn(console, 'error').mockImplementation(() => {})
+    try {
+      const failed = await press(code.slug, 1, { DB: d1 } as never)
+      expect(failed.status).toBe(503)
+      expect(await failed.text()).toContain('Nothing was charged')
+    } finally {
+      errors.mockRestore()
+    }
+    expect(await paymentsOf(code.id)).toEqual([])
+    expect((await press(code.slug, 2)).status).toBe(303)
   })
 
   it('expires a test-mode session that is paid after its expiry, freeing the slot', async () => {

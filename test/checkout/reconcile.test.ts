@@ -15,6 +15,7 @@ import {
   euroCode,
   fakeStripe,
   limitedCode,
+  lostReplyHub,
   paymentsOf,
   press,
   sessionEvent,
@@ -196,6 +197,24 @@ describe('the hourly reconciliation of holds whose webhook never came', () => {
     expect(await reconcileHolds(stripeBindings())).toMatchObject({ strays: 1 })
     expect(await reconcileHolds(stripeBindings())).toMatchObject({ strays: 0 })
     expect((await press(code.slug, 1, stripeEnv())).status).toBe(303)
+  })
+
+  it('frees the slot of a reservation whose answer was lost and whose release failed', async () => {
+    vi.spyOn(console, 'log').mockImplementation(() => {})
+    vi.spyOn(console, 'error').mockImplementation(() => {})
+    const { code } = await limitedCode(1)
+    const lost = await press(code.slug, 1, {
+      ...stripeEnv(),
+      CODE_HUB: lostReplyHub({ releaseFails: true }),
+    } as never)
+    expect(lost.status).toBe(503)
+    // The hub still holds the slot, for a payment D1 records as failed before its session.
+    expect((await paymentsOf(code.id)).map((p) => [p.status, p.session_id])).toEqual([
+      ['failed', null],
+    ])
+    expect((await press(code.slug, 2, stripeEnv())).status).toBe(409)
+    expect(await reconcileHolds(stripeBindings())).toMatchObject({ strays: 1 })
+    expect((await press(code.slug, 3, stripeEnv())).status).toBe(303)
   })
 
   it('fails a payment left pending with no session 15 minutes after pay was pressed, freeing its slot', async () => {

@@ -6,7 +6,14 @@ import { inject } from 'vitest'
 import { priceShown } from '../../src/checkout/page'
 import { findCodeBySlug } from '../../src/codes/queries'
 import { createDb } from '../../src/db/client'
-import { type CallOptions, call, merchantWithCode, ORIGIN, postForm } from '../helpers'
+import {
+  type CallOptions,
+  call,
+  merchantWithCode,
+  ORIGIN,
+  postForm,
+  replaceMethod,
+} from '../helpers'
 
 export const WEBHOOK_SECRET = 'whsec_test_secret'
 
@@ -128,6 +135,25 @@ export function press(
       env: bindings,
     },
   )
+}
+
+/**
+ * `CODE_HUB` whose hubs store a reservation and then lose its answer (the caller sees an error),
+ * as a reset object or a dropped connection can; with `releaseFails`, releasing fails too.
+ */
+export function lostReplyHub(options: { releaseFails?: boolean } = {}) {
+  const lost = () => Promise.reject(new Error('Network connection lost.'))
+  return replaceMethod(env.CODE_HUB, 'get', (get) => (id, opts) => {
+    const stub = get(id, opts)
+    type Hub = typeof stub
+    const hub = {
+      reservePayment: (input: Parameters<Hub['reservePayment']>[0]) =>
+        stub.reservePayment(input).then(lost),
+      settlePayment: (...args: Parameters<Hub['settlePayment']>) =>
+        options.releaseFails ? lost() : stub.settlePayment(...args),
+    }
+    return hub as unknown as Hub
+  })
 }
 
 /** The cookie a response set, as the browser sends it back (`name=value`). */
