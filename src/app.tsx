@@ -35,12 +35,13 @@ export function createApp() {
   api.use('*', requireApiKey)
   api.use('*', async (c, next) => {
     if (c.req.method !== 'GET' && c.req.method !== 'HEAD') {
-      const { success } = await c.env.API_WRITE_LIMITER.limit({ key: c.var.auth.apiKeyId })
+      // Per merchant, not per key: any key can create more keys.
+      const { success } = await c.env.API_WRITE_LIMITER.limit({ key: c.var.auth.merchantId })
       if (!success) {
         throw new ApiError(
           429,
           'rate_limited',
-          'Too many writes with this API key; retry in a minute.',
+          "Too many writes with this merchant's API keys; retry in a minute.",
         )
       }
     }

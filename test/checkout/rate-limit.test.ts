@@ -33,13 +33,17 @@ describe('rate limits on what costs money or writes', () => {
     expect((await press('198.51.100.2')).status).toBe(303)
   })
 
-  it('limits API writes per key with a 429 problem, leaving reads alone', async () => {
+  it('limits API writes per merchant, across its keys, with a 429 problem, leaving reads and other merchants alone', async () => {
     const { key, code } = await merchantWithCode({
       action: 'redirect',
       destination_url: 'https://example.com',
     })
+    // A second key of the same merchant, made before the limit is reached (the first write).
+    const made = await call('/api/v1/api-keys', { key, method: 'POST', json: { name: 'second' } })
+    expect(made.status).toBe(201)
+    const second = ((await made.json()) as { key: string }).key
     let status = 0
-    let writes = 1
+    let writes = 2 // the code's creation and the second key's
     while (writes < 700) {
       const response = await call(`/api/v1/codes/${code.id}`, {
         key,
@@ -59,5 +63,20 @@ describe('rate limits on what costs money or writes', () => {
     expect(writes).toBeGreaterThanOrEqual(300)
     expect(writes).toBeLessThanOrEqual(600)
     expect((await call(`/api/v1/codes/${code.id}`, { key })).status).toBe(200)
+    // Another key of the merchant shares the limit: more keys are not more writes.
+    const again = await call(`/api/v1/codes/${code.id}`, {
+      key: second,
+      method: 'PATCH',
+      json: { metadata: { n: 'second' } },
+    })
+    expect(again.status).toBe(429)
+    // Another merchant is not affected.
+    const other = await merchantWithCode({ action: 'redirect', destination_url: 'https://e.com' })
+    const theirs = await call(`/api/v1/codes/${other.code.id}`, {
+      key: other.key,
+      method: 'PATCH',
+      json: { metadata: { n: 'other' } },
+    })
+    expect(theirs.status).toBe(200)
   })
 })
