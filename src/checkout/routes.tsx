@@ -262,7 +262,9 @@ checkoutRoutes.post(`/:slug{${SLUG_PATTERN}}/pay`, limitBody(MAX_BODY_BYTES), cs
 
   // The code's hub guards its limit under any concurrency: a slot is held before any session
   // exists, for as long as the session can be paid (plus a grace for a late webhook).
-  const expiresAt = at + SESSION_TTL_MS
+  // From now, not from the request's start: closing this customer's earlier session above may
+  // have taken a while, and Stripe refuses an `expires_at` under 30 minutes ahead.
+  const expiresAt = Date.now() + SESSION_TTL_MS
   const hub = hubFor(c.env, code.id)
   const hold = await hub
     .reservePayment({

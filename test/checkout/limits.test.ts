@@ -123,6 +123,30 @@ describe('limited codes hold under concurrency (guarded by the code hub)', () =>
     }
   })
 
+  it('gives the new session its full time even when closing the earlier one was slow', async () => {
+    const { code } = await limitedCode(1)
+    const first = await press(code.slug, 1, stripeEnv())
+    const [old] = await paymentsOf(code.id)
+    vi.useFakeTimers({ toFake: ['Date'] })
+    const realFetch = globalThis.fetch
+    // Stripe takes two minutes to expire the earlier session (the clock moves on meanwhile).
+    const slow = vi.spyOn(globalThis, 'fetch').mockImplementation(async (input, init) => {
+      const response = await realFetch(input, init)
+      const url = input instanceof Request ? input.url : String(input)
+      if (url.endsWith('/expire')) vi.setSystemTime(Date.now() + 120_000)
+      return response
+    })
+    try {
+      const again = await press(code.slug, 1, stripeEnv(), cookieFrom(first))
+      expect(again.status).toBe(303)
+      const [created] = (await paymentsOf(code.id)).filter((p) => p.id !== old?.id)
+      expect(created?.session_expires_at).toBeGreaterThanOrEqual(Date.now() + 30 * 60_000)
+    } finally {
+      slow.mockRestore()
+      vi.useRealTimers()
+    }
+  })
+
   it('keeps the slot when the customer presses again after paying (the session is complete)', async () => {
     const { code } = await limitedCode(1)
     const first = await press(code.slug, 1, stripeEnv())
