@@ -54,16 +54,15 @@ webhookRoutes.post('/stripe', limitBody(WEBHOOK_MAX_BYTES), async (c) => {
     return c.json({ received: true, handled: false })
   }
   const { payment } = result
-  if (result.applied && payment.status === 'paid' && !payment.methodLast4) {
-    // Checkout's event carries no card details; fetch them for the receipt (display only).
-    const full = await stripeProvider(c.env)
-      .getSession(session.id)
-      .catch(() => null)
-    if (full?.method) {
-      await setPaymentMethod(db, payment.id, full.method).catch((err) =>
-        console.error('card details not saved for the receipt', payment.id, err),
-      )
-    }
+  if (payment.status === 'paid' && !payment.methodLast4) {
+    // Checkout's event carries no card details: they are fetched for the receipt (display only)
+    // after the answer, so Stripe is answered at once; a repeated delivery tries again.
+    c.executionCtx.waitUntil(
+      stripeProvider(c.env)
+        .getSession(session.id)
+        .then((full) => full.method && setPaymentMethod(db, payment.id, full.method))
+        .catch((err) => console.error('card details not saved for the receipt', payment.id, err)),
+    )
   }
   const view = await findPayment(db, { id: payment.id })
   if (view) {

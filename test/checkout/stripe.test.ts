@@ -1,5 +1,5 @@
 import { env } from 'cloudflare:workers'
-import { describe, expect, it } from 'vitest'
+import { describe, expect, it, vi } from 'vitest'
 import { call, merchantWithCode, ORIGIN } from '../helpers'
 import { fakeStripe, pay, sessionEvent, signedWebhook, stripeEnv, stripeRequests } from './support'
 
@@ -177,6 +177,37 @@ describe('paying through Stripe Checkout (real SDK against the in-repo fake)', (
       method_last4: '4242',
     })
     expect(paid.paid_at).toEqual(expect.any(Number))
+  })
+
+  it('fetches the card for the receipt on a repeated delivery when the first fetch failed', async () => {
+    const { payment, session } = await startPayment()
+    const completed = await fakeStripe(`sessions/${payment.session_id}/complete`, {
+      payment_status: 'paid',
+    })
+    const event = sessionEvent('checkout.session.completed', { ...session, ...completed })
+    await fakeStripe('fail-next', { status: 400, type: 'invalid_request_error' })
+    const errors = vi.spyOn(console, 'error').mockImplementation(() => {})
+    try {
+      expect((await signedWebhook(event)).status).toBe(200)
+      expect(errors).toHaveBeenCalledWith(
+        'card details not saved for the receipt',
+        payment.id,
+        expect.anything(),
+      )
+    } finally {
+      errors.mockRestore()
+    }
+    expect(await paymentOf(String(payment.code_id))).toMatchObject({
+      status: 'paid',
+      method_last4: null,
+    })
+    // Stripe delivers the event again (it does, until answered in time): the card is filled in.
+    expect((await signedWebhook(event)).status).toBe(200)
+    expect(await paymentOf(String(payment.code_id))).toMatchObject({
+      status: 'paid',
+      method_brand: 'visa',
+      method_last4: '4242',
+    })
   })
 
   it('backs off asking Stripe from the return page, and stops after a few checks', async () => {
