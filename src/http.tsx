@@ -75,7 +75,8 @@ export function handleErrors(app: Hono<AppEnv>) {
     const apiError = toApiError(err)
     if (apiError.status >= 500) {
       if (err instanceof ApiError) reportOnce(apiError, c.req.method, routePath(c))
-      else console.error('unhandled error', c.req.method, c.req.path, err)
+      // The route, not the path: paths carry capabilities (receipt ids, sign-in tokens).
+      else console.error('unhandled error', c.req.method, routePath(c), err)
     }
     return renderError(c, apiError)
   })

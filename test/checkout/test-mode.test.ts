@@ -1,6 +1,13 @@
 import { env } from 'cloudflare:workers'
-import { describe, expect, it } from 'vitest'
-import { call, createCode, merchantWithCode, newMerchant, postForm } from '../helpers'
+import { describe, expect, it, vi } from 'vitest'
+import {
+  call,
+  createCode,
+  merchantWithCode,
+  newMerchant,
+  postForm,
+  replaceMethod,
+} from '../helpers'
 import { chooseOutcome, pay } from './support'
 
 async function paymentRows(codeId: string) {
@@ -302,6 +309,30 @@ describe('checkout in test mode (no Stripe key): the whole flow offline', () => 
       const response = await call(path)
       expect(response.status, path).toBe(404)
       expect(response.headers.get('content-type')).toContain('text/html')
+    }
+  })
+
+  it('logs an unexpected failure by its route, never the receipt id the path carries', async () => {
+    const receipt = 'rcpt_0000000000000000000001'
+    const d1 = replaceMethod(env.DB, 'prepare', () => () => {
+      throw new Error('D1_ERROR: database unavailable')
+    })
+    const errors = vi.spyOn(console, 'error').mockImplementation(() => {})
+    try {
+      const response = await call(`/r/${receipt}`, { env: { DB: d1 } })
+      expect(response.status).toBe(500)
+      expect(await response.text()).toContain('Something went wrong')
+      expect(errors).toHaveBeenCalledWith(
+        'unhandled error',
+        'GET',
+        '/r/:receiptId',
+        expect.anything(),
+      )
+      expect(JSON.stringify(errors.mock.calls.map((args) => args.slice(0, 3)))).not.toContain(
+        receipt,
+      )
+    } finally {
+      errors.mockRestore()
     }
   })
 
