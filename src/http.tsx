@@ -34,13 +34,14 @@ export const qrHeaders = secureHeaders({
   crossOriginResourcePolicy: 'cross-origin',
 })
 
-/** API-ish paths get problem+json; everything a person opens gets a page. */
+/** API-ish paths (and the admin's one JSON endpoint) get problem+json; pages get a page. */
 function wantsProblem(path: string): boolean {
   return (
     path.startsWith('/api/') ||
     path.startsWith('/qr/') ||
     path.startsWith('/webhooks/') ||
-    path === '/openapi.json'
+    path === '/openapi.json' ||
+    (path.startsWith('/admin/') && path.endsWith('/live-token'))
   )
 }
 

@@ -7,6 +7,7 @@ import { changeCode, createCodeFor } from '../codes/service'
 import type { Db } from '../db/client'
 import { type Code, merchants, payments, scanRollupHours } from '../db/schema'
 import type { AppEnv } from '../env'
+import { notFound } from '../errors'
 import { hubFor } from '../hub/client'
 import { issueLiveToken } from '../hub/live-routes'
 import { decodeCursor, paginate } from '../lib/cursor'
@@ -684,13 +685,9 @@ function StatusButton(props: { code: Code; to: Code['status']; label: string; da
 /** A live-feed token for this page: it names the session, so signing out ends what it opens. */
 adminCodes.post('/codes/:id/live-token', async (c) => {
   const code = await ownCode(c, c.req.param('id'))
-  if (!code) return c.json({ error: 'not_found' }, 404)
-  const secret = c.env.LIVE_TOKEN_SECRET
-  if (!secret) return c.json({ error: 'not_configured' }, 503)
-  return c.json(
-    await issueLiveToken(secret, code, `${ADMIN_SUBJECT}${c.var.admin.sessionHash}`, c.req.url),
-    201,
-  )
+  if (!code) throw notFound('code')
+  const subject = `${ADMIN_SUBJECT}${c.var.admin.sessionHash}`
+  return c.json(await issueLiveToken(c.env, code, subject, c.req.url), 201)
 })
 
 adminCodes.post('/codes/:id/status', async (c) => {

@@ -8,7 +8,7 @@ import { type Api, errorResponses, json, problem, security } from '../api/factor
 import { authenticateApiKey, unauthorized } from '../auth/middleware'
 import { getCode } from '../codes/queries'
 import { CodeId } from '../codes/schemas'
-import type { AppEnv } from '../env'
+import type { AppEnv, Bindings } from '../env'
 import { ApiError, notFound } from '../errors'
 import { hubFor } from './client'
 import { isSubjectLive } from './credentials'
@@ -196,21 +196,22 @@ export function registerLiveTokenRoute(api: Api) {
   api.openapi(liveTokenRoute, async (c) => {
     const code = await getCode(c.var.db, c.var.auth.merchantId, c.req.valid('param').id)
     if (!code) throw notFound('code')
-    const secret = c.env.LIVE_TOKEN_SECRET
-    if (!secret) {
-      throw new ApiError(503, 'not_configured', 'Live tokens are not configured on this server.')
-    }
-    return c.json(await issueLiveToken(secret, code, c.var.auth.apiKeyId, c.req.url), 201)
+    const token = await issueLiveToken(c.env, code, c.var.auth.apiKeyId, c.req.url)
+    return c.json(token, 201)
   })
 }
 
-/** A token for one code's feed, and the WebSocket URL that carries it. */
+/** A token for one code's feed, and the WebSocket URL that carries it (503 without the secret). */
 export async function issueLiveToken(
-  secret: string,
+  env: Pick<Bindings, 'LIVE_TOKEN_SECRET'>,
   code: { id: string; merchantId: string },
   subject: string,
   requestUrl: string,
 ) {
+  const secret = env.LIVE_TOKEN_SECRET
+  if (!secret) {
+    throw new ApiError(503, 'not_configured', 'Live tokens are not configured on this server.')
+  }
   const expiresAt = Date.now() + LIVE_TOKEN_TTL_MS
   const token = await signLiveToken(secret, {
     codeId: code.id,

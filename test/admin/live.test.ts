@@ -1,6 +1,6 @@
 import { describe, expect, it, vi } from 'vitest'
 import { CREDENTIALS_CHECK_MS, FEED_REVOKED } from '../../src/hub/code-hub'
-import { call, createCode, IPHONE, merchantWithCode, newMerchant } from '../helpers'
+import { call, createCode, IPHONE, merchantWithCode, newMerchant, problemOf } from '../helpers'
 import { AdminClient } from './client'
 
 async function tokenFor(admin: AdminClient, codeId: string) {
@@ -113,7 +113,26 @@ describe("the admin's live feed", () => {
       destination_url: 'https://example.com',
     })
     const admin = await AdminClient.signIn(bob.key)
-    expect((await tokenFor(admin, code.id)).status).toBe(404)
+    const theirs = await tokenFor(admin, code.id)
+    expect(theirs.status).toBe(404)
+    expect(theirs.headers.get('content-type')).toBe('application/problem+json')
+    expect((await problemOf(theirs)).code).toBe('not_found')
     expect((await tokenFor(new AdminClient(), code.id)).status).toBe(303)
+  })
+
+  it('answers a 503 problem when live tokens are not configured', async () => {
+    const { key } = await newMerchant()
+    const code = await createCode(key, { action: 'redirect', destination_url: 'https://e.com' })
+    const admin = await AdminClient.signIn(key)
+    admin.bindings = { LIVE_TOKEN_SECRET: undefined } as Partial<Env>
+    const warn = vi.spyOn(console, 'warn').mockImplementation(() => {})
+    try {
+      const response = await tokenFor(admin, code.id)
+      expect(response.status).toBe(503)
+      expect(response.headers.get('content-type')).toBe('application/problem+json')
+      expect((await problemOf(response)).code).toBe('not_configured')
+    } finally {
+      warn.mockRestore()
+    }
   })
 })
