@@ -117,6 +117,33 @@ export function postForm(
 }
 
 /**
+ * Every item of an API list, followed page by page through `next_cursor` with `limit` per page;
+ * checks each page's size and that `has_more` agrees with the cursor.
+ */
+export async function pageThrough<T = { id: string }>(path: string, key: string, limit: number) {
+  const items: T[] = []
+  const join = path.includes('?') ? '&' : '?'
+  let cursor: string | null = null
+  let pages = 0
+  do {
+    const query: string = `${join}limit=${limit}${cursor ? `&cursor=${cursor}` : ''}`
+    const response = await call(`${path}${query}`, { key })
+    expect(response.status, `${path}${query}`).toBe(200)
+    const page = (await response.json()) as {
+      data: T[]
+      next_cursor: string | null
+      has_more: boolean
+    }
+    expect(page.data.length).toBeLessThanOrEqual(limit)
+    expect(page.has_more).toBe(page.next_cursor !== null)
+    items.push(...page.data)
+    cursor = page.next_cursor
+    expect(++pages).toBeLessThan(1000)
+  } while (cursor)
+  return items
+}
+
+/**
  * Runs the code's hub alarm until everything it holds is in D1, as the runtime would a few seconds
  * after a scan. Throws if it cannot (e.g. while a test makes D1 fail).
  */

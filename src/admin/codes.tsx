@@ -422,6 +422,9 @@ function NotFoundPage() {
 
 const when = (ms: number) => `${new Date(ms).toISOString().slice(0, 16).replace('T', ' ')} UTC`
 
+/** Changes shown on a code's page (the API pages through all of them). */
+const CHANGES_SHOWN = 50
+
 adminCodes.get('/codes/:id', async (c) => {
   const code = await ownCode(c, c.req.param('id'))
   if (!code) return c.html(<NotFoundPage />, 404)
@@ -430,7 +433,7 @@ adminCodes.get('/codes/:id', async (c) => {
   const now = Date.now()
   const [name, changes, recent, counters, stats] = await Promise.all([
     merchantName(db, code.merchantId),
-    listCodeChanges(db, code.id, 50),
+    listCodeChanges(db, code.id, { limit: CHANGES_SHOWN }),
     listPayments(db, code.merchantId, { codeId: code.id, limit: 10 }),
     hubFor(c.env, code.id)
       .counters()
@@ -601,7 +604,7 @@ adminCodes.get('/codes/:id', async (c) => {
                 </tr>
               </thead>
               <tbody>
-                {changes.map((ch) => (
+                {changes.slice(0, CHANGES_SHOWN).map((ch) => (
                   <tr>
                     <td>{when(ch.changedAt)}</td>
                     <td class="change">{ch.actor}</td>
@@ -617,6 +620,12 @@ adminCodes.get('/codes/:id', async (c) => {
         ) : (
           <p class="muted">No changes since it was created.</p>
         )}
+        {changes.length > CHANGES_SHOWN ? (
+          <p class="muted">
+            The {CHANGES_SHOWN} newest changes; the API lists them all (
+            <code>GET /api/v1/codes/{code.id}/changes</code>).
+          </p>
+        ) : null}
       </section>
     </AdminLayout>,
   )

@@ -11,6 +11,9 @@ import { AdminLayout } from './layout'
 
 export const adminSettings = new Hono<AppEnv>()
 
+/** Keys listed here, newest first (the API pages through all of them). */
+const KEYS_SHOWN = 100
+
 async function page(
   // biome-ignore lint/suspicious/noExplicitAny: shared by routes with different paths.
   c: Context<AppEnv, any>,
@@ -21,7 +24,7 @@ async function page(
   const { merchantId } = c.var.admin
   const [[merchant], keys] = await Promise.all([
     db.select().from(merchants).where(eq(merchants.id, merchantId)),
-    listApiKeys(db, merchantId),
+    listApiKeys(db, merchantId, { limit: KEYS_SHOWN }),
   ])
   const iso = (ms: number | null) =>
     ms ? new Date(ms).toISOString().slice(0, 16).replace('T', ' ') : '—'
@@ -73,7 +76,7 @@ async function page(
               </tr>
             </thead>
             <tbody>
-              {keys.map((k) => (
+              {keys.slice(0, KEYS_SHOWN).map((k) => (
                 <tr>
                   <td>{k.name}</td>
                   <td class="change">qrk_…{k.last4}</td>
@@ -95,6 +98,12 @@ async function page(
             </tbody>
           </table>
         </div>
+        {keys.length > KEYS_SHOWN ? (
+          <p class="muted">
+            The {KEYS_SHOWN} newest keys; the API lists them all (<code>GET /api/v1/api-keys</code>
+            ).
+          </p>
+        ) : null}
         <form method="post" action="/admin/settings/keys" class="inline">
           <div>
             <label for="key-name">New key name</label>

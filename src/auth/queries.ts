@@ -1,6 +1,7 @@
 import { and, desc, eq, isNull } from 'drizzle-orm'
 import type { Db } from '../db/client'
 import { apiKeys, merchants } from '../db/schema'
+import { after as afterCursor, type Cursor } from '../lib/cursor'
 import { newId } from '../lib/ids'
 import { generateApiKey } from './keys'
 
@@ -40,35 +41,43 @@ export async function touchApiKey(db: Db, id: string, at: number) {
   await db.update(apiKeys).set({ lastUsedAt: at }).where(eq(apiKeys.id, id))
 }
 
-export async function listApiKeys(db: Db, merchantId: string) {
-  return db
-    .select({
-      id: apiKeys.id,
-      name: apiKeys.name,
-      last4: apiKeys.last4,
-      createdAt: apiKeys.createdAt,
-      lastUsedAt: apiKeys.lastUsedAt,
-      revokedAt: apiKeys.revokedAt,
-    })
-    .from(apiKeys)
-    .where(eq(apiKeys.merchantId, merchantId))
-    .orderBy(desc(apiKeys.createdAt), desc(apiKeys.id))
+/** What a key shows of itself (never its hash). */
+const keyView = {
+  id: apiKeys.id,
+  name: apiKeys.name,
+  last4: apiKeys.last4,
+  createdAt: apiKeys.createdAt,
+  lastUsedAt: apiKeys.lastUsedAt,
+  revokedAt: apiKeys.revokedAt,
 }
 
-/** Revokes a merchant's key; returns false when the merchant has no such key. Idempotent. */
-export async function revokeApiKey(db: Db, merchantId: string, id: string, at: number) {
-  const [row] = await db
-    .select({ revokedAt: apiKeys.revokedAt })
+/** A merchant's keys, newest first: `limit + 1` rows after the cursor (see `paginate`). */
+export async function listApiKeys(
+  db: Db,
+  merchantId: string,
+  page: { limit: number; after?: Cursor },
+) {
+  return db
+    .select(keyView)
     .from(apiKeys)
-    .where(and(eq(apiKeys.id, id), eq(apiKeys.merchantId, merchantId)))
-  if (!row) return undefined
-  if (row.revokedAt === null) {
-    await db
-      .update(apiKeys)
-      .set({ revokedAt: at })
-      .where(and(eq(apiKeys.id, id), isNull(apiKeys.revokedAt)))
-  }
-  const [key] = (await listApiKeys(db, merchantId)).filter((k) => k.id === id)
+    .where(
+      and(
+        eq(apiKeys.merchantId, merchantId),
+        afterCursor(apiKeys.createdAt, apiKeys.id, page.after),
+      ),
+    )
+    .orderBy(desc(apiKeys.createdAt), desc(apiKeys.id))
+    .limit(page.limit + 1)
+}
+
+/** Revokes a merchant's key; returns undefined when the merchant has no such key. Idempotent. */
+export async function revokeApiKey(db: Db, merchantId: string, id: string, at: number) {
+  const own = and(eq(apiKeys.id, id), eq(apiKeys.merchantId, merchantId))
+  await db
+    .update(apiKeys)
+    .set({ revokedAt: at })
+    .where(and(own, isNull(apiKeys.revokedAt)))
+  const [key] = await db.select(keyView).from(apiKeys).where(own)
   return key
 }
 

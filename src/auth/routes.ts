@@ -1,7 +1,16 @@
 /** `/api/v1/api-keys`: a merchant's keys. A new key's secret is in the create response only. */
 import { createRoute, z } from '@hono/zod-openapi'
-import { type Api, errorResponses, json, jsonBody, security } from '../api/factory'
+import {
+  type Api,
+  errorResponses,
+  json,
+  jsonBody,
+  listOf,
+  PageQuery,
+  security,
+} from '../api/factory'
 import { notFound } from '../errors'
+import { decodeCursor, paginate } from '../lib/cursor'
 import { text } from '../lib/text'
 import { createApiKey, listApiKeys, revokeApiKey } from './queries'
 
@@ -72,18 +81,19 @@ export function registerApiKeyRoutes(api: Api) {
       path: '/api-keys',
       tags,
       security,
-      summary: "List the merchant's API keys",
+      summary: "List the merchant's API keys, newest first (revoked ones too)",
+      request: { query: PageQuery },
       responses: {
-        200: json(
-          z.object({ object: z.literal('list'), data: z.array(ApiKeyObject) }),
-          'All keys.',
-        ),
+        200: json(listOf(ApiKeyObject, 'ApiKeyList'), 'A page of keys.'),
         ...errorResponses,
       },
     }),
     async (c) => {
-      const keys = await listApiKeys(c.var.db, c.var.auth.merchantId)
-      return c.json({ object: 'list' as const, data: keys.map(present) }, 200)
+      const { limit, cursor } = c.req.valid('query')
+      const { merchantId } = c.var.auth
+      const rows = await listApiKeys(c.var.db, merchantId, { limit, after: decodeCursor(cursor) })
+      const page = paginate(rows, limit, (k) => ({ at: k.createdAt, id: k.id }))
+      return c.json({ ...page, data: page.data.map(present) }, 200)
     },
   )
 

@@ -106,14 +106,23 @@ export async function listScans(db: Db, codeId: string, page: { limit: number; a
     .limit(page.limit + 1)
 }
 
-/** A code's audit log, newest first. */
-export async function listCodeChanges(db: Db, codeId: string, limit = 50) {
+/** A code's audit log, newest first: `limit + 1` rows after the cursor (see `paginate`). */
+export async function listCodeChanges(
+  db: Db,
+  codeId: string,
+  page: { limit: number; after?: Cursor },
+) {
   return db
     .select()
     .from(codeChanges)
-    .where(eq(codeChanges.codeId, codeId))
+    .where(
+      and(
+        eq(codeChanges.codeId, codeId),
+        afterCursor(codeChanges.changedAt, codeChanges.id, page.after),
+      ),
+    )
     .orderBy(desc(codeChanges.changedAt), desc(codeChanges.id))
-    .limit(limit)
+    .limit(page.limit + 1)
 }
 
 /** What the scan path needs to answer, joined once. */

@@ -1,22 +1,22 @@
 /** `/api/v1/codes`: create, read, list, update and archive codes, and list a code's scans. */
 import { createRoute, z } from '@hono/zod-openapi'
-import { type Api, conflict, errorResponses, json, jsonBody, security } from '../api/factory'
+import {
+  type Api,
+  conflict,
+  errorResponses,
+  json,
+  jsonBody,
+  listOf,
+  PageQuery,
+  security,
+} from '../api/factory'
 import { ApiError, notFound } from '../errors'
 import { decodeCursor, paginate } from '../lib/cursor'
 import { publicBase } from '../lib/urls'
 import { forgetCode } from '../scan/resolve'
 import { presentCode, presentScan } from './present'
 import { getCode, listCodeChanges, listCodes, listScans } from './queries'
-import {
-  CodeId,
-  CodeObject,
-  CreateCode,
-  ListCodesQuery,
-  listOf,
-  PageQuery,
-  ScanObject,
-  UpdateCode,
-} from './schemas'
+import { CodeId, CodeObject, CreateCode, ListCodesQuery, ScanObject, UpdateCode } from './schemas'
 import { changeCode, createCodeFor } from './service'
 
 const tags = ['Codes']
@@ -108,9 +108,9 @@ const listChangesRoute = createRoute({
   tags,
   security,
   summary: "A code's audit log: every change of destination, amount, status…, newest first",
-  request: { params },
+  request: { params, query: PageQuery },
   responses: {
-    200: json(z.object({ object: z.literal('list'), data: z.array(ChangeObject) }), 'The changes.'),
+    200: json(listOf(ChangeObject, 'CodeChangeList'), 'A page of changes.'),
     ...errorResponses,
   },
 })
@@ -119,8 +119,10 @@ export function registerCodeRoutes(api: Api) {
   api.openapi(listChangesRoute, async (c) => {
     const code = await getCode(c.var.db, c.var.auth.merchantId, c.req.valid('param').id)
     if (!code) throw notFound('code')
-    const rows = await listCodeChanges(c.var.db, code.id, 100)
-    const data = rows.map((r) => ({
+    const { limit, cursor } = c.req.valid('query')
+    const rows = await listCodeChanges(c.var.db, code.id, { limit, after: decodeCursor(cursor) })
+    const page = paginate(rows, limit, (r) => ({ at: r.changedAt, id: r.id }))
+    const data = page.data.map((r) => ({
       id: r.id,
       object: 'code_change' as const,
       field: r.field,
@@ -130,7 +132,7 @@ export function registerCodeRoutes(api: Api) {
       version: r.version,
       changed_at: new Date(r.changedAt).toISOString(),
     }))
-    return c.json({ object: 'list' as const, data }, 200)
+    return c.json({ ...page, data }, 200)
   })
 
   api.openapi(createCode, async (c) => {

@@ -191,21 +191,5 @@ export const ScanObject = z
   })
   .openapi('Scan')
 
-export const PageQuery = z.strictObject({
-  limit: z.coerce.number().int().min(1).max(100).default(20),
-  cursor: z.string().max(200).optional(),
-})
-
-export function listOf<T extends z.ZodType>(item: T, name: string) {
-  return z
-    .object({
-      object: z.literal('list'),
-      data: z.array(item),
-      has_more: z.boolean(),
-      next_cursor: z.string().nullable(),
-    })
-    .openapi(name)
-}
-
 export type CreateCodeInput = z.infer<typeof CreateCode>
 export type UpdateCodeInput = z.infer<typeof UpdateCode>

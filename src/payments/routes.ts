@@ -1,6 +1,6 @@
 /** `/api/v1/payments`: read-only; payments change state only through provider events. */
 import { createRoute, z } from '@hono/zod-openapi'
-import { type Api, errorResponses, json, security } from '../api/factory'
+import { type Api, errorResponses, json, listOf, PageQuery, security } from '../api/factory'
 import { PAYMENT_STATUSES, type Payment } from '../db/schema'
 import { notFound } from '../errors'
 import { decodeCursor, paginate } from '../lib/cursor'
@@ -63,22 +63,14 @@ const ListPaymentsQuery = z
     status: z.enum(PAYMENT_STATUSES).optional(),
     from: Timestamp.optional().openapi({ description: 'Created at or after.' }),
     to: Timestamp.optional().openapi({ description: 'Created at or before.' }),
-    limit: z.coerce.number().int().min(1).max(100).default(20),
-    cursor: z.string().max(200).optional(),
+    ...PageQuery.shape,
   })
   .refine((q) => !q.from || !q.to || Date.parse(q.from) <= Date.parse(q.to), {
     message: 'from must not be after to',
     path: ['from'],
   })
 
-const PaymentList = z
-  .object({
-    object: z.literal('list'),
-    data: z.array(PaymentObject),
-    has_more: z.boolean(),
-    next_cursor: z.string().nullable(),
-  })
-  .openapi('PaymentList')
+const PaymentList = listOf(PaymentObject, 'PaymentList')
 
 export function registerPaymentRoutes(api: Api) {
   api.openapi(

@@ -1,6 +1,6 @@
 import { env } from 'cloudflare:workers'
 import { describe, expect, it } from 'vitest'
-import { call, createCode, merchantWithCode, newMerchant } from '../helpers'
+import { call, createCode, merchantWithCode, newMerchant, pageThrough, problemOf } from '../helpers'
 
 type Change = {
   field: string
@@ -17,6 +17,32 @@ async function changesOf(key: string, id: string) {
 }
 
 describe('the audit log of a code', () => {
+  it('pages through every change, newest first', async () => {
+    const { key } = await newMerchant()
+    const code = await createCode(key, {
+      action: 'redirect',
+      destination_url: 'https://example.com/0',
+    })
+    for (let i = 1; i <= 5; i++) {
+      const edit = await call(`/api/v1/codes/${code.id}`, {
+        key,
+        method: 'PATCH',
+        json: { destination_url: `https://example.com/${i}` },
+      })
+      expect(edit.status).toBe(200)
+    }
+    const changes = await pageThrough<Change>(`/api/v1/codes/${code.id}/changes`, key, 2)
+    expect(changes.map((c) => c.new_value)).toEqual(
+      [5, 4, 3, 2, 1].map((i) => `https://example.com/${i}`),
+    )
+    expect(changes.map((c) => c.version)).toEqual([6, 5, 4, 3, 2])
+    for (const query of ['cursor=bogus', 'limit=0', 'limit=101', 'page=2']) {
+      const bad = await call(`/api/v1/codes/${code.id}/changes?${query}`, { key })
+      expect(bad.status, query).toBe(400)
+      expect((await problemOf(bad)).code).toBe('validation_failed')
+    }
+  })
+
   it('keeps every change of destination and status with who, old and new', async () => {
     const { key, keyId } = await newMerchant()
     const code = await createCode(key, {

@@ -1,5 +1,13 @@
 import { describe, expect, it } from 'vitest'
-import { call, createCode, merchantWithCode, newMerchant, ORIGIN, problemOf } from '../helpers'
+import {
+  call,
+  createCode,
+  merchantWithCode,
+  newMerchant,
+  ORIGIN,
+  pageThrough,
+  problemOf,
+} from '../helpers'
 
 describe('codes API: what an integrator does', () => {
   it('creates a dynamic redirect code with a random slug and reads it back', async () => {
@@ -205,22 +213,8 @@ describe('codes API: what an integrator does', () => {
       })
       made.push(code.id)
     }
-    const seen: string[] = []
-    let cursor: string | null = null
-    do {
-      const query: string = cursor ? `?limit=2&cursor=${cursor}` : '?limit=2'
-      const response = await call(`/api/v1/codes${query}`, { key })
-      const page = (await response.json()) as {
-        data: { id: string }[]
-        next_cursor: string | null
-        has_more: boolean
-      }
-      expect(page.data.length).toBeLessThanOrEqual(2)
-      seen.push(...page.data.map((c) => c.id))
-      expect(page.has_more).toBe(page.next_cursor !== null)
-      cursor = page.next_cursor
-    } while (cursor)
-    expect(seen).toEqual([...made].reverse())
+    const seen = await pageThrough('/api/v1/codes', key, 2)
+    expect(seen.map((c) => c.id)).toEqual([...made].reverse())
 
     const checkout = await call('/api/v1/codes?action=checkout', { key })
     const body = (await checkout.json()) as { data: { action: string }[] }
@@ -246,6 +240,16 @@ describe('codes API: what an integrator does', () => {
     const list = (await listed.json()) as { data: Record<string, unknown>[] }
     expect(list.data).toHaveLength(2)
     expect(JSON.stringify(list)).not.toContain(newKey.key)
+    // Newest first, page by page, like every list; more keys than a page.
+    const more: string[] = []
+    for (let i = 0; i < 3; i++) {
+      const made = await call('/api/v1/api-keys', { key, json: { name: `till ${i}` } })
+      more.push(((await made.json()) as { id: string }).id)
+    }
+    const paged = await pageThrough('/api/v1/api-keys', key, 2)
+    expect(paged.map((k) => k.id)).toEqual([...more.reverse(), newKey.id, list.data[1]?.id])
+    expect((await call('/api/v1/api-keys?cursor=bogus', { key })).status).toBe(400)
+    expect((await call('/api/v1/api-keys?limit=101', { key })).status).toBe(400)
 
     const revoked = await call(`/api/v1/api-keys/${newKey.id}`, { key, method: 'DELETE' })
     expect(revoked.status).toBe(200)
