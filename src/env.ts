@@ -15,6 +15,8 @@ export interface Secrets {
   STRIPE_API_HOST?: string
   STRIPE_API_PORT?: string
   STRIPE_API_PROTOCOL?: string
+  /** Only to point display-domain checks at another DNS-over-HTTPS resolver (tests: a fake). */
+  DNS_RESOLVER_URL?: string
   /** Signs the short-lived live-feed tokens browsers use. Without it, no tokens are issued. */
   LIVE_TOKEN_SECRET?: string
 }

@@ -4,5 +4,6 @@ export {}
 declare module 'vitest' {
   export interface ProvidedContext {
     stripePort: number
+    dnsPort: number
   }
 }

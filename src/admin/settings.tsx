@@ -1,9 +1,16 @@
 /** Settings: the merchant's name and display domain (shown on checkout pages), and API keys. */
 import { eq } from 'drizzle-orm'
 import { type Context, Hono } from 'hono'
-import { createApiKey, listApiKeys, revokeApiKey } from '../auth/queries'
+import {
+  createApiKey,
+  listApiKeys,
+  markDomainVerified,
+  revokeApiKey,
+  updateMerchantProfile,
+} from '../auth/queries'
 import { merchants } from '../db/schema'
 import type { AppEnv } from '../env'
+import { domainRecord, provesDomain } from '../lib/dns'
 import { normalizeDomain } from '../lib/domain'
 import { truncate } from '../lib/text'
 import { readForm } from './forms'
@@ -17,8 +24,8 @@ const KEYS_SHOWN = 100
 async function page(
   // biome-ignore lint/suspicious/noExplicitAny: shared by routes with different paths.
   c: Context<AppEnv, any>,
-  extra: { error?: string; saved?: boolean; newKey?: string } = {},
-  status: 200 | 400 = 200,
+  extra: { error?: string; saved?: boolean; newKey?: string; domainError?: string } = {},
+  status: 200 | 400 | 502 = 200,
 ) {
   const db = c.var.db
   const { merchantId } = c.var.admin
@@ -54,6 +61,15 @@ async function page(
           <button type="submit">Save</button>
         </p>
       </form>
+      {merchant?.displayDomain && merchant.domainToken ? (
+        <DomainCheck
+          domain={merchant.displayDomain}
+          token={merchant.domainToken}
+          verifiedAt={merchant.domainVerifiedAt}
+          error={extra.domainError}
+          when={iso}
+        />
+      ) : null}
       <section class="card" aria-labelledby="keys-h">
         <h2 id="keys-h">API keys</h2>
         {extra.newKey ? (
@@ -117,6 +133,49 @@ async function page(
   )
 }
 
+/** Whether the display domain is verified, and if not, the TXT record that proves it. */
+function DomainCheck(props: {
+  domain: string
+  token: string
+  verifiedAt: number | null
+  error?: string
+  when: (ms: number | null) => string
+}) {
+  const record = domainRecord(props.domain, props.token)
+  return (
+    <section class="card" aria-labelledby="domain-h">
+      <h2 id="domain-h">Domain</h2>
+      {props.verifiedAt ? (
+        <p class="notice" role="status">
+          <strong>{props.domain}</strong> is verified (since {props.when(props.verifiedAt)} UTC):
+          checkout pages show it.
+        </p>
+      ) : (
+        <>
+          {props.error ? (
+            <p class="error" role="alert">
+              {props.error}
+            </p>
+          ) : null}
+          <p>
+            Checkout pages show <strong>{props.domain}</strong> once you prove it is yours; until
+            then they show your name only. Add this TXT record at your DNS provider, then check:
+          </p>
+          <dl>
+            <dt>Name</dt>
+            <dd class="secret">{record.name}</dd>
+            <dt>Value</dt>
+            <dd class="secret">{record.value}</dd>
+          </dl>
+          <form method="post" action="/admin/settings/domain/verify" class="inline">
+            <button type="submit">Check now</button>
+          </form>
+        </>
+      )}
+    </section>
+  )
+}
+
 adminSettings.get('/settings', (c) => page(c))
 
 adminSettings.post('/settings', async (c) => {
@@ -128,11 +187,32 @@ adminSettings.post('/settings', async (c) => {
   if (form.display_domain?.trim() && !domain) {
     return page(c, { error: 'The domain must be a bare host name such as cafeluna.example.' }, 400)
   }
-  await c.var.db
-    .update(merchants)
-    .set({ name, displayDomain: domain })
-    .where(eq(merchants.id, c.var.admin.merchantId))
+  await updateMerchantProfile(c.var.db, c.var.admin.merchantId, { name, displayDomain: domain })
   return page(c, { saved: true })
+})
+
+adminSettings.post('/settings/domain/verify', async (c) => {
+  const { merchantId } = c.var.admin
+  const [merchant] = await c.var.db.select().from(merchants).where(eq(merchants.id, merchantId))
+  const domain = merchant?.displayDomain
+  if (!domain || !merchant.domainToken) {
+    return page(c, { error: 'Set your domain first, then check it.' }, 400)
+  }
+  if (merchant.domainVerifiedAt) return page(c)
+  let found: boolean
+  try {
+    found = await provesDomain(domain, merchant.domainToken, c.env.DNS_RESOLVER_URL || undefined)
+  } catch (err) {
+    console.warn('domain check failed', domain, err)
+    return page(c, { domainError: 'DNS could not be asked just now. Try again in a minute.' }, 502)
+  }
+  if (!found) {
+    return page(c, {
+      domainError: `No such TXT record on ${domain} yet. DNS changes can take a few minutes to show.`,
+    })
+  }
+  await markDomainVerified(c.var.db, merchantId, domain, Date.now())
+  return page(c)
 })
 
 adminSettings.post('/settings/keys', async (c) => {

@@ -32,6 +32,11 @@ export async function hashApiKey(key: string): Promise<string> {
   return toHex(digest)
 }
 
+/** A display domain's verification token (the TXT value's part, lib/dns.ts): 128 random bits, hex. */
+export function newDomainToken(): string {
+  return toHex(crypto.getRandomValues(new Uint8Array(16)))
+}
+
 const HEX = Array.from({ length: 256 }, (_, b) => b.toString(16).padStart(2, '0'))
 
 /** Lower-case hex of the first `bytes` bytes (all by default). On the scan path: kept cheap. */

@@ -1,14 +1,47 @@
-import { and, desc, eq, isNull } from 'drizzle-orm'
+import { and, desc, eq, isNull, sql } from 'drizzle-orm'
 import type { Db } from '../db/client'
 import { apiKeys, merchants } from '../db/schema'
 import { after as afterCursor, type Cursor } from '../lib/cursor'
 import { newId } from '../lib/ids'
-import { generateApiKey } from './keys'
+import { generateApiKey, newDomainToken } from './keys'
 
 export async function createMerchant(db: Db, input: { name: string; displayDomain?: string }) {
   const id = newId('mer')
-  await db.insert(merchants).values({ id, name: input.name, displayDomain: input.displayDomain })
+  const domainToken = input.displayDomain ? newDomainToken() : null
+  await db
+    .insert(merchants)
+    .values({ id, name: input.name, displayDomain: input.displayDomain, domainToken })
   return id
+}
+
+/**
+ * Sets the name and display domain customers see. A different domain gets a new token and is
+ * unverified until its TXT record is found (see lib/dns.ts); the same domain keeps its state.
+ */
+export async function updateMerchantProfile(
+  db: Db,
+  merchantId: string,
+  profile: { name: string; displayDomain: string | null },
+) {
+  const domain = profile.displayDomain
+  const same = sql`${merchants.displayDomain} is ${domain}`
+  await db
+    .update(merchants)
+    .set({
+      name: profile.name,
+      displayDomain: domain,
+      domainToken: sql`case when ${same} then ${merchants.domainToken} else ${domain ? newDomainToken() : null} end`,
+      domainVerifiedAt: sql`case when ${same} then ${merchants.domainVerifiedAt} end`,
+    })
+    .where(eq(merchants.id, merchantId))
+}
+
+/** Marks `domain` verified, if it is still the merchant's display domain. */
+export async function markDomainVerified(db: Db, merchantId: string, domain: string, at: number) {
+  await db
+    .update(merchants)
+    .set({ domainVerifiedAt: at })
+    .where(and(eq(merchants.id, merchantId), eq(merchants.displayDomain, domain)))
 }
 
 /** Creates a key for a merchant; the returned `key` is the only time the secret exists in clear. */

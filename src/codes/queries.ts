@@ -1,6 +1,14 @@
 import { type AnyColumn, and, desc, eq, or, sql } from 'drizzle-orm'
 import type { Db } from '../db/client'
-import { type Code, codeChanges, codes, merchants, type NewCode, scans } from '../db/schema'
+import {
+  type Code,
+  codeChanges,
+  codes,
+  merchants,
+  type NewCode,
+  scans,
+  verifiedDomain,
+} from '../db/schema'
 import { after as afterCursor, type Cursor } from '../lib/cursor'
 
 export async function insertCode(db: Db, code: NewCode) {
@@ -146,7 +154,7 @@ export async function findCodeBySlug(db: Db, slug: string) {
       paidCount: sql<number>`(select count(*) from payments where payments.code_id = ${codes.id} and payments.status = 'paid')`,
       version: codes.version,
       merchantName: merchants.name,
-      merchantDomain: merchants.displayDomain,
+      merchantDomain: verifiedDomain,
     })
     .from(codes)
     .innerJoin(merchants, eq(merchants.id, codes.merchantId))

@@ -13,10 +13,19 @@ const now = sql`(cast(unixepoch('subsecond') * 1000 as integer))`
 export const merchants = sqliteTable('merchants', {
   id: text('id').primaryKey(),
   name: text('name').notNull(),
-  /** Shown on checkout pages so customers can spot a pasted-over sticker. */
+  /** Shown on checkout pages, once verified, so customers can spot a pasted-over sticker. */
   displayDomain: text('display_domain'),
+  /** The TXT value that proves control of `displayDomain` (new for each domain set). */
+  domainToken: text('domain_token'),
+  /** When the TXT record was found; null until then, and again whenever the domain changes. */
+  domainVerifiedAt: timestamp('domain_verified_at'),
   createdAt: timestamp('created_at').notNull().default(now),
 })
+
+/** What customers are shown of a merchant's domain: the display domain once verified, else null. */
+export const verifiedDomain = sql<
+  string | null
+>`case when ${merchants.domainVerifiedAt} is not null then ${merchants.displayDomain} end`
 
 export const apiKeys = sqliteTable(
   'api_keys',

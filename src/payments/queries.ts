@@ -12,6 +12,7 @@ import {
   type PaymentStatus,
   paymentEvents,
   payments,
+  verifiedDomain,
 } from '../db/schema'
 import { after as afterCursor, type Cursor } from '../lib/cursor'
 import { newId } from '../lib/ids'
@@ -51,7 +52,7 @@ export async function findPayment(db: Db, where: { id: string } | { receiptId: s
       payment: payments,
       slug: codes.slug,
       merchantName: merchants.name,
-      merchantDomain: merchants.displayDomain,
+      merchantDomain: verifiedDomain,
       reference: codes.reference,
     })
     .from(payments)

@@ -1,4 +1,5 @@
 /** A browser-like admin client: keeps the session cookie and posts same-origin forms. */
+import type { Bindings } from '../../src/env'
 import { call, ORIGIN } from '../helpers'
 
 let clients = 0
@@ -6,7 +7,7 @@ let clients = 0
 export class AdminClient {
   cookie = ''
   /** Bindings overriding the test environment's for this client's requests. */
-  bindings: Partial<Env> | undefined
+  bindings: Partial<Bindings> | undefined
   /** Each client is its own visitor, as far as per-IP limits go. */
   readonly ip = `198.18.${Math.floor(++clients / 250)}.${clients % 250}`
 

@@ -13,7 +13,7 @@ import {
   unstable_readConfig,
   unstable_splitSqlQuery,
 } from 'wrangler'
-import { createMerchant } from '../../src/auth/queries'
+import { createMerchant, markDomainVerified } from '../../src/auth/queries'
 import { CreateCode } from '../../src/codes/schemas'
 import { createCodeFor } from '../../src/codes/service'
 import type { Db } from '../../src/db/client'
@@ -195,6 +195,8 @@ export async function seed(
     name: 'Café Luna (bench)',
     displayDomain: 'cafeluna.example',
   })
+  // A proved domain, so the checkout page measured is the full one (it shows the domain).
+  await markDomainVerified(db, merchantId, 'cafeluna.example', Date.now())
   // The app's own codes service, so the seed follows every rule a real code does.
   const codes = new Map<string, string>()
   for (const slug of options.redirects) {

@@ -1,5 +1,7 @@
 import { env } from 'cloudflare:workers'
 import { beforeEach, describe, expect, it, vi } from 'vitest'
+import { markDomainVerified } from '../../src/auth/queries'
+import { createDb } from '../../src/db/client'
 import { hubFor } from '../../src/hub/client'
 import {
   CODE_CACHE_TTL_MS,
@@ -238,12 +240,14 @@ describe('GET /{slug}: the scan path', () => {
   })
 
   it('shows the checkout page of an active checkout code with the amount in the customer locale', async () => {
-    const { code } = await merchantWithCode({
+    const { code, merchantId } = await merchantWithCode({
       action: 'checkout',
       currency: 'eur',
       amount: 1250,
       description: 'Lunch menu',
     })
+    // As if the merchant had proved the domain (test/admin/domain.test.ts): the page shows it.
+    await markDomainVerified(createDb(env.DB), merchantId, 'cafeluna.example', Date.now())
     const response = await call(`/${code.slug}`, {
       headers: { 'accept-language': 'de-DE,de;q=0.9' },
     })

@@ -1,0 +1,59 @@
+/**
+ * A merchant's display domain is shown on checkout pages only once the merchant proved control of
+ * it: a TXT record `_qrcheckout.<domain>` holding `qrcheckout-verify=<token>`, read through a
+ * DNS-over-HTTPS resolver's JSON API (Cloudflare's by default; `DNS_RESOLVER_URL` points
+ * elsewhere, as the tests do at a fake).
+ */
+import { z } from '@hono/zod-openapi'
+import { withTimeout } from './timeout'
+
+export const DEFAULT_RESOLVER = 'https://cloudflare-dns.com/dns-query'
+const LOOKUP_TIMEOUT_MS = 5_000
+const TXT = 16
+
+/** The record a merchant adds for `domain`, and the value it must hold. */
+export function domainRecord(domain: string, token: string) {
+  return { name: `_qrcheckout.${domain}`, value: `qrcheckout-verify=${token}` }
+}
+
+/** RFC 8427-style JSON, as Cloudflare's and Google's resolvers answer it. */
+const DohAnswer = z.object({
+  Status: z.number(),
+  Answer: z.array(z.object({ type: z.number(), data: z.string() })).optional(),
+})
+
+/**
+ * The TXT strings at `name` (each record's character-strings joined, as DNS splits long values).
+ * Empty when the name has none (NXDOMAIN included); throws when the resolver cannot say.
+ */
+export async function txtRecords(name: string, resolver = DEFAULT_RESOLVER): Promise<string[]> {
+  const url = new URL(resolver)
+  url.searchParams.set('name', name)
+  url.searchParams.set('type', 'TXT')
+  const response = await withTimeout(
+    fetch(url, { headers: { accept: 'application/dns-json' } }),
+    LOOKUP_TIMEOUT_MS,
+    'the DNS resolver did not answer',
+  )
+  if (!response.ok) throw new Error(`the DNS resolver answered ${response.status}`)
+  const parsed = DohAnswer.safeParse(await response.json().catch(() => null))
+  if (!parsed.success) throw new Error('the DNS resolver answered something unreadable')
+  const { Status, Answer = [] } = parsed.data
+  // 0 NOERROR, 3 NXDOMAIN: an answer. Anything else (SERVFAIL, REFUSED…) is not.
+  if (Status !== 0 && Status !== 3) throw new Error(`the DNS lookup failed (status ${Status})`)
+  return Answer.filter((a) => a.type === TXT).map((a) => joinCharacterStrings(a.data))
+}
+
+/** `"abc" "def"` → `abcdef`; an unquoted value is taken as it is. */
+function joinCharacterStrings(data: string): string {
+  const parts = [...data.matchAll(/"((?:[^"\\]|\\.)*)"/g)].map((m) =>
+    (m[1] ?? '').replace(/\\(.)/g, '$1'),
+  )
+  return parts.length ? parts.join('') : data
+}
+
+/** Whether `domain` carries the TXT record that `token` asks for. */
+export async function provesDomain(domain: string, token: string, resolver?: string) {
+  const { name, value } = domainRecord(domain, token)
+  return (await txtRecords(name, resolver)).includes(value)
+}
