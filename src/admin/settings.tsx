@@ -61,7 +61,7 @@ async function page(
           <button type="submit">Save</button>
         </p>
       </form>
-      {merchant?.displayDomain && merchant.domainToken ? (
+      {merchant?.displayDomain ? (
         <DomainCheck
           domain={merchant.displayDomain}
           token={merchant.domainToken}
@@ -136,11 +136,23 @@ async function page(
 /** Whether the display domain is verified, and if not, the TXT record that proves it. */
 function DomainCheck(props: {
   domain: string
-  token: string
+  /** Null only for a domain saved before tokens existed: saving it again issues one. */
+  token: string | null
   verifiedAt: number | null
   error?: string
   when: (ms: number | null) => string
 }) {
+  if (!props.token) {
+    return (
+      <section class="card" aria-labelledby="domain-h">
+        <h2 id="domain-h">Domain</h2>
+        <p>
+          Save the form above again to get the DNS record that proves{' '}
+          <strong>{props.domain}</strong> is yours; checkout pages show your name only until then.
+        </p>
+      </section>
+    )
+  }
   const record = domainRecord(props.domain, props.token)
   return (
     <section class="card" aria-labelledby="domain-h">
@@ -211,7 +223,12 @@ adminSettings.post('/settings/domain/verify', async (c) => {
       domainError: `No such TXT record on ${domain} yet. DNS changes can take a few minutes to show.`,
     })
   }
-  await markDomainVerified(c.var.db, merchantId, domain, Date.now())
+  await markDomainVerified(
+    c.var.db,
+    merchantId,
+    { domain, token: merchant.domainToken },
+    Date.now(),
+  )
   return page(c)
 })
 

@@ -5,12 +5,25 @@ import { after as afterCursor, type Cursor } from '../lib/cursor'
 import { newId } from '../lib/ids'
 import { generateApiKey, newDomainToken } from './keys'
 
-export async function createMerchant(db: Db, input: { name: string; displayDomain?: string }) {
+export async function createMerchant(
+  db: Db,
+  input: {
+    name: string
+    displayDomain?: string
+    /** Seeds only (the local demo, tests, the bench): a made-up domain no DNS record can prove. */
+    domainVerified?: boolean
+  },
+) {
   const id = newId('mer')
   const domainToken = input.displayDomain ? newDomainToken() : null
-  await db
-    .insert(merchants)
-    .values({ id, name: input.name, displayDomain: input.displayDomain, domainToken })
+  const domainVerifiedAt = input.displayDomain && input.domainVerified ? Date.now() : null
+  await db.insert(merchants).values({
+    id,
+    name: input.name,
+    displayDomain: input.displayDomain,
+    domainToken,
+    domainVerifiedAt,
+  })
   return id
 }
 
@@ -24,7 +37,9 @@ export async function updateMerchantProfile(
   profile: { name: string; displayDomain: string | null },
 ) {
   const domain = profile.displayDomain
-  const same = sql`${merchants.displayDomain} is ${domain}`
+  // The same domain with its token: kept as it is. Anything else (a domain saved before tokens
+  // existed included) starts over.
+  const same = sql`${merchants.displayDomain} is ${domain} and ${merchants.domainToken} is not null`
   await db
     .update(merchants)
     .set({
@@ -36,12 +51,23 @@ export async function updateMerchantProfile(
     .where(eq(merchants.id, merchantId))
 }
 
-/** Marks `domain` verified, if it is still the merchant's display domain. */
-export async function markDomainVerified(db: Db, merchantId: string, domain: string, at: number) {
+/** Marks `domain` verified, if it is still the merchant's display domain with that token. */
+export async function markDomainVerified(
+  db: Db,
+  merchantId: string,
+  proof: { domain: string; token: string },
+  at: number,
+) {
   await db
     .update(merchants)
     .set({ domainVerifiedAt: at })
-    .where(and(eq(merchants.id, merchantId), eq(merchants.displayDomain, domain)))
+    .where(
+      and(
+        eq(merchants.id, merchantId),
+        eq(merchants.displayDomain, proof.domain),
+        eq(merchants.domainToken, proof.token),
+      ),
+    )
 }
 
 /** Creates a key for a merchant; the returned `key` is the only time the secret exists in clear. */

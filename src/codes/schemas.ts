@@ -3,6 +3,7 @@
  * rules that need more than a shape (URLs, money, slugs) live in `rules.ts`.
  */
 import { z } from '@hono/zod-openapi'
+import { PageQuery } from '../api/factory'
 import { text } from '../lib/text'
 import { SUPPORTED_CURRENCIES } from '../money/currency'
 
@@ -168,8 +169,7 @@ export const CodeId = z
 export const ListCodesQuery = z.strictObject({
   status: z.enum(['active', 'paused', 'archived']).optional(),
   action: z.enum(['redirect', 'checkout']).optional(),
-  limit: z.coerce.number().int().min(1).max(100).default(20),
-  cursor: z.string().max(200).optional(),
+  ...PageQuery.shape,
 })
 
 export const ScanObject = z

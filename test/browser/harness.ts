@@ -9,7 +9,7 @@ import { join } from 'node:path'
 import { drizzle } from 'drizzle-orm/d1'
 import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core'
 import { afterAll, beforeAll } from 'vitest'
-import { createApiKey, createMerchant, markDomainVerified } from '../../src/auth/queries'
+import { createApiKey, createMerchant } from '../../src/auth/queries'
 import type { Db } from '../../src/db/client'
 import * as schema from '../../src/db/schema'
 import { bundle, ROOT } from '../bench/build'
@@ -52,9 +52,8 @@ export async function startApp(options: { vars?: Record<string, string> } = {}):
   const merchantId = await createMerchant(db, {
     name: 'Café Luna',
     displayDomain: 'cafeluna.example',
+    domainVerified: true,
   })
-  // As if the merchant had proved the domain with its TXT record: checkout pages show it.
-  await markDomainVerified(db, merchantId, 'cafeluna.example', Date.now())
   const { key } = await createApiKey(db, merchantId, 'browser')
   // `localhost` is a secure context for Chromium, so the admin's __Host-/Secure cookie works over http.
   const origin = `http://localhost:${running.url.port}`
