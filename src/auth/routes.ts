@@ -10,7 +10,7 @@ import {
   security,
 } from '../api/factory'
 import { notFound } from '../errors'
-import { decodeCursor, paginate } from '../lib/cursor'
+import { listPage } from '../lib/cursor'
 import { text } from '../lib/text'
 import { createApiKey, listApiKeys, revokeApiKey } from './queries'
 
@@ -89,11 +89,13 @@ export function registerApiKeyRoutes(api: Api) {
       },
     }),
     async (c) => {
-      const { limit, cursor } = c.req.valid('query')
-      const { merchantId } = c.var.auth
-      const rows = await listApiKeys(c.var.db, merchantId, { limit, after: decodeCursor(cursor) })
-      const page = paginate(rows, limit, (k) => ({ at: k.createdAt, id: k.id }))
-      return c.json({ ...page, data: page.data.map(present) }, 200)
+      const page = await listPage(
+        c.req.valid('query'),
+        (p) => listApiKeys(c.var.db, c.var.auth.merchantId, p),
+        (k) => ({ at: k.createdAt, id: k.id }),
+        present,
+      )
+      return c.json(page, 200)
     },
   )
 

@@ -11,7 +11,7 @@ import {
   security,
 } from '../api/factory'
 import { ApiError, notFound } from '../errors'
-import { decodeCursor, paginate } from '../lib/cursor'
+import { listPage } from '../lib/cursor'
 import { publicBase } from '../lib/urls'
 import { forgetCode } from '../scan/resolve'
 import { presentCode, presentScan } from './present'
@@ -119,20 +119,22 @@ export function registerCodeRoutes(api: Api) {
   api.openapi(listChangesRoute, async (c) => {
     const code = await getCode(c.var.db, c.var.auth.merchantId, c.req.valid('param').id)
     if (!code) throw notFound('code')
-    const { limit, cursor } = c.req.valid('query')
-    const rows = await listCodeChanges(c.var.db, code.id, { limit, after: decodeCursor(cursor) })
-    const page = paginate(rows, limit, (r) => ({ at: r.changedAt, id: r.id }))
-    const data = page.data.map((r) => ({
-      id: r.id,
-      object: 'code_change' as const,
-      field: r.field,
-      old_value: r.oldValue,
-      new_value: r.newValue,
-      actor: r.actor,
-      version: r.version,
-      changed_at: new Date(r.changedAt).toISOString(),
-    }))
-    return c.json({ ...page, data }, 200)
+    const page = await listPage(
+      c.req.valid('query'),
+      (p) => listCodeChanges(c.var.db, code.id, p),
+      (r) => ({ at: r.changedAt, id: r.id }),
+      (r) => ({
+        id: r.id,
+        object: 'code_change' as const,
+        field: r.field,
+        old_value: r.oldValue,
+        new_value: r.newValue,
+        actor: r.actor,
+        version: r.version,
+        changed_at: new Date(r.changedAt).toISOString(),
+      }),
+    )
+    return c.json(page, 200)
   })
 
   api.openapi(createCode, async (c) => {
@@ -149,15 +151,15 @@ export function registerCodeRoutes(api: Api) {
 
   api.openapi(listCodesRoute, async (c) => {
     const q = c.req.valid('query')
-    const rows = await listCodes(c.var.db, c.var.auth.merchantId, {
-      status: q.status,
-      action: q.action,
-      limit: q.limit,
-      after: decodeCursor(q.cursor),
-    })
     const base = publicBase(c.env, c.req.url)
-    const page = paginate(rows, q.limit, (r) => ({ at: r.createdAt, id: r.id }))
-    return c.json({ ...page, data: page.data.map((r) => presentCode(r, base)) }, 200)
+    const page = await listPage(
+      q,
+      (p) =>
+        listCodes(c.var.db, c.var.auth.merchantId, { status: q.status, action: q.action, ...p }),
+      (r) => ({ at: r.createdAt, id: r.id }),
+      (r) => presentCode(r, base),
+    )
+    return c.json(page, 200)
   })
 
   api.openapi(updateCodeRoute, async (c) => {
@@ -190,9 +192,12 @@ export function registerCodeRoutes(api: Api) {
   api.openapi(listScansRoute, async (c) => {
     const code = await getCode(c.var.db, c.var.auth.merchantId, c.req.valid('param').id)
     if (!code) throw notFound('code')
-    const { limit, cursor } = c.req.valid('query')
-    const rows = await listScans(c.var.db, code.id, { limit, after: decodeCursor(cursor) })
-    const page = paginate(rows, limit, (r) => ({ at: r.scannedAt, id: r.id }))
-    return c.json({ ...page, data: page.data.map(presentScan) }, 200)
+    const page = await listPage(
+      c.req.valid('query'),
+      (p) => listScans(c.var.db, code.id, p),
+      (r) => ({ at: r.scannedAt, id: r.id }),
+      presentScan,
+    )
+    return c.json(page, 200)
   })
 }

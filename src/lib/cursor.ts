@@ -42,6 +42,21 @@ export function paginate<T>(rows: T[], limit: number, key: (row: T) => Cursor) {
   }
 }
 
+/**
+ * One page of an API list: `fetchRows` gets `limit + 1` rows after the query's cursor; the answer
+ * holds the first `limit`, each presented, and the cursor of the next page.
+ */
+export async function listPage<T, U>(
+  query: { limit: number; cursor?: string },
+  fetchRows: (page: { limit: number; after?: Cursor }) => Promise<T[]>,
+  key: (row: T) => Cursor,
+  present: (row: T) => U,
+) {
+  const rows = await fetchRows({ limit: query.limit, after: decodeCursor(query.cursor) })
+  const page = paginate(rows, query.limit, key)
+  return { ...page, data: page.data.map(present) }
+}
+
 /** The rows after a cursor in (time desc, id desc) order; no condition without a cursor. */
 export function after(
   at: SQLiteColumn,

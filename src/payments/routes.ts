@@ -3,7 +3,7 @@ import { createRoute, z } from '@hono/zod-openapi'
 import { type Api, errorResponses, json, listOf, PageQuery, security } from '../api/factory'
 import { PAYMENT_STATUSES, type Payment } from '../db/schema'
 import { notFound } from '../errors'
-import { decodeCursor, paginate } from '../lib/cursor'
+import { listPage } from '../lib/cursor'
 import { publicBase } from '../lib/urls'
 import { getPayment, listPayments } from './queries'
 
@@ -85,17 +85,21 @@ export function registerPaymentRoutes(api: Api) {
     }),
     async (c) => {
       const q = c.req.valid('query')
-      const rows = await listPayments(c.var.db, c.var.auth.merchantId, {
-        codeId: q.code_id,
-        status: q.status,
-        from: q.from ? Date.parse(q.from) : undefined,
-        to: q.to ? Date.parse(q.to) : undefined,
-        limit: q.limit,
-        after: decodeCursor(q.cursor),
-      })
       const base = publicBase(c.env, c.req.url)
-      const pageOf = paginate(rows, q.limit, (r) => ({ at: r.createdAt, id: r.id }))
-      return c.json({ ...pageOf, data: pageOf.data.map((p) => present(p, base)) }, 200)
+      const page = await listPage(
+        q,
+        (p) =>
+          listPayments(c.var.db, c.var.auth.merchantId, {
+            codeId: q.code_id,
+            status: q.status,
+            from: q.from ? Date.parse(q.from) : undefined,
+            to: q.to ? Date.parse(q.to) : undefined,
+            ...p,
+          }),
+        (r) => ({ at: r.createdAt, id: r.id }),
+        (r) => present(r, base),
+      )
+      return c.json(page, 200)
     },
   )
 
