@@ -431,7 +431,7 @@ adminCodes.get('/codes/:id', async (c) => {
   const db = c.var.db
   const base = publicBase(c.env, c.req.url)
   const now = Date.now()
-  const [name, changes, recent, counters, stats] = await Promise.all([
+  const [name, changeRows, recent, counters, stats] = await Promise.all([
     merchantName(db, code.merchantId),
     listCodeChanges(db, code.id, { limit: CHANGES_SHOWN }),
     listPayments(db, code.merchantId, { codeId: code.id, limit: 10 }),
@@ -448,6 +448,7 @@ adminCodes.get('/codes/:id', async (c) => {
       return null
     }),
   ])
+  const changes = paginate(changeRows, CHANGES_SHOWN, (r) => ({ at: r.changedAt, id: r.id }))
   const shortUrl = `${base}/${code.slug}`
   const size = Number(c.req.query('size')) || 512
   const ecl = ['L', 'M', 'Q', 'H'].includes(c.req.query('ecl') ?? '')
@@ -592,7 +593,7 @@ adminCodes.get('/codes/:id', async (c) => {
       ) : null}
       <section class="card" aria-labelledby="audit-h">
         <h2 id="audit-h">Changes</h2>
-        {changes.length ? (
+        {changes.data.length ? (
           <div class="scroll">
             <table>
               <thead>
@@ -604,7 +605,7 @@ adminCodes.get('/codes/:id', async (c) => {
                 </tr>
               </thead>
               <tbody>
-                {changes.slice(0, CHANGES_SHOWN).map((ch) => (
+                {changes.data.map((ch) => (
                   <tr>
                     <td>{when(ch.changedAt)}</td>
                     <td class="change">{ch.actor}</td>
@@ -620,7 +621,7 @@ adminCodes.get('/codes/:id', async (c) => {
         ) : (
           <p class="muted">No changes since it was created.</p>
         )}
-        {changes.length > CHANGES_SHOWN ? (
+        {changes.has_more ? (
           <p class="muted">
             The {CHANGES_SHOWN} newest changes; the API lists them all (
             <code>GET /api/v1/codes/{code.id}/changes</code>).

@@ -10,6 +10,7 @@ import {
 } from '../auth/queries'
 import { merchants } from '../db/schema'
 import type { AppEnv } from '../env'
+import { paginate } from '../lib/cursor'
 import { domainRecord, provesDomain } from '../lib/dns'
 import { normalizeDomain } from '../lib/domain'
 import { truncate } from '../lib/text'
@@ -29,10 +30,11 @@ async function page(
 ) {
   const db = c.var.db
   const { merchantId } = c.var.admin
-  const [[merchant], keys] = await Promise.all([
+  const [[merchant], keyRows] = await Promise.all([
     db.select().from(merchants).where(eq(merchants.id, merchantId)),
     listApiKeys(db, merchantId, { limit: KEYS_SHOWN }),
   ])
+  const keys = paginate(keyRows, KEYS_SHOWN, (k) => ({ at: k.createdAt, id: k.id }))
   const iso = (ms: number | null) =>
     ms ? new Date(ms).toISOString().slice(0, 16).replace('T', ' ') : '—'
   return c.html(
@@ -92,7 +94,7 @@ async function page(
               </tr>
             </thead>
             <tbody>
-              {keys.slice(0, KEYS_SHOWN).map((k) => (
+              {keys.data.map((k) => (
                 <tr>
                   <td>{k.name}</td>
                   <td class="change">qrk_…{k.last4}</td>
@@ -114,7 +116,7 @@ async function page(
             </tbody>
           </table>
         </div>
-        {keys.length > KEYS_SHOWN ? (
+        {keys.has_more ? (
           <p class="muted">
             The {KEYS_SHOWN} newest keys; the API lists them all (<code>GET /api/v1/api-keys</code>
             ).

@@ -129,6 +129,32 @@ describe('admin screens', () => {
     expect(page).toContain('450 → 480')
   })
 
+  it("shows a code's 50 newest changes, and says where the rest are", async () => {
+    const { key } = await newMerchant()
+    const code = await createCode(key, {
+      action: 'redirect',
+      destination_url: 'https://example.com/0',
+    })
+    const admin = await AdminClient.signIn(key)
+    const more = 'The 50 newest changes; the API lists them all'
+    const edit = (i: number) =>
+      call(`/api/v1/codes/${code.id}`, {
+        key,
+        method: 'PATCH',
+        json: { destination_url: `https://example.com/${i}` },
+      })
+    for (let i = 1; i <= 50; i++) expect((await edit(i)).status).toBe(200)
+    const fifty = await (await admin.get(`/admin/codes/${code.id}`)).text()
+    expect(fifty).toContain('https://example.com/50')
+    expect(fifty).toContain('https://example.com/0 →')
+    expect(fifty).not.toContain(more)
+    expect((await edit(51)).status).toBe(200)
+    const page = await (await admin.get(`/admin/codes/${code.id}`)).text()
+    expect(page).toContain(more)
+    expect(page).toContain('https://example.com/51')
+    expect(page).not.toContain('https://example.com/0 →')
+  })
+
   it('refuses an edit made from a stale form', async () => {
     const { key, code } = await merchantWithCode({
       action: 'redirect',
