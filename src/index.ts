@@ -6,7 +6,7 @@
  * payment hold reconciliation) and the Durable Object classes.
  */
 
-import { HOLDS_CRON } from './lib/crons'
+import { DOMAINS_CRON, HOLDS_CRON } from './lib/crons'
 import { lazy } from './lib/lazy'
 import { CSS_PREFIX, pathOf, RESERVED_SLUGS, SLUG_PATTERN } from './lib/paths'
 import { answerScan } from './scan/answer'
@@ -43,12 +43,13 @@ export default {
   },
   scheduled(controller, env, ctx) {
     // One job per trigger: each stays within one invocation's D1 query limit on its own.
+    const at = controller.scheduledTime
     ctx.waitUntil(
       controller.cron === HOLDS_CRON
-        ? import('./payments/reconcile').then((m) =>
-            m.reconcileHolds(env, controller.scheduledTime),
-          )
-        : import('./stats/retention').then((m) => m.runRetention(env, controller)),
+        ? import('./payments/reconcile').then((m) => m.reconcileHolds(env, at))
+        : controller.cron === DOMAINS_CRON
+          ? import('./auth/domains').then((m) => m.recheckDomains(env, at))
+          : import('./stats/retention').then((m) => m.runRetention(env, controller)),
     )
   },
 } satisfies ExportedHandler<Env>

@@ -1,6 +1,7 @@
 /** Settings: the merchant's name and display domain (shown on checkout pages), and API keys. */
 import { eq } from 'drizzle-orm'
 import { type Context, Hono } from 'hono'
+import { DOMAIN_GRACE_MS } from '../auth/domains'
 import {
   createApiKey,
   listApiKeys,
@@ -68,6 +69,7 @@ async function page(
           domain={merchant.displayDomain}
           token={merchant.domainToken}
           verifiedAt={merchant.domainVerifiedAt}
+          missingSince={merchant.domainMissingSince}
           error={extra.domainError}
           when={iso}
         />
@@ -141,6 +143,8 @@ function DomainCheck(props: {
   /** Null only for a domain saved before tokens existed: saving it again issues one. */
   token: string | null
   verifiedAt: number | null
+  /** Since when the daily re-check has not found the record of the verified domain. */
+  missingSince: number | null
   error?: string
   when: (ms: number | null) => string
 }) {
@@ -156,13 +160,14 @@ function DomainCheck(props: {
     )
   }
   const record = domainRecord(props.domain, props.token)
+  const missingSince = props.verifiedAt ? props.missingSince : null
   return (
     <section class="card" aria-labelledby="domain-h">
       <h2 id="domain-h">Domain</h2>
-      {props.verifiedAt ? (
+      {props.verifiedAt && missingSince === null ? (
         <p class="notice" role="status">
           <strong>{props.domain}</strong> is verified (since {props.when(props.verifiedAt)} UTC):
-          checkout pages show it.
+          checkout pages show it. Keep its TXT record: it is checked again every day.
         </p>
       ) : (
         <>
@@ -171,10 +176,18 @@ function DomainCheck(props: {
               {props.error}
             </p>
           ) : null}
-          <p>
-            Checkout pages show <strong>{props.domain}</strong> once you prove it is yours; until
-            then they show your name only. Add this TXT record at your DNS provider, then check:
-          </p>
+          {missingSince !== null ? (
+            <p class="error" role="alert">
+              The TXT record that proves <strong>{props.domain}</strong> has not been found since{' '}
+              {props.when(missingSince)} UTC. Checkout pages stop showing the domain after{' '}
+              {props.when(missingSince + DOMAIN_GRACE_MS)} UTC unless the record is back:
+            </p>
+          ) : (
+            <p>
+              Checkout pages show <strong>{props.domain}</strong> once you prove it is yours; until
+              then they show your name only. Add this TXT record at your DNS provider, then check:
+            </p>
+          )}
           <dl>
             <dt>Name</dt>
             <dd class="secret">{record.name}</dd>
@@ -212,7 +225,7 @@ adminSettings.post('/settings/domain/verify', async (c) => {
   if (!domain || !merchant.domainToken) {
     return page(c, { error: 'Set your domain first, then check it.' }, 400)
   }
-  if (merchant.domainVerifiedAt) return page(c)
+  if (merchant.domainVerifiedAt && merchant.domainMissingSince === null) return page(c)
   let found: boolean
   try {
     found = await provesDomain(domain, merchant.domainToken, c.env.DNS_RESOLVER_URL || undefined)

@@ -1,4 +1,4 @@
-import { and, desc, eq, isNull, sql } from 'drizzle-orm'
+import { and, desc, eq, isNotNull, isNull, sql } from 'drizzle-orm'
 import type { Db } from '../db/client'
 import { apiKeys, merchants } from '../db/schema'
 import { after as afterCursor, type Cursor } from '../lib/cursor'
@@ -47,27 +47,67 @@ export async function updateMerchantProfile(
       displayDomain: domain,
       domainToken: sql`case when ${same} then ${merchants.domainToken} else ${domain ? newDomainToken() : null} end`,
       domainVerifiedAt: sql`case when ${same} then ${merchants.domainVerifiedAt} end`,
+      domainCheckedAt: sql`case when ${same} then ${merchants.domainCheckedAt} end`,
+      domainMissingSince: sql`case when ${same} then ${merchants.domainMissingSince} end`,
     })
     .where(eq(merchants.id, merchantId))
 }
 
-/** Marks `domain` verified, if it is still the merchant's display domain with that token. */
-export async function markDomainVerified(
+/** A domain and the token its TXT record must carry, as read before looking the record up. */
+export interface DomainProof {
+  domain: string
+  token: string
+}
+
+/** Only while the merchant still has this domain with this token: a change meanwhile wins. */
+const stillHas = (merchantId: string, proof: DomainProof) =>
+  and(
+    eq(merchants.id, merchantId),
+    eq(merchants.displayDomain, proof.domain),
+    eq(merchants.domainToken, proof.token),
+  )
+
+/**
+ * The TXT record was found at `at`: the domain is verified (since the first time), and any
+ * absence the daily re-check had noted is over.
+ */
+export function markDomainVerified(db: Db, merchantId: string, proof: DomainProof, at: number) {
+  return db
+    .update(merchants)
+    .set({
+      domainVerifiedAt: sql`coalesce(${merchants.domainVerifiedAt}, ${at})`,
+      domainCheckedAt: at,
+      domainMissingSince: null,
+    })
+    .where(stillHas(merchantId, proof))
+}
+
+/**
+ * The daily re-check found no TXT record for a verified domain at `at`: its absence starts, or,
+ * once it began `graceMs` ago or more, the domain is no longer verified (checkout pages stop
+ * showing it; the merchant proves it again from Settings). Returns the update, for a batch.
+ */
+export function markDomainMissing(
   db: Db,
   merchantId: string,
-  proof: { domain: string; token: string },
+  proof: DomainProof,
   at: number,
+  graceMs: number,
 ) {
-  await db
+  const lapsed = sql`${merchants.domainMissingSince} <= ${at - graceMs}`
+  return db
     .update(merchants)
-    .set({ domainVerifiedAt: at })
-    .where(
-      and(
-        eq(merchants.id, merchantId),
-        eq(merchants.displayDomain, proof.domain),
-        eq(merchants.domainToken, proof.token),
-      ),
-    )
+    .set({
+      domainVerifiedAt: sql`case when ${lapsed} then null else ${merchants.domainVerifiedAt} end`,
+      domainMissingSince: sql`case when ${lapsed} then null else coalesce(${merchants.domainMissingSince}, ${at}) end`,
+      domainCheckedAt: at,
+    })
+    .where(and(stillHas(merchantId, proof), isNotNull(merchants.domainVerifiedAt)))
+}
+
+/** DNS gave no answer at `at` (resolver down, SERVFAIL…): only the time of the check moves. */
+export function markDomainChecked(db: Db, merchantId: string, at: number) {
+  return db.update(merchants).set({ domainCheckedAt: at }).where(eq(merchants.id, merchantId))
 }
 
 /** Creates a key for a merchant; the returned `key` is the only time the secret exists in clear. */

@@ -19,6 +19,10 @@ export const merchants = sqliteTable('merchants', {
   domainToken: text('domain_token'),
   /** When the TXT record was found; null until then, and again whenever the domain changes. */
   domainVerifiedAt: timestamp('domain_verified_at'),
+  /** The last look at a verified domain's TXT record (auth/domains.ts re-checks it daily). */
+  domainCheckedAt: timestamp('domain_checked_at'),
+  /** Since when a verified domain's TXT record has been missing; null while it is found. */
+  domainMissingSince: timestamp('domain_missing_since'),
   createdAt: timestamp('created_at').notNull().default(now),
 })
 

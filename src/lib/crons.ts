@@ -6,3 +6,5 @@
 export const RETENTION_CRON = '17 * * * *'
 /** Payment holds whose webhook never came (payments/reconcile.ts). */
 export const HOLDS_CRON = '47 * * * *'
+/** Verified display domains, re-checked about daily (auth/domains.ts). */
+export const DOMAINS_CRON = '27 * * * *'

@@ -1,7 +1,16 @@
+import {
+  createExecutionContext,
+  createScheduledController,
+  waitOnExecutionContext,
+} from 'cloudflare:test'
 import { env } from 'cloudflare:workers'
 import { describe, expect, inject, it, vi } from 'vitest'
-import { updateMerchantProfile } from '../../src/auth/queries'
+import { DOMAIN_GRACE_MS, DOMAIN_RECHECK_MS, DOMAINS_PER_RUN } from '../../src/auth/domains'
+import { createMerchant, updateMerchantProfile } from '../../src/auth/queries'
 import { createDb } from '../../src/db/client'
+import type { Bindings } from '../../src/env'
+import worker from '../../src/index'
+import { DOMAINS_CRON } from '../../src/lib/crons'
 import { chooseOutcome, pay } from '../checkout/support'
 import { call, createCode, newMerchant } from '../helpers'
 import { AdminClient } from './client'
@@ -196,5 +205,149 @@ describe("the merchant's display domain", () => {
     expect((await checkoutPage(key)).html).not.toContain(domain)
     // The resolver answers again: the same record verifies.
     expect(await (await verify(admin)).text()).toContain('is verified')
+  })
+})
+
+const HOUR = 3_600_000
+
+/** The domain re-check's cron at `scheduledTime`, against the fake resolver (or `resolver`). */
+async function recheck(
+  scheduledTime: number,
+  resolver = `http://127.0.0.1:${inject('dnsPort')}/dns-query`,
+) {
+  const ctx = createExecutionContext()
+  const bindings: Bindings = { ...env, DNS_RESOLVER_URL: resolver }
+  await worker.scheduled(
+    createScheduledController({ scheduledTime, cron: DOMAINS_CRON }),
+    bindings,
+    ctx,
+  )
+  await waitOnExecutionContext(ctx)
+}
+
+/** A merchant whose domain was verified just now, with the TXT record in place. */
+async function verifiedMerchant() {
+  const merchant = await merchantWithDomain()
+  const { admin, domain, token } = merchant
+  const record = (present: boolean) =>
+    dns('txt', {
+      name: `_qrcheckout.${domain}`,
+      records: present ? [`"qrcheckout-verify=${token}"`] : [],
+    })
+  await record(true)
+  expect(await (await verify(admin)).text()).toContain('is verified')
+  const shown = async () => (await checkoutPage(merchant.key)).html.includes(domain)
+  const lookups = async () =>
+    ((await dns('queries')) as { name: string }[]).filter((q) => q.name === `_qrcheckout.${domain}`)
+      .length
+  return { ...merchant, verifiedAt: Date.now(), record, shown, lookups }
+}
+
+describe('the daily re-check of a verified domain (the scheduled handler)', () => {
+  it('unverifies a domain whose TXT record stays missing past the grace, and not before', async () => {
+    const m = await verifiedMerchant()
+    const warn = vi.spyOn(console, 'warn').mockImplementation(() => {})
+    try {
+      // Not due within a day of the last look.
+      const asked = await m.lookups()
+      await recheck(m.verifiedAt + DOMAIN_RECHECK_MS - HOUR)
+      expect(await m.lookups()).toBe(asked)
+
+      await m.record(false)
+      const firstMiss = m.verifiedAt + DOMAIN_RECHECK_MS + HOUR
+      await recheck(firstMiss)
+      expect(await m.lookups()).toBe(asked + 1)
+      expect(await m.shown()).toBe(true)
+      const settings = await (await m.admin.get('/admin/settings')).text()
+      expect(settings).toContain('has not been found since')
+      expect(settings).toContain(`qrcheckout-verify=${m.token}`)
+      expect(settings).toContain('Check now')
+
+      // Still missing a day later, within the grace: still shown.
+      await recheck(firstMiss + DOMAIN_RECHECK_MS)
+      expect(await m.shown()).toBe(true)
+      // A DNS outage past the grace unverifies nothing.
+      await recheck(
+        firstMiss + DOMAIN_GRACE_MS + HOUR,
+        `http://127.0.0.1:${inject('dnsPort')}/down`,
+      )
+      expect(await m.shown()).toBe(true)
+      expect(warn).toHaveBeenCalledWith(
+        'display domain not re-checked: DNS gave no answer',
+        m.domain,
+        expect.any(Error),
+      )
+      // The next look past the grace that finds no record ends it.
+      await recheck(firstMiss + DOMAIN_GRACE_MS + DOMAIN_RECHECK_MS + 2 * HOUR)
+      expect(await m.shown()).toBe(false)
+      expect(warn).toHaveBeenCalledWith(
+        expect.stringContaining(`${m.domain} of merchant ${m.merchantId} is no longer verified`),
+      )
+    } finally {
+      warn.mockRestore()
+    }
+    // Settings asks for the same record again; restoring it and checking verifies it again.
+    const settings = await (await m.admin.get('/admin/settings')).text()
+    expect(settings).not.toContain('is verified')
+    expect(settings).toContain(`qrcheckout-verify=${m.token}`)
+    await m.record(true)
+    expect(await (await verify(m.admin)).text()).toContain('is verified')
+    expect(await m.shown()).toBe(true)
+  })
+
+  it('forgets an absence once the record is found again, by the job or by "Check now"', async () => {
+    const m = await verifiedMerchant()
+    await m.record(false)
+    const firstMiss = m.verifiedAt + DOMAIN_RECHECK_MS + HOUR
+    await recheck(firstMiss)
+    await m.record(true)
+    await recheck(firstMiss + DOMAIN_RECHECK_MS)
+    expect(await (await m.admin.get('/admin/settings')).text()).not.toContain('has not been found')
+
+    // Missing again: the grace counts from this absence, not the first one.
+    await m.record(false)
+    const secondMiss = firstMiss + 2 * DOMAIN_RECHECK_MS
+    await recheck(secondMiss)
+    await recheck(firstMiss + DOMAIN_GRACE_MS + HOUR)
+    expect(await m.shown()).toBe(true)
+
+    // "Check now" with the record back ends the absence at once.
+    await m.record(true)
+    const checked = await (await verify(m.admin)).text()
+    expect(checked).toContain('is verified')
+    expect(checked).not.toContain('has not been found')
+    await m.record(false)
+    await recheck(secondMiss + DOMAIN_GRACE_MS + HOUR)
+    expect(await m.shown()).toBe(true)
+  })
+
+  it('looks at most DOMAINS_PER_RUN domains a run, those looked at longest ago first', async () => {
+    const db = createDb(env.DB)
+    const now = Date.now()
+    const tag = `batch${now}`
+    const domains: string[] = []
+    for (let i = 0; i <= DOMAINS_PER_RUN; i++) {
+      const domain = `${tag}-${i}.example`
+      const id = await createMerchant(db, {
+        name: `M${i}`,
+        displayDomain: domain,
+        domainVerified: true,
+      })
+      // i = 0 was looked at longest ago.
+      await env.DB.prepare('update merchants set domain_verified_at = ? where id = ?')
+        .bind(now - 10 * DOMAIN_RECHECK_MS + i * HOUR, id)
+        .run()
+      domains.push(domain)
+    }
+    const asked = async () =>
+      new Set(
+        ((await dns('queries')) as { name: string }[])
+          .map((q) => q.name.replace('_qrcheckout.', ''))
+          .filter((name) => name.startsWith(tag)),
+      )
+    await recheck(now)
+    expect([...(await asked())].sort()).toEqual(domains.slice(0, DOMAINS_PER_RUN).sort())
+    await recheck(now + HOUR)
+    expect(await asked()).toContain(domains[DOMAINS_PER_RUN])
   })
 })
