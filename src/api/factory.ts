@@ -2,7 +2,7 @@
  * The API's shared pieces: the OpenAPIHono factory whose validation hook turns zod failures into
  * our one error shape, and the reusable OpenAPI response declarations.
  */
-import { OpenAPIHono, z } from '@hono/zod-openapi'
+import { createRoute, OpenAPIHono, type RouteConfig, z } from '@hono/zod-openapi'
 import { TrieRouter } from 'hono/router/trie-router'
 import type { AppEnv } from '../env'
 import { ApiError } from '../errors'
@@ -81,20 +81,48 @@ export const problem = (description: string) => ({
   content: { 'application/problem+json': { schema: ProblemSchema } },
 })
 
-/** Error responses every authenticated endpoint can give. */
-export const errorResponses = {
-  400: problem('The request is malformed or fails validation.'),
-  401: problem('Missing, malformed, unknown or revoked API key.'),
-  404: problem('No such resource for this merchant.'),
-  413: problem('The body is larger than the API accepts.'),
-  415: problem('The body is not JSON.'),
-} as const
-
 export const conflict = problem('The change conflicts with the resource state.')
 export const unprocessable = problem('The content cannot be turned into a QR symbol.')
+export const unavailable = problem(
+  'A service this needs is not available right now (nothing was changed); retry later.',
+)
 
-export const jsonBody = <T extends z.ZodType>(schema: T) => ({
-  required: true,
+/**
+ * Declares an operation (`createRoute`) with the error responses its shape can give, so the
+ * published contract lists those and no others; `responses` adds the ones only its handler
+ * knows (409, 422, 503…):
+ * - 400 always (validation). An operation without a query schema refuses any query parameter,
+ *   as every other unknown field is refused;
+ * - 401 when it needs credentials (`security`);
+ * - 404 when its path names a resource (`{id}`);
+ * - under the API key (`security`): 413 for a method that can carry a body (the API's body limit,
+ *   app.tsx), 415 when it takes a JSON body, 429 for writes (the merchant's write limit).
+ */
+export function apiRoute<const R extends RouteConfig>(config: R): R {
+  const guarded = config.security !== undefined
+  const write = config.method !== 'get' && config.method !== 'head'
+  const derived: RouteConfig['responses'] = {
+    400: problem('The request is malformed or fails validation.'),
+    ...(guarded && { 401: problem('Missing, malformed, unknown or revoked credentials.') }),
+    ...(config.path.includes('{') && { 404: problem('No such resource for this merchant.') }),
+    ...(guarded && write && { 413: problem('The body is larger than the API accepts.') }),
+    ...(config.request?.body && { 415: problem('The body is not JSON.') }),
+    ...(guarded &&
+      write && {
+        429: problem(
+          "Too many writes with this merchant's API keys; retry after `Retry-After` seconds.",
+        ),
+      }),
+  }
+  return createRoute({
+    ...config,
+    request: { query: z.strictObject({}), ...config.request },
+    responses: { ...derived, ...config.responses },
+  }) as unknown as R
+}
+
+export const jsonBody = <T extends z.ZodType>(schema: T, options = { required: true }) => ({
+  required: options.required,
   content: { 'application/json': { schema } },
 })
 

@@ -1,14 +1,6 @@
 /** `/api/v1/api-keys`: a merchant's keys. A new key's secret is in the create response only. */
-import { createRoute, z } from '@hono/zod-openapi'
-import {
-  type Api,
-  errorResponses,
-  json,
-  jsonBody,
-  listOf,
-  PageQuery,
-  security,
-} from '../api/factory'
+import { z } from '@hono/zod-openapi'
+import { type Api, apiRoute, json, jsonBody, listOf, PageQuery, security } from '../api/factory'
 import { notFound } from '../errors'
 import { listPage } from '../lib/cursor'
 import { text } from '../lib/text'
@@ -59,14 +51,14 @@ const present = (k: KeyRow) => ({
 
 export function registerApiKeyRoutes(api: Api) {
   api.openapi(
-    createRoute({
+    apiRoute({
       method: 'post',
       path: '/api-keys',
       tags,
       security,
       summary: 'Create an API key',
-      request: { body: jsonBody(CreateApiKey) },
-      responses: { 201: json(NewApiKeyObject, 'The new key, with its secret.'), ...errorResponses },
+      request: { body: jsonBody(CreateApiKey, { required: false }) },
+      responses: { 201: json(NewApiKeyObject, 'The new key, with its secret.') },
     }),
     async (c) => {
       const created = await createApiKey(c.var.db, c.var.auth.merchantId, c.req.valid('json').name)
@@ -76,7 +68,7 @@ export function registerApiKeyRoutes(api: Api) {
   )
 
   api.openapi(
-    createRoute({
+    apiRoute({
       method: 'get',
       path: '/api-keys',
       tags,
@@ -85,7 +77,6 @@ export function registerApiKeyRoutes(api: Api) {
       request: { query: PageQuery },
       responses: {
         200: json(listOf(ApiKeyObject, 'ApiKeyList'), 'A page of keys.'),
-        ...errorResponses,
       },
     }),
     async (c) => {
@@ -100,7 +91,7 @@ export function registerApiKeyRoutes(api: Api) {
   )
 
   api.openapi(
-    createRoute({
+    apiRoute({
       method: 'delete',
       path: '/api-keys/{id}',
       tags,
@@ -108,7 +99,7 @@ export function registerApiKeyRoutes(api: Api) {
       summary: 'Revoke an API key',
       description: 'Takes effect on the next request. Idempotent.',
       request: { params: z.object({ id: KeyId }) },
-      responses: { 200: json(ApiKeyObject, 'The revoked key.'), ...errorResponses },
+      responses: { 200: json(ApiKeyObject, 'The revoked key.') },
     }),
     async (c) => {
       const { merchantId } = c.var.auth

@@ -1,9 +1,9 @@
 /** `/api/v1/codes`: create, read, list, update and archive codes, and list a code's scans. */
-import { createRoute, z } from '@hono/zod-openapi'
+import { z } from '@hono/zod-openapi'
 import {
   type Api,
+  apiRoute,
   conflict,
-  errorResponses,
   json,
   jsonBody,
   listOf,
@@ -22,7 +22,7 @@ import { changeCode, createCodeFor } from './service'
 const tags = ['Codes']
 const params = z.object({ id: CodeId })
 
-const createCode = createRoute({
+const createCode = apiRoute({
   method: 'post',
   path: '/codes',
   tags,
@@ -31,32 +31,31 @@ const createCode = createRoute({
   request: { body: jsonBody(CreateCode) },
   responses: {
     201: json(CodeObject, 'The new code.'),
-    ...errorResponses,
     409: conflict,
   },
 })
 
-const getCodeRoute = createRoute({
+const getCodeRoute = apiRoute({
   method: 'get',
   path: '/codes/{id}',
   tags,
   security,
   summary: 'Get a code',
   request: { params },
-  responses: { 200: json(CodeObject, 'The code.'), ...errorResponses },
+  responses: { 200: json(CodeObject, 'The code.') },
 })
 
-const listCodesRoute = createRoute({
+const listCodesRoute = apiRoute({
   method: 'get',
   path: '/codes',
   tags,
   security,
   summary: 'List codes, newest first',
   request: { query: ListCodesQuery },
-  responses: { 200: json(listOf(CodeObject, 'CodeList'), 'A page of codes.'), ...errorResponses },
+  responses: { 200: json(listOf(CodeObject, 'CodeList'), 'A page of codes.') },
 })
 
-const updateCodeRoute = createRoute({
+const updateCodeRoute = apiRoute({
   method: 'patch',
   path: '/codes/{id}',
   tags,
@@ -65,10 +64,10 @@ const updateCodeRoute = createRoute({
   description:
     'Changes take effect for every scanner within the cache bound (see README). Static codes accept only status, expiry, metadata and reference.',
   request: { params, body: jsonBody(UpdateCode) },
-  responses: { 200: json(CodeObject, 'The updated code.'), ...errorResponses, 409: conflict },
+  responses: { 200: json(CodeObject, 'The updated code.'), 409: conflict },
 })
 
-const archiveCodeRoute = createRoute({
+const archiveCodeRoute = apiRoute({
   method: 'delete',
   path: '/codes/{id}',
   tags,
@@ -76,17 +75,17 @@ const archiveCodeRoute = createRoute({
   summary: 'Archive a code',
   description: 'Archiving is final: the short URL answers 410 Gone from then on. Idempotent.',
   request: { params },
-  responses: { 200: json(CodeObject, 'The archived code.'), ...errorResponses },
+  responses: { 200: json(CodeObject, 'The archived code.'), 409: conflict },
 })
 
-const listScansRoute = createRoute({
+const listScansRoute = apiRoute({
   method: 'get',
   path: '/codes/{id}/scans',
   tags,
   security,
   summary: "List a code's scans, newest first",
   request: { params, query: PageQuery },
-  responses: { 200: json(listOf(ScanObject, 'ScanList'), 'A page of scans.'), ...errorResponses },
+  responses: { 200: json(listOf(ScanObject, 'ScanList'), 'A page of scans.') },
 })
 
 const ChangeObject = z
@@ -96,13 +95,16 @@ const ChangeObject = z
     field: z.string().openapi({ example: 'destination_url' }),
     old_value: z.string().nullable(),
     new_value: z.string().nullable(),
-    actor: z.string().openapi({ description: 'Who: `api_key:key_…` or `admin:key_…`.' }),
+    actor: z.string().openapi({
+      description:
+        'Who: `api_key:key_…`, or `admin:key_…` / `admin:link` (the admin, signed in with that key or with a sign-in link).',
+    }),
     version: z.number().int().openapi({ description: "The code's version after the change." }),
     changed_at: z.string(),
   })
   .openapi('CodeChange')
 
-const listChangesRoute = createRoute({
+const listChangesRoute = apiRoute({
   method: 'get',
   path: '/codes/{id}/changes',
   tags,
@@ -111,7 +113,6 @@ const listChangesRoute = createRoute({
   request: { params, query: PageQuery },
   responses: {
     200: json(listOf(ChangeObject, 'CodeChangeList'), 'A page of changes.'),
-    ...errorResponses,
   },
 })
 

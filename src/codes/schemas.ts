@@ -23,7 +23,10 @@ const refuseProtoKey = (value: unknown, ctx: z.RefinementCtx) => {
 const Metadata = z
   .preprocess(
     refuseProtoKey,
-    z.record(text().min(1).max(40), text().max(500, 'metadata values are at most 500 characters')),
+    z
+      .record(text().min(1).max(40), text().max(500, 'metadata values are at most 500 characters'))
+      // The count is checked around this record (refine); stated here for the contract.
+      .openapi({ maxProperties: METADATA_MAX_KEYS }),
   )
   .refine((m) => Object.keys(m).length <= METADATA_MAX_KEYS, {
     message: `metadata has at most ${METADATA_MAX_KEYS} keys`,
@@ -40,7 +43,10 @@ const Currency = z
   .refine((s) => SUPPORTED_CURRENCIES.includes(s), {
     message: `currency is not supported; use one of: ${SUPPORTED_CURRENCIES.join(', ')}`,
   })
-  .openapi({ example: 'eur', description: 'ISO 4217, case-insensitive; stored lower-case.' })
+  .openapi({
+    example: 'eur',
+    description: `ISO 4217, case-insensitive; stored lower-case. Supported: ${SUPPORTED_CURRENCIES.join(', ')}.`,
+  })
 
 const MinorAmount = z
   .number()

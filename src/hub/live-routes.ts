@@ -2,9 +2,9 @@
  * The live feed of a code: `GET /codes/{id}/live` upgrades to a WebSocket served by the code's hub,
  * and `POST /codes/{id}/live-token` issues the short-lived token browsers pass as `?token=`.
  */
-import { createRoute, z } from '@hono/zod-openapi'
+import { z } from '@hono/zod-openapi'
 import { createMiddleware } from 'hono/factory'
-import { type Api, errorResponses, json, problem, security } from '../api/factory'
+import { type Api, apiRoute, json, problem, security } from '../api/factory'
 import { authenticateApiKey, unauthorized } from '../auth/middleware'
 import { getCode } from '../codes/queries'
 import { CodeId } from '../codes/schemas'
@@ -17,10 +17,14 @@ import { SUBJECT_HEADER } from './types'
 
 const tags = ['Live']
 const params = z.object({ id: CodeId })
+const liveUnavailable = problem(
+  "The code's hub cannot be reached, or already has as many feeds open as it takes; retry later.",
+)
+
 /** Either scheme opens the feed. */
 const liveSecurity: Record<string, string[]>[] = [{ bearer: [] }, { liveToken: [] }]
 
-const liveRoute = createRoute({
+const liveRoute = apiRoute({
   method: 'get',
   path: '/codes/{id}/live',
   tags,
@@ -46,8 +50,8 @@ const liveRoute = createRoute({
   },
   responses: {
     101: { description: 'Switching protocols: the socket carries the feed.' },
-    ...errorResponses,
     426: problem('The request is not a WebSocket upgrade.'),
+    503: liveUnavailable,
   },
 })
 
@@ -60,7 +64,7 @@ const LiveToken = z
   })
   .openapi('LiveToken')
 
-const liveTokenRoute = createRoute({
+const liveTokenRoute = apiRoute({
   method: 'post',
   path: '/codes/{id}/live-token',
   tags,
@@ -68,7 +72,10 @@ const liveTokenRoute = createRoute({
   summary: 'Get a short-lived token to open the live feed from a browser',
   description: `The token is valid for ${LIVE_TOKEN_TTL_MS / 1000} seconds, for this code only, and stops working if the API key that asked for it is revoked. It only opens the socket: the feed itself lasts 30 minutes, then closes with code 4001 and must be opened again.`,
   request: { params },
-  responses: { 201: json(LiveToken, 'A token and the URL to open.'), ...errorResponses },
+  responses: {
+    201: json(LiveToken, 'A token and the URL to open.'),
+    503: problem('Live tokens are not configured on this deployment (`LIVE_TOKEN_SECRET`).'),
+  },
 })
 
 /** API key or live token, whichever the request carries (a header wins over a token). */
@@ -115,7 +122,7 @@ const SSE_PING_MS = 25_000
 /** A stream ends after this long; the client reconnects, and its credentials are checked again. */
 const SSE_MAX_MS = 30 * 60_000
 
-const eventsRoute = createRoute({
+const eventsRoute = apiRoute({
   method: 'get',
   path: '/codes/{id}/events',
   tags,
@@ -132,7 +139,7 @@ const eventsRoute = createRoute({
       description: 'An event stream.',
       content: { 'text/event-stream': { schema: z.string() } },
     },
-    ...errorResponses,
+    503: liveUnavailable,
   },
 })
 

@@ -1,6 +1,6 @@
 /** `/api/v1/payments`: read-only; payments change state only through provider events. */
-import { createRoute, z } from '@hono/zod-openapi'
-import { type Api, errorResponses, json, listOf, PageQuery, security } from '../api/factory'
+import { z } from '@hono/zod-openapi'
+import { type Api, apiRoute, json, listOf, PageQuery, security } from '../api/factory'
 import { PAYMENT_STATUSES, type Payment } from '../db/schema'
 import { notFound } from '../errors'
 import { listPage } from '../lib/cursor'
@@ -74,14 +74,14 @@ const PaymentList = listOf(PaymentObject, 'PaymentList')
 
 export function registerPaymentRoutes(api: Api) {
   api.openapi(
-    createRoute({
+    apiRoute({
       method: 'get',
       path: '/payments',
       tags,
       security,
       summary: 'List payments, newest first',
       request: { query: ListPaymentsQuery },
-      responses: { 200: json(PaymentList, 'A page of payments.'), ...errorResponses },
+      responses: { 200: json(PaymentList, 'A page of payments.') },
     }),
     async (c) => {
       const q = c.req.valid('query')
@@ -104,7 +104,7 @@ export function registerPaymentRoutes(api: Api) {
   )
 
   api.openapi(
-    createRoute({
+    apiRoute({
       method: 'get',
       path: '/payments/{id}',
       tags,
@@ -118,7 +118,7 @@ export function registerPaymentRoutes(api: Api) {
             .openapi({ param: { name: 'id', in: 'path' } }),
         }),
       },
-      responses: { 200: json(PaymentObject, 'The payment.'), ...errorResponses },
+      responses: { 200: json(PaymentObject, 'The payment.') },
     }),
     async (c) => {
       const payment = await getPayment(c.var.db, c.var.auth.merchantId, c.req.valid('param').id)

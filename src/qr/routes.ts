@@ -3,9 +3,9 @@
  * slug and its content are fixed), so it carries a strong ETag, answers 304 on a match, is cached
  * for a year, and is encoded at most once per location (Cache API).
  */
-import { createRoute, z } from '@hono/zod-openapi'
+import { z } from '@hono/zod-openapi'
 import { getContrast, getLuminance } from 'color2k'
-import { createApi, problem, unprocessable } from '../api/factory'
+import { apiRoute, createApi, problem, unavailable, unprocessable } from '../api/factory'
 import { toHex } from '../auth/keys'
 import { ApiError } from '../errors'
 import { publicBase, qrContent } from '../lib/urls'
@@ -35,7 +35,13 @@ export const QrQuery = z.strictObject({
       (value) => (typeof value === 'string' && !value.trim() ? Number.NaN : value),
       z.coerce.number().int().min(0).max(16).default(4),
     )
-    .openapi({ description: 'Quiet zone in modules. The QR standard asks for 4.' }),
+    .openapi({
+      type: 'integer',
+      minimum: 0,
+      maximum: 16,
+      default: 4,
+      description: 'Quiet zone in modules. The QR standard asks for 4.',
+    }),
   ecl: z
     .enum(['L', 'M', 'Q', 'H'])
     .default('M')
@@ -50,7 +56,7 @@ const QrFile = z
   .regex(/^[A-Za-z0-9_-]{3,64}\.svg$/, 'expected {slug}.svg')
   .openapi({ param: { name: 'file', in: 'path' }, example: 'cafe-luna.svg' })
 
-const qrRoute = createRoute({
+const qrRoute = apiRoute({
   method: 'get',
   path: '/qr/{file}',
   tags: ['QR images'],
@@ -64,6 +70,7 @@ const qrRoute = createRoute({
     400: problem('Invalid options, or colours too close to scan.'),
     404: problem('No code with this slug.'),
     422: unprocessable,
+    503: unavailable,
   },
 })
 

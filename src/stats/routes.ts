@@ -1,6 +1,6 @@
 /** `/codes/{id}/stats` (time series, breakdowns, funnel) and `/codes/{id}/scans.csv` (export). */
-import { createRoute, z } from '@hono/zod-openapi'
-import { type Api, errorResponses, json, security } from '../api/factory'
+import { z } from '@hono/zod-openapi'
+import { type Api, apiRoute, json, security } from '../api/factory'
 import { getCode } from '../codes/queries'
 import { CodeId } from '../codes/schemas'
 import { ApiError, notFound } from '../errors'
@@ -111,7 +111,7 @@ const CodeStats = z
   })
   .openapi('CodeStats')
 
-const statsRoute = createRoute({
+const statsRoute = apiRoute({
   method: 'get',
   path: '/codes/{id}/stats',
   tags,
@@ -121,10 +121,10 @@ const statsRoute = createRoute({
   description:
     'Answered from hourly rollups plus the scans the code’s hub has not flushed to the database yet, so the numbers are never behind. Breakdowns list the top 50 values by scans. Hour buckets are UTC hours labelled in `tz`; a day bucket is the UTC hours starting on or after local midnight (in zones with a non-hour offset it starts at the next whole UTC hour, e.g. 00:30 in India).',
   request: { params, query: StatsQuery },
-  responses: { 200: json(CodeStats, 'The stats.'), ...errorResponses },
+  responses: { 200: json(CodeStats, 'The stats.') },
 })
 
-const csvRoute = createRoute({
+const csvRoute = apiRoute({
   method: 'get',
   path: '/codes/{id}/scans.csv',
   tags,
@@ -153,7 +153,6 @@ const csvRoute = createRoute({
       }),
       content: { 'text/csv': { schema: z.string() } },
     },
-    ...errorResponses,
   },
 })
 

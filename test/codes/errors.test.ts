@@ -232,6 +232,24 @@ describe('codes API: bad input gets a clear 4xx', () => {
     }
   })
 
+  it('refuses a query parameter that an operation does not take, changing nothing', async () => {
+    const { key, code } = await merchantWithCode(redirect)
+    const path = `/api/v1/codes/${code.id}`
+    for (const [method, json] of [
+      ['GET', undefined],
+      ['PATCH', { destination_url: 'https://example.com/new' }],
+      ['DELETE', undefined],
+    ] as const) {
+      const response = await call(`${path}?expand=x`, { key, method, json })
+      expect(response.status, method).toBe(400)
+      const problem = await problemOf(response)
+      expect(problem.code).toBe('validation_failed')
+      expect(problem.errors?.map((e) => e.path)).toContain('query')
+    }
+    const after = (await (await call(path, { key })).json()) as { status: string; version: number }
+    expect(after).toMatchObject({ status: code.status, version: code.version })
+  })
+
   it('refuses content edits to a static code, and any edit to an archived one', async () => {
     const { key, code } = await merchantWithCode({ ...checkout, mode: 'static' })
     const edit = await call(`/api/v1/codes/${code.id}`, {
