@@ -16,6 +16,7 @@ import {
 } from '../db/schema'
 import { after as afterCursor, type Cursor } from '../lib/cursor'
 import { newId } from '../lib/ids'
+import { truncate } from '../lib/text'
 import type { PaymentMethod, ProviderName } from './provider'
 
 export type Outcome = 'processing' | 'paid' | 'failed' | 'expired' | 'canceled'
@@ -161,7 +162,7 @@ export async function setPaymentMethod(db: Db, paymentId: string, method: Paymen
 export async function failBeforeCheckout(db: Db, paymentId: string, reason: string) {
   await db
     .update(payments)
-    .set({ status: 'failed', failureReason: reason.slice(0, 500), updatedAt: Date.now() })
+    .set({ status: 'failed', failureReason: truncate(reason, 500), updatedAt: Date.now() })
     .where(and(eq(payments.id, paymentId), eq(payments.status, 'pending')))
 }
 

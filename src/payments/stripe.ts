@@ -4,6 +4,7 @@
  */
 import type Stripe from 'stripe'
 import type { Bindings } from '../env'
+import { truncate } from '../lib/text'
 import {
   type CheckoutRequest,
   type CheckoutSession,
@@ -47,14 +48,14 @@ export function stripeProvider(env: Bindings): PaymentProvider {
                 price_data: {
                   currency: request.currency,
                   unit_amount: request.amount,
-                  product_data: { name: request.description.slice(0, 250) },
+                  product_data: { name: truncate(request.description, 250) },
                 },
               },
             ],
             client_reference_id: request.paymentId,
             metadata: request.metadata,
             payment_intent_data: {
-              description: `${request.merchantName}: ${request.description}`.slice(0, 1000),
+              description: truncate(`${request.merchantName}: ${request.description}`, 1000),
               metadata: request.metadata,
             },
             success_url: request.successUrl,

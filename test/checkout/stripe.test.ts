@@ -64,6 +64,16 @@ describe('paying through Stripe Checkout (real SDK against the in-repo fake)', (
     expect(payment).toMatchObject({ status: 'pending', provider: 'stripe', amount: 450 })
   })
 
+  it('cuts a long description for Stripe without splitting an emoji (a lone half broke the request)', async () => {
+    const description = `${'x'.repeat(249)}😀 and more`
+    const { payment } = await startPayment({ description })
+    const [request] = (await stripeRequests()).filter((r) => r.idempotencyKey === payment.id)
+    expect(request?.params).toMatchObject({
+      line_items: [{ price_data: { product_data: { name: 'x'.repeat(249) } } }],
+      payment_intent_data: { description: `Café Luna: ${description}` },
+    })
+  })
+
   it.each([
     ['two-decimal USD', 'usd', { amount: 1999 }, {}, '1999'],
     ['zero-decimal JPY, not multiplied by 100', 'jpy', { amount: 500 }, {}, '500'],
