@@ -157,7 +157,7 @@ const arabicSeparators = (text: string) => text.replace(/\u066b/g, '.').replace(
 
 /**
  * ASCII digits for the locale's own, for full-width ones (a Japanese keyboard) and for both
- * Arabic-Indic sets whatever the locale; Arabic separators as "," and ".".
+ * Arabic-Indic sets whatever the locale.
  */
 function toAscii(text: string, digits: string[]): string {
   const mapped = Array.from(text, (char) => {
@@ -169,7 +169,7 @@ function toAscii(text: string, digits: string[]): string {
     }
     return char
   }).join('')
-  return arabicSeparators(mapped)
+  return mapped
 }
 
 /** Spaces and apostrophes only ever group digits ("1 500", "1'500"); they are dropped. */
@@ -191,9 +191,14 @@ export function parseMajorAmount(raw: string, currency: string, locale = 'en'): 
   if (!rule) return `currency "${currency}" is not supported`
   const style = numberStyle(locale, currency)
   const { group, digits, mixed } = style
-  let text = toAscii(raw.trim(), digits).replace(GROUPING_ONLY, '')
   // A decimal symbol other than "." or "," (pt-CV writes "12$50") is read as ".".
   const decimal = style.decimal === '.' || style.decimal === ',' ? style.decimal : '.'
+  // The Arabic decimal and thousands separators mean one thing in any locale: they become this
+  // locale's own ("١٫٥" is 1.5 in de too, where "." would group), before grouping-only symbols go.
+  let text = toAscii(raw.trim(), digits)
+    .replace(/\u066b/g, decimal)
+    .replace(/\u066c/g, group)
+    .replace(GROUPING_ONLY, '')
   if (decimal !== style.decimal) text = text.split(style.decimal).join('.')
   const example = `Enter an amount such as 12${decimal}50`
   if (!/^\d[\d.,]*$/.test(text) || /[.,]$/.test(text)) return example
