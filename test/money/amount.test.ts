@@ -26,10 +26,10 @@ describe('reading a typed amount the way the page showed amounts', () => {
     ['١٬٥٠٠٫٢٥٠', 'kwd', 'ar-EG', 1_500_250],
     // Arabic separators mean the same in every locale: ٬ groups, ٫ is the decimal point.
     ...['en', 'de', 'fr', 'ru', 'sv', 'nb', 'en-ZA', 'ar-EG'].flatMap((locale) => [
-      ['١٬٥٠٠', 'kwd', locale, 1_500_000] as const,
-      ['١٫٥٠٠', 'kwd', locale, 1_500] as const,
-      ['١٫٥', 'usd', locale, 150] as const,
-      ['1٬500٫25', 'eur', locale, 150_025] as const,
+      ['١٬٥٠٠', 'kwd', locale, 1_500_000] as [string, string, string, number],
+      ['١٫٥٠٠', 'kwd', locale, 1_500] as [string, string, string, number],
+      ['١٫٥', 'usd', locale, 150] as [string, string, string, number],
+      ['1٬500٫25', 'eur', locale, 150_025] as [string, string, string, number],
     ]),
     ['0.5', 'usd', 'en', 50],
     // Money in en-DE is written "€1,500.00", not like its plain numbers ("1.500,00").
