@@ -6,6 +6,7 @@
 import { type Context, Hono } from 'hono'
 import { getCookie, setCookie } from 'hono/cookie'
 import { csrf } from 'hono/csrf'
+import { createMiddleware } from 'hono/factory'
 import { unavailable } from '../codes/availability'
 import { findCodeBySlug } from '../codes/queries'
 import { createDb, type Db } from '../db/client'
@@ -14,7 +15,7 @@ import type { AppEnv } from '../env'
 import { limitBody, MAX_BODY_BYTES } from '../http'
 import { hubFor } from '../hub/client'
 import { newId } from '../lib/ids'
-import { SLUG_PATTERN } from '../lib/paths'
+import { RESERVED_SLUGS, SLUG_PATTERN } from '../lib/paths'
 import { publicBase } from '../lib/urls'
 import { amountProblem, formatMinor, parseMajorAmount } from '../money/currency'
 import { StatusPage, type StatusPageProps } from '../pages/layout'
@@ -44,6 +45,15 @@ const PAYMENT_ID = /^pay_[0-9A-Za-z]{22}$/
 const RECEIPT_ID = /^rcpt_[0-9A-Za-z]{22}$/
 
 export const checkoutRoutes = new Hono<AppEnv>()
+
+/**
+ * Route words are never slugs: `/api/pay`, `/webhooks/cancel/…` get the one 404 (problem+json
+ * under /api and /webhooks), not a checkout page's.
+ */
+const codeSlug = createMiddleware<AppEnv>(async (c, next) => {
+  if (RESERVED_SLUGS.has((c.req.param('slug') ?? '').toLowerCase())) return c.notFound()
+  await next()
+})
 
 checkoutRoutes.use('*', async (c, next) => {
   await next()
@@ -118,235 +128,241 @@ const notFoundPage = (c: Context<AppEnv>) =>
     message: 'There is no payment at this address. Check the link, or scan the code again.',
   })
 
-checkoutRoutes.post(`/:slug{${SLUG_PATTERN}}/pay`, limitBody(MAX_BODY_BYTES), csrf(), async (c) => {
-  const slug = c.req.param('slug').toLowerCase()
-  const db = createDb(c.env.DB)
-  // Authoritative read: money is never taken from a cache.
-  const code = await findCodeBySlug(db, slug)
-  if (code?.action !== 'checkout' || !code.currency || !code.description) {
-    return notFoundPage(c)
-  }
-  const at = Date.now()
-  const closed = unavailable(code, at)
-  if (closed) return page(c, closed.status, closed.page)
+checkoutRoutes.post(
+  `/:slug{${SLUG_PATTERN}}/pay`,
+  codeSlug,
+  limitBody(MAX_BODY_BYTES),
+  csrf(),
+  async (c) => {
+    const slug = c.req.param('slug').toLowerCase()
+    const db = createDb(c.env.DB)
+    // Authoritative read: money is never taken from a cache.
+    const code = await findCodeBySlug(db, slug)
+    if (code?.action !== 'checkout' || !code.currency || !code.description) {
+      return notFoundPage(c)
+    }
+    const at = Date.now()
+    const closed = unavailable(code, at)
+    if (closed) return page(c, closed.status, closed.page)
 
-  const testMode = isTestMode(c.env)
-  const form = await c.req.parseBody().catch(() => ({}) as Record<string, unknown>)
-  // The locale the page was shown in, which the amount typed follows; else the browser's.
-  const locale = customerLocale(
-    typeof form.locale === 'string' && form.locale
-      ? form.locale.slice(0, 100)
-      : c.req.header('accept-language'),
-  )
-  // Nothing is charged but the price the customer was shown. The page was shown with another
-  // price (edited meanwhile), or the form did not say which (not our page's): show it, charge nothing.
-  const shown = typeof form.price === 'string' ? form.price : undefined
-  const typed = typeof form.amount === 'string' ? form.amount.slice(0, 40) : ''
-  if (shown !== priceShown(code)) {
-    return c.html(
-      <CheckoutPage
-        code={code}
-        locale={locale}
-        testMode={testMode}
-        amountInput={typed}
-        error={
-          shown === undefined
-            ? 'Check the price, then pay.'
-            : 'The price changed while this page was open. Check it and pay again.'
-        }
-      />,
-      shown === undefined ? 400 : 409,
+    const testMode = isTestMode(c.env)
+    const form = await c.req.parseBody().catch(() => ({}) as Record<string, unknown>)
+    // The locale the page was shown in, which the amount typed follows; else the browser's.
+    const locale = customerLocale(
+      typeof form.locale === 'string' && form.locale
+        ? form.locale.slice(0, 100)
+        : c.req.header('accept-language'),
     )
-  }
-  let amount = code.amount
-  if (amount === null) {
-    const parsed = parseMajorAmount(typed, code.currency, locale)
-    const money = (minor: number) => formatMinor(minor, code.currency ?? 'usd', locale)
-    const error =
-      typeof parsed === 'string'
-        ? parsed
-        : parsed < (code.amountMin ?? 0)
-          ? `The amount must be at least ${money(code.amountMin ?? 0)}`
-          : parsed > (code.amountMax ?? 0)
-            ? `The amount must be at most ${money(code.amountMax ?? 0)}`
-            : amountProblem(parsed, code.currency)
-    if (error || typeof parsed === 'string') {
+    // Nothing is charged but the price the customer was shown. The page was shown with another
+    // price (edited meanwhile), or the form did not say which (not our page's): show it, charge nothing.
+    const shown = typeof form.price === 'string' ? form.price : undefined
+    const typed = typeof form.amount === 'string' ? form.amount.slice(0, 40) : ''
+    if (shown !== priceShown(code)) {
       return c.html(
         <CheckoutPage
           code={code}
           locale={locale}
           testMode={testMode}
-          error={error}
           amountInput={typed}
+          error={
+            shown === undefined
+              ? 'Check the price, then pay.'
+              : 'The price changed while this page was open. Check it and pay again.'
+          }
         />,
-        422,
+        shown === undefined ? 400 : 409,
       )
     }
-    amount = parsed
-  }
-
-  const base = publicBase(c.env, c.req.url)
-  const payment: Payment = {
-    id: newId('pay'),
-    merchantId: code.merchantId,
-    codeId: code.id,
-    codeVersion: code.version,
-    amount,
-    currency: code.currency,
-    description: code.description,
-    status: 'pending',
-    provider: c.env.STRIPE_SECRET_KEY ? 'stripe' : 'test',
-    sessionId: null,
-    sessionExpiresAt: null,
-    receiptId: newId('rcpt'),
-    customerEmail: null,
-    methodBrand: null,
-    methodLast4: null,
-    failureReason: null,
-    createdAt: at,
-    updatedAt: at,
-    paidAt: null,
-    holdCheckedAt: null,
-    holdKeptAt: null,
-  }
-  let provider: ReturnType<typeof paymentProvider>
-  try {
-    provider = paymentProvider(c.env, db, base)
-  } catch (err) {
-    console.error('payments unavailable', err)
-    return page(c, 503, {
-      icon: '⚠️',
-      title: 'Payments are not available',
-      message: 'This business cannot take payments right now. Nothing was charged.',
-    })
-  }
-  // Each press opens a Stripe session (Stripe itself limits us to 25/s in test mode): bound it per
-  // customer and code. Scans are never limited; this only guards the paid-for action.
-  const ip = c.req.header('cf-connecting-ip') ?? 'unknown'
-  const { success } = await c.env.PAY_LIMITER.limit({ key: `${ip}:${code.id}` })
-  if (!success) {
-    c.header('retry-after', '60')
-    return page(c, 429, {
-      icon: '⏱',
-      title: 'Too many attempts',
-      message: 'Please wait a minute before trying to pay again. Nothing was charged.',
-    })
-  }
-
-  // This customer's own earlier checkout of a limited code: once closed, the new reservation
-  // takes over its slot in the same hub transaction (no one else can take it in between).
-  const previous = getCookie(c, PAY_COOKIE, 'host')
-  let replaces: string | undefined
-  if (code.maxPayments !== null && previous && PAYMENT_ID.test(previous)) {
-    const own = await findPayment(db, { id: previous })
-    if (own?.payment.codeId === code.id && own.payment.status === 'pending') {
-      if (await closeSession(c, db, own.payment)) replaces = own.payment.id
+    let amount = code.amount
+    if (amount === null) {
+      const parsed = parseMajorAmount(typed, code.currency, locale)
+      const money = (minor: number) => formatMinor(minor, code.currency ?? 'usd', locale)
+      const error =
+        typeof parsed === 'string'
+          ? parsed
+          : parsed < (code.amountMin ?? 0)
+            ? `The amount must be at least ${money(code.amountMin ?? 0)}`
+            : parsed > (code.amountMax ?? 0)
+              ? `The amount must be at most ${money(code.amountMax ?? 0)}`
+              : amountProblem(parsed, code.currency)
+      if (error || typeof parsed === 'string') {
+        return c.html(
+          <CheckoutPage
+            code={code}
+            locale={locale}
+            testMode={testMode}
+            error={error}
+            amountInput={typed}
+          />,
+          422,
+        )
+      }
+      amount = parsed
     }
-  }
 
-  const unavailableNow = () =>
-    page(c, 503, {
-      icon: '⚠️',
-      title: 'Payments are briefly unavailable',
-      message: 'Nothing was charged. Please try again in a moment.',
-      action: { href: `/${code.slug}`, label: 'Try again' },
-    })
-  // The payment is in D1 before its hub can hold a slot for it, so every hold has a row that
-  // names it: one whose release fails is found and released by the hourly job (reconcile.ts).
-  try {
-    await insertPayment(db, payment)
-  } catch (err) {
-    console.error('payment not recorded', payment.id, err)
-    return unavailableNow()
-  }
-
-  // The code's hub guards its limit under any concurrency: a slot is held before any session
-  // exists, for as long as the session can be paid (plus a grace for a late webhook).
-  // From now, not from the request's start: closing this customer's earlier session above may
-  // have taken a while, and Stripe refuses an `expires_at` under 30 minutes ahead.
-  const expiresAt = Date.now() + SESSION_TTL_MS
-  const hub = hubFor(c.env, code.id)
-  const hold = await hub
-    .reservePayment({
-      paymentId: payment.id,
-      limit: code.maxPayments,
-      holdUntil: expiresAt + HOLD_GRACE_MS[payment.provider],
-      replaces,
-    })
-    .catch((err) => {
-      console.error('hub unavailable for a reservation', code.id, err)
-      return null
-    })
-  if (!hold) {
-    // The hub may have held the slot and lost its answer: release it (a no-op for an id it never
-    // held), and mark the payment failed, which the hourly job releases if this release fails.
-    await hub
-      .settlePayment(payment.id, 'released')
-      .catch((e) => console.error('release failed', payment.id, e))
-    await failBeforeCheckout(db, payment.id, 'The payment could not be reserved.').catch((e) =>
-      console.error('payment left pending without a session', payment.id, e),
-    )
-    return unavailableNow()
-  }
-  if (!hold.ok) {
-    // Refused before anything was opened: not a payment attempt.
-    await discardUnopened(db, payment.id).catch((e) =>
-      console.error('refused payment left pending', payment.id, e),
-    )
-    return hold.reason === 'sold_out'
-      ? page(c, 410, {
-          icon: '✅',
-          title: code.maxPayments === 1 ? 'This has already been paid' : 'Sold out',
-          message: `${code.merchantName} has received all the payments this code allows. Nothing was charged.`,
-        })
-      : page(c, 409, {
-          icon: '⏳',
-          title: 'Someone is paying right now',
-          message:
-            'This code takes a limited number of payments and one is in progress. If it is not completed, you can pay in a few minutes. Nothing was charged.',
-          action: { href: `/${code.slug}`, label: 'Try again' },
-        })
-  }
-  try {
-    const session = await provider.createCheckout({
-      paymentId: payment.id,
+    const base = publicBase(c.env, c.req.url)
+    const payment: Payment = {
+      id: newId('pay'),
+      merchantId: code.merchantId,
+      codeId: code.id,
+      codeVersion: code.version,
       amount,
       currency: code.currency,
       description: code.description,
-      merchantName: code.merchantName,
-      successUrl: `${base}/${code.slug}/return/${payment.id}`,
-      cancelUrl: `${base}/${code.slug}/cancel/${payment.id}`,
-      expiresAt,
-      metadata: { payment_id: payment.id, code_id: code.id, merchant_id: code.merchantId },
-    })
-    await attachSession(db, payment.id, session.id, expiresAt)
-    setCookie(c, PAY_COOKIE, payment.id, {
-      prefix: 'host',
-      httpOnly: true,
-      sameSite: 'Lax',
-      maxAge: SESSION_TTL_MS / 1000,
-    })
-    return c.redirect(session.url, 303)
-  } catch (err) {
-    const reason = err instanceof ProviderError ? err.message : 'checkout could not be created'
-    console.error('checkout not created', payment.id, err)
-    // Free the slot first: the D1 write below may fail for the same reason the last one did.
-    await hub
-      .settlePayment(payment.id, 'released')
-      .catch((e) => console.error('release failed', payment.id, e))
-    await failBeforeCheckout(db, payment.id, reason).catch((e) =>
-      console.error('payment left pending; its session was never attached', payment.id, e),
-    )
-    return page(c, 502, {
-      icon: '⚠️',
-      title: 'The payment page could not open',
-      message: 'Nothing was charged. Please try again in a moment.',
-      action: { href: `/${code.slug}`, label: 'Try again' },
-    })
-  }
-})
+      status: 'pending',
+      provider: c.env.STRIPE_SECRET_KEY ? 'stripe' : 'test',
+      sessionId: null,
+      sessionExpiresAt: null,
+      receiptId: newId('rcpt'),
+      customerEmail: null,
+      methodBrand: null,
+      methodLast4: null,
+      failureReason: null,
+      createdAt: at,
+      updatedAt: at,
+      paidAt: null,
+      holdCheckedAt: null,
+      holdKeptAt: null,
+    }
+    let provider: ReturnType<typeof paymentProvider>
+    try {
+      provider = paymentProvider(c.env, db, base)
+    } catch (err) {
+      console.error('payments unavailable', err)
+      return page(c, 503, {
+        icon: '⚠️',
+        title: 'Payments are not available',
+        message: 'This business cannot take payments right now. Nothing was charged.',
+      })
+    }
+    // Each press opens a Stripe session (Stripe itself limits us to 25/s in test mode): bound it per
+    // customer and code. Scans are never limited; this only guards the paid-for action.
+    const ip = c.req.header('cf-connecting-ip') ?? 'unknown'
+    const { success } = await c.env.PAY_LIMITER.limit({ key: `${ip}:${code.id}` })
+    if (!success) {
+      c.header('retry-after', '60')
+      return page(c, 429, {
+        icon: '⏱',
+        title: 'Too many attempts',
+        message: 'Please wait a minute before trying to pay again. Nothing was charged.',
+      })
+    }
 
-checkoutRoutes.get(`/:slug{${SLUG_PATTERN}}/return/:paymentId`, async (c) => {
+    // This customer's own earlier checkout of a limited code: once closed, the new reservation
+    // takes over its slot in the same hub transaction (no one else can take it in between).
+    const previous = getCookie(c, PAY_COOKIE, 'host')
+    let replaces: string | undefined
+    if (code.maxPayments !== null && previous && PAYMENT_ID.test(previous)) {
+      const own = await findPayment(db, { id: previous })
+      if (own?.payment.codeId === code.id && own.payment.status === 'pending') {
+        if (await closeSession(c, db, own.payment)) replaces = own.payment.id
+      }
+    }
+
+    const unavailableNow = () =>
+      page(c, 503, {
+        icon: '⚠️',
+        title: 'Payments are briefly unavailable',
+        message: 'Nothing was charged. Please try again in a moment.',
+        action: { href: `/${code.slug}`, label: 'Try again' },
+      })
+    // The payment is in D1 before its hub can hold a slot for it, so every hold has a row that
+    // names it: one whose release fails is found and released by the hourly job (reconcile.ts).
+    try {
+      await insertPayment(db, payment)
+    } catch (err) {
+      console.error('payment not recorded', payment.id, err)
+      return unavailableNow()
+    }
+
+    // The code's hub guards its limit under any concurrency: a slot is held before any session
+    // exists, for as long as the session can be paid (plus a grace for a late webhook).
+    // From now, not from the request's start: closing this customer's earlier session above may
+    // have taken a while, and Stripe refuses an `expires_at` under 30 minutes ahead.
+    const expiresAt = Date.now() + SESSION_TTL_MS
+    const hub = hubFor(c.env, code.id)
+    const hold = await hub
+      .reservePayment({
+        paymentId: payment.id,
+        limit: code.maxPayments,
+        holdUntil: expiresAt + HOLD_GRACE_MS[payment.provider],
+        replaces,
+      })
+      .catch((err) => {
+        console.error('hub unavailable for a reservation', code.id, err)
+        return null
+      })
+    if (!hold) {
+      // The hub may have held the slot and lost its answer: release it (a no-op for an id it never
+      // held), and mark the payment failed, which the hourly job releases if this release fails.
+      await hub
+        .settlePayment(payment.id, 'released')
+        .catch((e) => console.error('release failed', payment.id, e))
+      await failBeforeCheckout(db, payment.id, 'The payment could not be reserved.').catch((e) =>
+        console.error('payment left pending without a session', payment.id, e),
+      )
+      return unavailableNow()
+    }
+    if (!hold.ok) {
+      // Refused before anything was opened: not a payment attempt.
+      await discardUnopened(db, payment.id).catch((e) =>
+        console.error('refused payment left pending', payment.id, e),
+      )
+      return hold.reason === 'sold_out'
+        ? page(c, 410, {
+            icon: '✅',
+            title: code.maxPayments === 1 ? 'This has already been paid' : 'Sold out',
+            message: `${code.merchantName} has received all the payments this code allows. Nothing was charged.`,
+          })
+        : page(c, 409, {
+            icon: '⏳',
+            title: 'Someone is paying right now',
+            message:
+              'This code takes a limited number of payments and one is in progress. If it is not completed, you can pay in a few minutes. Nothing was charged.',
+            action: { href: `/${code.slug}`, label: 'Try again' },
+          })
+    }
+    try {
+      const session = await provider.createCheckout({
+        paymentId: payment.id,
+        amount,
+        currency: code.currency,
+        description: code.description,
+        merchantName: code.merchantName,
+        successUrl: `${base}/${code.slug}/return/${payment.id}`,
+        cancelUrl: `${base}/${code.slug}/cancel/${payment.id}`,
+        expiresAt,
+        metadata: { payment_id: payment.id, code_id: code.id, merchant_id: code.merchantId },
+      })
+      await attachSession(db, payment.id, session.id, expiresAt)
+      setCookie(c, PAY_COOKIE, payment.id, {
+        prefix: 'host',
+        httpOnly: true,
+        sameSite: 'Lax',
+        maxAge: SESSION_TTL_MS / 1000,
+      })
+      return c.redirect(session.url, 303)
+    } catch (err) {
+      const reason = err instanceof ProviderError ? err.message : 'checkout could not be created'
+      console.error('checkout not created', payment.id, err)
+      // Free the slot first: the D1 write below may fail for the same reason the last one did.
+      await hub
+        .settlePayment(payment.id, 'released')
+        .catch((e) => console.error('release failed', payment.id, e))
+      await failBeforeCheckout(db, payment.id, reason).catch((e) =>
+        console.error('payment left pending; its session was never attached', payment.id, e),
+      )
+      return page(c, 502, {
+        icon: '⚠️',
+        title: 'The payment page could not open',
+        message: 'Nothing was charged. Please try again in a moment.',
+        action: { href: `/${code.slug}`, label: 'Try again' },
+      })
+    }
+  },
+)
+
+checkoutRoutes.get(`/:slug{${SLUG_PATTERN}}/return/:paymentId`, codeSlug, async (c) => {
   const slug = c.req.param('slug').toLowerCase()
   const paymentId = c.req.param('paymentId')
   if (!PAYMENT_ID.test(paymentId)) return notFoundPage(c)
@@ -412,7 +428,7 @@ checkoutRoutes.get(`/:slug{${SLUG_PATTERN}}/return/:paymentId`, async (c) => {
   })
 })
 
-checkoutRoutes.get(`/:slug{${SLUG_PATTERN}}/cancel/:paymentId`, async (c) => {
+checkoutRoutes.get(`/:slug{${SLUG_PATTERN}}/cancel/:paymentId`, codeSlug, async (c) => {
   const slug = c.req.param('slug').toLowerCase()
   const paymentId = c.req.param('paymentId')
   if (PAYMENT_ID.test(paymentId)) {

@@ -312,6 +312,28 @@ describe('checkout in test mode (no Stripe key): the whole flow offline', () => 
     }
   })
 
+  it('takes no route word for a slug: the one 404, problem+json under /api and /webhooks', async () => {
+    for (const [method, path] of [
+      ['POST', '/api/pay'],
+      ['GET', '/api/return/pay_0000000000000000000000'],
+      ['GET', '/api/cancel/pay_0000000000000000000000'],
+      ['GET', '/webhooks/cancel/x'],
+      ['POST', '/webhooks/pay'],
+    ] as const) {
+      const response = method === 'POST' ? await postForm(path, { price: 'x' }) : await call(path)
+      expect(response.status, path).toBe(404)
+      expect(response.headers.get('content-type'), path).toBe('application/problem+json')
+    }
+    for (const [method, path] of [
+      ['POST', '/docs/pay'],
+      ['GET', '/docs/cancel/x'],
+    ] as const) {
+      const response = method === 'POST' ? await postForm(path, { price: 'x' }) : await call(path)
+      expect(response.status, path).toBe(404)
+      expect(await response.text(), path).toContain('There is nothing at this address')
+    }
+  })
+
   it('logs an unexpected failure by its route, never the receipt id the path carries', async () => {
     const receipt = 'rcpt_0000000000000000000001'
     const d1 = replaceMethod(env.DB, 'prepare', () => () => {
