@@ -121,8 +121,8 @@ export function apiRoute<const R extends RouteConfig>(config: R): R {
   }) as unknown as R
 }
 
-export const jsonBody = <T extends z.ZodType>(schema: T, options = { required: true }) => ({
-  required: options.required,
+export const jsonBody = <T extends z.ZodType>(schema: T) => ({
+  required: true,
   content: { 'application/json': { schema } },
 })
 

@@ -57,7 +57,7 @@ export function registerApiKeyRoutes(api: Api) {
       tags,
       security,
       summary: 'Create an API key',
-      request: { body: jsonBody(CreateApiKey, { required: false }) },
+      request: { body: jsonBody(CreateApiKey) },
       responses: { 201: json(NewApiKeyObject, 'The new key, with its secret.') },
     }),
     async (c) => {
