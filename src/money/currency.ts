@@ -153,7 +153,9 @@ function numberStyle(locale: string, currency: string): NumberStyle {
   }
 }
 
+/** A locale's own Arabic separators, as "." and "," (they are this module's NumberStyle's). */
 const arabicSeparators = (text: string) => text.replace(/\u066b/g, '.').replace(/\u066c/g, ',')
+const ARABIC_SEPARATOR = /[\u066b\u066c]/
 
 /**
  * ASCII digits for the locale's own, for full-width ones (a Japanese keyboard) and for both
@@ -193,20 +195,23 @@ export function parseMajorAmount(raw: string, currency: string, locale = 'en'): 
   const { group, digits, mixed } = style
   // A decimal symbol other than "." or "," (pt-CV writes "12$50") is read as ".".
   const decimal = style.decimal === '.' || style.decimal === ',' ? style.decimal : '.'
-  // The Arabic decimal and thousands separators mean one thing in any locale: they become this
-  // locale's own ("١٫٥" is 1.5 in de too, where "." would group), before grouping-only symbols go.
-  let text = toAscii(raw.trim(), digits)
-    .replace(/\u066b/g, decimal)
-    .replace(/\u066c/g, group)
-    .replace(GROUPING_ONLY, '')
+  let text = toAscii(raw.trim(), digits).replace(GROUPING_ONLY, '')
   if (decimal !== style.decimal) text = text.split(style.decimal).join('.')
   const example = `Enter an amount such as 12${decimal}50`
-  if (!/^\d[\d.,]*$/.test(text) || /[.,]$/.test(text)) return example
+  if (!/^\d[\d.,\u066b\u066c]*$/.test(text) || /[.,\u066b\u066c]$/.test(text)) return example
   const dot = text.lastIndexOf('.')
   const comma = text.lastIndexOf(',')
   let whole: string
   let fraction = ''
-  if (dot >= 0 && comma >= 0) {
+  if (ARABIC_SEPARATOR.test(text)) {
+    // The Arabic decimal point (٫) and thousands separator (٬) mean one thing in every locale, so
+    // they are read as such, never as the locale's "." or ","; mixed with those, nothing is sure.
+    const [integer = '', decimals, ...rest] = text.split('\u066b')
+    if (rest.length || dot >= 0 || comma >= 0) return example
+    if (decimals !== undefined && !/^\d+$/.test(decimals)) return example
+    whole = integer.includes('\u066c') ? grouped(integer, '\u066c') : integer
+    fraction = decimals ?? ''
+  } else if (dot >= 0 && comma >= 0) {
     // Both: the last one is the decimal point, the other groups digits in threes.
     const point = dot > comma ? '.' : ','
     const at = Math.max(dot, comma)

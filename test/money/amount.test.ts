@@ -25,12 +25,14 @@ describe('reading a typed amount the way the page showed amounts', () => {
     ['1,500.250', 'kwd', 'ar', 1_500_250],
     ['١٬٥٠٠٫٢٥٠', 'kwd', 'ar-EG', 1_500_250],
     // Arabic separators mean the same in every locale: ٬ groups, ٫ is the decimal point.
-    ...['en', 'de', 'fr', 'ru', 'sv', 'nb', 'en-ZA', 'ar-EG'].flatMap((locale) => [
-      ['١٬٥٠٠', 'kwd', locale, 1_500_000] as [string, string, string, number],
-      ['١٫٥٠٠', 'kwd', locale, 1_500] as [string, string, string, number],
-      ['١٫٥', 'usd', locale, 150] as [string, string, string, number],
-      ['1٬500٫25', 'eur', locale, 150_025] as [string, string, string, number],
-    ]),
+    ...['en', 'de', 'fr', 'ru', 'sv', 'nb', 'en-ZA', 'de-CH', 'en-DE', 'pt-CV', 'ar-EG'].flatMap(
+      (locale) => [
+        ['١٬٥٠٠', 'kwd', locale, 1_500_000] as [string, string, string, number],
+        ['١٫٥٠٠', 'kwd', locale, 1_500] as [string, string, string, number],
+        ['١٫٥', 'usd', locale, 150] as [string, string, string, number],
+        ['1٬500٫25', 'eur', locale, 150_025] as [string, string, string, number],
+      ],
+    ),
     ['0.5', 'usd', 'en', 50],
     // Money in en-DE is written "€1,500.00", not like its plain numbers ("1.500,00").
     ['1,500', 'eur', 'en-DE', 150_000],
@@ -117,6 +119,17 @@ describe('reading a typed amount the way the page showed amounts', () => {
     ['1e3', 'usd', 'en', /such as/],
     ['1234567890', 'usd', 'en', /such as/],
     ['', 'usd', 'en', /such as/],
+    // The Arabic thousands separator only ever groups, in threes: anywhere else it is refused,
+    // never dropped (fr would read "١٢٬٣٤" as 1234) nor taken for a decimal point (en: 12.34).
+    ...['en', 'de', 'fr', 'de-CH', 'ar-EG'].flatMap((locale) => [
+      ['١٢٬٣٤', 'usd', locale, /such as/] as [string, string, string, RegExp],
+      ['١٬٥', 'usd', locale, /such as/] as [string, string, string, RegExp],
+      ['1٬5', 'kwd', locale, /such as/] as [string, string, string, RegExp],
+      ['١٫٥٫٠', 'usd', locale, /such as/] as [string, string, string, RegExp],
+      ['١٫٥٬٠٠', 'usd', locale, /such as/] as [string, string, string, RegExp],
+      ['1,500٫25', 'usd', locale, /such as/] as [string, string, string, RegExp],
+      ['١٬٥٠٠٫٢٥٠', 'usd', locale, /at most 2 decimals/] as [string, string, string, RegExp],
+    ]),
   ])('refuses %s %s in %s', (typed, currency, locale, message) => {
     expect(parseMajorAmount(typed, currency, locale)).toMatch(message)
   })
