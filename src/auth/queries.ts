@@ -67,6 +67,12 @@ const stillHas = (merchantId: string, proof: DomainProof) =>
     eq(merchants.domainToken, proof.token),
   )
 
+/** What a look at a domain left: whether it is (still) verified, and since when it is missing. */
+const domainState = {
+  verifiedAt: merchants.domainVerifiedAt,
+  missingSince: merchants.domainMissingSince,
+}
+
 /**
  * The TXT record was found at `at`: the domain is verified (since the first time), and any
  * absence the daily re-check had noted is over.
@@ -80,6 +86,7 @@ export function markDomainVerified(db: Db, merchantId: string, proof: DomainProo
       domainMissingSince: null,
     })
     .where(stillHas(merchantId, proof))
+    .returning(domainState)
 }
 
 /**
@@ -103,11 +110,16 @@ export function markDomainMissing(
       domainCheckedAt: at,
     })
     .where(and(stillHas(merchantId, proof), isNotNull(merchants.domainVerifiedAt)))
+    .returning(domainState)
 }
 
-/** DNS gave no answer at `at` (resolver down, SERVFAIL…): only the time of the check moves. */
-export function markDomainChecked(db: Db, merchantId: string, at: number) {
-  return db.update(merchants).set({ domainCheckedAt: at }).where(eq(merchants.id, merchantId))
+/** The resolver gave no answer at `at`: only the time of the look moves. */
+export function markDomainChecked(db: Db, merchantId: string, proof: DomainProof, at: number) {
+  return db
+    .update(merchants)
+    .set({ domainCheckedAt: at })
+    .where(stillHas(merchantId, proof))
+    .returning(domainState)
 }
 
 /** Creates a key for a merchant; the returned `key` is the only time the secret exists in clear. */

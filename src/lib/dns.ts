@@ -23,8 +23,15 @@ const DohAnswer = z.object({
 })
 
 /**
+ * The resolver answered for the name, with a failure of the name's own DNS (SERVFAIL: its servers
+ * do not answer, or its DNSSEC does not validate; REFUSED…): no record can be read there.
+ */
+export class DnsFailure extends Error {}
+
+/**
  * The TXT strings at `name` (each record's character-strings joined, as DNS splits long values).
- * Empty when the name has none (NXDOMAIN included); throws when the resolver cannot say.
+ * Empty when the name has none (NXDOMAIN included); throws `DnsFailure` when the name's DNS
+ * fails, and any other error when the resolver itself cannot say.
  */
 export async function txtRecords(name: string, resolver = DEFAULT_RESOLVER): Promise<string[]> {
   const url = new URL(resolver)
@@ -40,7 +47,7 @@ export async function txtRecords(name: string, resolver = DEFAULT_RESOLVER): Pro
   if (!parsed.success) throw new Error('the DNS resolver answered something unreadable')
   const { Status, Answer = [] } = parsed.data
   // 0 NOERROR, 3 NXDOMAIN: an answer. Anything else (SERVFAIL, REFUSED…) is not.
-  if (Status !== 0 && Status !== 3) throw new Error(`the DNS lookup failed (status ${Status})`)
+  if (Status !== 0 && Status !== 3) throw new DnsFailure(`the DNS lookup failed (status ${Status})`)
   return Answer.filter((a) => a.type === TXT).map((a) => joinCharacterStrings(a.data))
 }
 

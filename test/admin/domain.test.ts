@@ -5,7 +5,12 @@ import {
 } from 'cloudflare:test'
 import { env } from 'cloudflare:workers'
 import { describe, expect, inject, it, vi } from 'vitest'
-import { DOMAIN_GRACE_MS, DOMAIN_RECHECK_MS, DOMAINS_PER_RUN } from '../../src/auth/domains'
+import {
+  DOMAIN_GRACE_MS,
+  DOMAIN_RECHECK_MS,
+  DOMAINS_PER_RUN,
+  type DomainsRechecked,
+} from '../../src/auth/domains'
 import { createMerchant, updateMerchantProfile } from '../../src/auth/queries'
 import { createDb } from '../../src/db/client'
 import type { Bindings } from '../../src/env'
@@ -217,22 +222,36 @@ async function recheck(
 ) {
   const ctx = createExecutionContext()
   const bindings: Bindings = { ...env, DNS_RESOLVER_URL: resolver }
-  await worker.scheduled(
-    createScheduledController({ scheduledTime, cron: DOMAINS_CRON }),
-    bindings,
-    ctx,
-  )
-  await waitOnExecutionContext(ctx)
+  const log = vi.spyOn(console, 'log').mockImplementation(() => {})
+  try {
+    await worker.scheduled(
+      createScheduledController({ scheduledTime, cron: DOMAINS_CRON }),
+      bindings,
+      ctx,
+    )
+    await waitOnExecutionContext(ctx)
+    const [, summary] = log.mock.calls.find(([what]) => what === 'display domains re-checked') ?? []
+    return summary as DomainsRechecked
+  } finally {
+    log.mockRestore()
+  }
 }
 
 /** A merchant whose domain was verified just now, with the TXT record in place. */
 async function verifiedMerchant() {
   const merchant = await merchantWithDomain()
   const { admin, domain, token } = merchant
-  const record = (present: boolean) =>
+  // This file's tests share one D1: earlier merchants are put out of the job's way, so each run
+  // looks at this merchant's domain (the job takes the 20 looked at longest ago).
+  await env.DB.prepare('update merchants set domain_checked_at = ? where id != ?')
+    .bind(Date.UTC(3000, 0, 1), merchant.merchantId)
+    .run()
+  /** The record there or not; or (status) the name's DNS failing with that status. */
+  const record = (present: boolean, status?: number) =>
     dns('txt', {
       name: `_qrcheckout.${domain}`,
       records: present ? [`"qrcheckout-verify=${token}"`] : [],
+      status,
     })
   await record(true)
   expect(await (await verify(admin)).text()).toContain('is verified')
@@ -349,5 +368,68 @@ describe('the daily re-check of a verified domain (the scheduled handler)', () =
     expect([...(await asked())].sort()).toEqual(domains.slice(0, DOMAINS_PER_RUN).sort())
     await recheck(now + HOUR)
     expect(await asked()).toContain(domains[DOMAINS_PER_RUN])
+  })
+
+  it("counts a failure of the domain's own DNS (SERVFAIL) as a missing record", async () => {
+    const m = await verifiedMerchant()
+    const warn = vi.spyOn(console, 'warn').mockImplementation(() => {})
+    try {
+      await m.record(true, 2)
+      const firstMiss = m.verifiedAt + DOMAIN_RECHECK_MS + HOUR
+      expect(await recheck(firstMiss)).toEqual({
+        checked: 1,
+        found: 0,
+        missing: 1,
+        unverified: 0,
+        unanswered: 0,
+        changed: 0,
+      })
+      expect(await (await m.admin.get('/admin/settings')).text()).toContain('has not been found')
+      expect(await recheck(firstMiss + DOMAIN_GRACE_MS)).toMatchObject({
+        checked: 1,
+        unverified: 1,
+      })
+      expect(await m.shown()).toBe(false)
+    } finally {
+      warn.mockRestore()
+    }
+  })
+
+  it('writes nothing for a domain the merchant changed while it was being looked up', async () => {
+    const m = await verifiedMerchant()
+    await m.record(false)
+    const realFetch = globalThis.fetch
+    const other = `new.${m.domain}`
+    const racing = vi.spyOn(globalThis, 'fetch').mockImplementation(async (input, init) => {
+      const response = await realFetch(input, init)
+      const url = input instanceof Request ? input.url : String(input)
+      if (url.includes('/dns-query') && url.includes(m.domain)) {
+        await updateMerchantProfile(createDb(env.DB), m.merchantId, {
+          name: 'Luna',
+          displayDomain: other,
+        })
+      }
+      return response
+    })
+    try {
+      expect(await recheck(m.verifiedAt + DOMAIN_RECHECK_MS + HOUR)).toMatchObject({
+        checked: 1,
+        changed: 1,
+        missing: 0,
+      })
+    } finally {
+      racing.mockRestore()
+    }
+    const row = await env.DB.prepare(
+      'select display_domain, domain_verified_at, domain_checked_at, domain_missing_since from merchants where id = ?',
+    )
+      .bind(m.merchantId)
+      .first()
+    expect(row).toEqual({
+      display_domain: other,
+      domain_verified_at: null,
+      domain_checked_at: null,
+      domain_missing_since: null,
+    })
   })
 })

@@ -9,13 +9,15 @@ import type { AddressInfo } from 'node:net'
 interface FakeDns {
   /** name → TXT records, each as DoH shows it (quoted character-strings). */
   txt: Map<string, string[]>
+  /** name → the DNS status its lookups answer instead (2 SERVFAIL, 5 REFUSED…). */
+  status: Map<string, number>
   /** The next answers, instead of a lookup: an HTTP status, or a body that is not DoH JSON. */
   failures: { status: number; body: string }[]
   queries: { name: string; type: string; accept: string }[]
 }
 
 export async function startFakeDns(): Promise<{ server: Server; port: number }> {
-  const state: FakeDns = { txt: new Map(), failures: [], queries: [] }
+  const state: FakeDns = { txt: new Map(), status: new Map(), failures: [], queries: [] }
   const server = createServer(async (req, res) => {
     const url = new URL(req.url ?? '/', 'http://fake')
     const chunks: Buffer[] = []
@@ -26,8 +28,14 @@ export async function startFakeDns(): Promise<{ server: Server; port: number }> 
       res.end(payload)
     }
     if (url.pathname === '/__fake/txt') {
-      const { name, records } = JSON.parse(body) as { name: string; records: string[] }
+      const { name, records, status } = JSON.parse(body) as {
+        name: string
+        records: string[]
+        status?: number
+      }
       state.txt.set(name.toLowerCase(), records)
+      if (status === undefined) state.status.delete(name.toLowerCase())
+      else state.status.set(name.toLowerCase(), status)
       return send(200, '{}', 'application/json')
     }
     if (url.pathname === '/__fake/fail') {
@@ -41,6 +49,9 @@ export async function startFakeDns(): Promise<{ server: Server; port: number }> 
     state.queries.push({ name, type, accept: String(req.headers.accept ?? '') })
     const failure = state.failures.shift()
     if (failure) return send(failure.status, failure.body)
+    const status = state.status.get(name)
+    if (status !== undefined)
+      return send(200, JSON.stringify({ Status: status, Question: [{ name, type: 16 }] }))
     const records = type === 'TXT' ? state.txt.get(name) : undefined
     return send(
       200,
