@@ -4,7 +4,7 @@
  */
 import { Scalar } from '@scalar/hono-api-reference'
 import { adminAssets, adminRoutes } from './admin/routes'
-import { answerUnrouted, createApi } from './api/factory'
+import { answerUnrouted, createApi, isWrite } from './api/factory'
 import { requireApiKey } from './auth/middleware'
 import { registerApiKeyRoutes } from './auth/routes'
 import { checkoutRoutes } from './checkout/routes'
@@ -34,7 +34,7 @@ export function createApp() {
   registerLiveFeedRoute(api)
   api.use('*', requireApiKey)
   api.use('*', async (c, next) => {
-    if (c.req.method !== 'GET' && c.req.method !== 'HEAD') {
+    if (isWrite(c.req.method)) {
       // Per merchant, not per key: any key can create more keys.
       const { success } = await c.env.API_WRITE_LIMITER.limit({ key: c.var.auth.merchantId })
       if (!success) {

@@ -87,6 +87,9 @@ export const unavailable = problem(
   'A service this needs is not available right now (nothing was changed); retry later.',
 )
 
+/** A write, as the API's write limit counts them (app.tsx): any method but GET and HEAD. */
+export const isWrite = (method: string) => !/^(get|head)$/i.test(method)
+
 /**
  * Declares an operation (`createRoute`) with the error responses its shape can give, so the
  * published contract lists those and no others; `responses` adds the ones only its handler
@@ -100,7 +103,7 @@ export const unavailable = problem(
  */
 export function apiRoute<const R extends RouteConfig>(config: R): R {
   const guarded = config.security !== undefined
-  const write = config.method !== 'get' && config.method !== 'head'
+  const write = isWrite(config.method)
   const derived: RouteConfig['responses'] = {
     400: problem('The request is malformed or fails validation.'),
     ...(guarded && { 401: problem('Missing, malformed, unknown or revoked credentials.') }),

@@ -9,6 +9,7 @@
  * union of D1's visitor sets and the hub's, so a visitor seen on both sides counts once.
  */
 import type { Bindings } from '../env'
+import { ApiError } from '../errors'
 import { hubFor } from '../hub/client'
 import { DIMENSIONS, type Dimension, type PendingStats } from '../hub/types'
 import { retainedSince } from './retention'
@@ -198,7 +199,17 @@ export async function codeStats(
   const buckets = bucketsFor(range.from, range.to, interval, tz)
   const start = buckets[0]?.start ?? range.from
   const end = buckets.at(-1)?.end ?? range.to
-  const pending = await hubFor(env, codeId).pendingStats({ from: start, to: end })
+  // What D1 has not got yet is only in the hub: without it the counts would be short, so no answer.
+  const pending = await hubFor(env, codeId)
+    .pendingStats({ from: start, to: end })
+    .catch((err) => {
+      console.error('stats: hub unreachable', codeId, err)
+      throw new ApiError(
+        503,
+        'temporarily_unavailable',
+        "The code's latest scans cannot be read right now; retry in a moment.",
+      )
+    })
   const stats = await readStats(env.DB, codeId, interval, buckets, pending)
   const { totals } = stats
   const uniqueSince = retainedSince(env)

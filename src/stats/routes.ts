@@ -1,6 +1,6 @@
 /** `/codes/{id}/stats` (time series, breakdowns, funnel) and `/codes/{id}/scans.csv` (export). */
 import { z } from '@hono/zod-openapi'
-import { type Api, apiRoute, json, security } from '../api/factory'
+import { type Api, apiRoute, json, security, unavailable } from '../api/factory'
 import { getCode } from '../codes/queries'
 import { CodeId } from '../codes/schemas'
 import { ApiError, notFound } from '../errors'
@@ -121,7 +121,7 @@ const statsRoute = apiRoute({
   description:
     'Answered from hourly rollups plus the scans the code’s hub has not flushed to the database yet, so the numbers are never behind. Breakdowns list the top 50 values by scans. Hour buckets are UTC hours labelled in `tz`; a day bucket is the UTC hours starting on or after local midnight (in zones with a non-hour offset it starts at the next whole UTC hour, e.g. 00:30 in India).',
   request: { params, query: StatsQuery },
-  responses: { 200: json(CodeStats, 'The stats.') },
+  responses: { 200: json(CodeStats, 'The stats.'), 503: unavailable },
 })
 
 const csvRoute = apiRoute({

@@ -3,7 +3,15 @@ import { env } from 'cloudflare:workers'
 import { beforeAll, describe, expect, it, vi } from 'vitest'
 import { hubFor } from '../../src/hub/client'
 import type { HubScan } from '../../src/hub/types'
-import { call, createCode, flushHub, merchantWithCode, newMerchant, problemOf } from '../helpers'
+import {
+  call,
+  createCode,
+  flushHub,
+  merchantWithCode,
+  newMerchant,
+  problemOf,
+  replaceMethod,
+} from '../helpers'
 import { hubScans, IPHONE, random, scanFor } from '../hub/fixtures'
 
 /** The fixed 2026 dates below stay inside the retention whatever the test machine's clock says. */
@@ -396,6 +404,30 @@ describe('GET /codes/{id}/stats: never behind, validated, scoped', () => {
       await call(`/api/v1/codes/${code.id}/stats?from=${recent}`, { key, env: short })
     ).json()) as Stats
     expect(inside.totals.unique_visitors).toBe(1)
+  })
+
+  it('answers 503 rather than short counts when the hub holding the latest scans is unreachable', async () => {
+    const { key, code } = await merchantWithCode({
+      action: 'redirect',
+      destination_url: 'https://a.example',
+    })
+    const down = replaceMethod(env.CODE_HUB, 'get', (get) => (id, opts) => {
+      const stub = get(id, opts)
+      const lost = { pendingStats: () => Promise.reject(new Error('Network connection lost.')) }
+      return lost as unknown as typeof stub
+    })
+    const error = vi.spyOn(console, 'error').mockImplementation(() => {})
+    try {
+      const response = await call(`/api/v1/codes/${code.id}/stats`, {
+        key,
+        env: { CODE_HUB: down },
+      })
+      expect(response.status).toBe(503)
+      expect((await problemOf(response)).code).toBe('temporarily_unavailable')
+      expect(error).toHaveBeenCalledWith('stats: hub unreachable', code.id, expect.any(Error))
+    } finally {
+      error.mockRestore()
+    }
   })
 
   it("answers 404 for another merchant's code and 401 without a key", async () => {
