@@ -1,0 +1,92 @@
+/**
+ * Properties of reading typed amounts, over random amounts, every supported currency and many
+ * locales (fast-check): whatever the page shows, read back, is the same amount; so is the same
+ * number typed without grouping. A misread here charges the wrong amount.
+ */
+import fc from 'fast-check'
+import { describe, expect, it } from 'vitest'
+import {
+  currencyRule,
+  formatMinor,
+  parseMajorAmount,
+  SUPPORTED_CURRENCIES,
+} from '../../src/money/currency'
+
+const LOCALES = [
+  ...['en', 'en-US', 'en-GB', 'en-IN', 'en-DE', 'en-ZA', 'en-CH', 'de', 'de-AT', 'de-CH', 'fr'],
+  ...['fr-CH', 'fr-CA', 'it', 'it-CH', 'es', 'es-MX', 'nl', 'pt', 'pt-BR', 'pt-CV', 'pl', 'sv'],
+  ...['nb', 'da', 'fi', 'cs', 'hu', 'ro', 'ru', 'uk', 'tr', 'el', 'he', 'ar', 'ar-EG', 'ar-MA'],
+  ...['fa', 'ur', 'hi', 'bn', 'mr', 'th', 'vi', 'id', 'ms', 'ja', 'zh', 'zh-TW', 'ko'],
+]
+
+/** The number as the page shows it (formatMinor, without the currency's symbol or sign). */
+function shown(minor: number, currency: string, locale: string): string {
+  const exponent = currencyRule(currency)?.exponent ?? 2
+  return new Intl.NumberFormat(locale, {
+    style: 'currency',
+    currency: currency.toUpperCase(),
+    minimumFractionDigits: exponent,
+    maximumFractionDigits: exponent,
+  })
+    .formatToParts(minor / 10 ** exponent)
+    .filter((p) => ['integer', 'group', 'decimal', 'fraction'].includes(p.type))
+    .map((p) => p.value)
+    .join('')
+}
+
+const amounts = fc.record({
+  currency: fc.constantFrom(...SUPPORTED_CURRENCIES),
+  locale: fc.constantFrom(...LOCALES),
+  // Up to what an amount field takes: nine digits of major units.
+  major: fc.integer({ min: 0, max: 999_999_999 }),
+  fraction: fc.nat(),
+})
+
+const minorOf = (a: { currency: string; major: number; fraction: number }) => {
+  const exponent = currencyRule(a.currency)?.exponent ?? 2
+  return a.major * 10 ** exponent + (a.fraction % 10 ** exponent)
+}
+
+describe('reading typed amounts (properties)', () => {
+  it('reads back what the page shows, or refuses it as ambiguous, never another amount', () => {
+    fc.assert(
+      fc.property(amounts, (a) => {
+        const minor = minorOf(a)
+        const text = shown(minor, a.currency, a.locale)
+        expect(formatMinor(minor, a.currency, a.locale)).toContain(text)
+        const read = parseMajorAmount(text, a.currency, a.locale)
+        if (typeof read === 'string') {
+          // Only "1.500"-like three-decimal amounts in a locale whose money and numbers disagree.
+          expect(read).toMatch(/without a thousands separator/)
+          expect(currencyRule(a.currency)?.exponent).toBe(3)
+        } else {
+          expect(read).toBe(minor)
+        }
+      }),
+      { numRuns: 3000 },
+    )
+  })
+
+  it('reads the same amount typed without grouping', () => {
+    fc.assert(
+      fc.property(amounts, (a) => {
+        const minor = minorOf(a)
+        const parts = new Intl.NumberFormat(a.locale, {
+          style: 'currency',
+          currency: a.currency.toUpperCase(),
+          useGrouping: false,
+          minimumFractionDigits: currencyRule(a.currency)?.exponent ?? 2,
+          maximumFractionDigits: currencyRule(a.currency)?.exponent ?? 2,
+        }).formatToParts(minor / 10 ** (currencyRule(a.currency)?.exponent ?? 2))
+        const text = parts
+          .filter((p) => ['integer', 'decimal', 'fraction'].includes(p.type))
+          .map((p) => p.value)
+          .join('')
+        const read = parseMajorAmount(text, a.currency, a.locale)
+        if (typeof read === 'string') expect(read).toMatch(/without a thousands separator/)
+        else expect(read).toBe(minor)
+      }),
+      { numRuns: 3000 },
+    )
+  })
+})
