@@ -111,7 +111,7 @@ export function formatMinor(amount: number, currency: string, locale = 'en'): st
 }
 
 interface NumberStyle {
-  /** Grouping and decimal symbols, Arabic-script ones as "," and ".". */
+  /** Grouping and decimal symbols, as the locale writes them ("٬" and "٫" in Arabic script). */
   group: string
   decimal: string
   /** The locale's own digits 0–9 (Latin in most locales, Arabic-Indic or Devanagari in some). */
@@ -125,7 +125,7 @@ interface NumberStyle {
 
 const separatorsOf = (parts: Intl.NumberFormatPart[]) => {
   const symbol = (type: string, fallback: string) =>
-    arabicSeparators(parts.find((p) => p.type === type)?.value ?? fallback)
+    parts.find((p) => p.type === type)?.value ?? fallback
   return { group: symbol('group', ','), decimal: symbol('decimal', '.') }
 }
 
@@ -153,8 +153,6 @@ function numberStyle(locale: string, currency: string): NumberStyle {
   }
 }
 
-/** A locale's own Arabic separators, as "." and "," (they are this module's NumberStyle's). */
-const arabicSeparators = (text: string) => text.replace(/\u066b/g, '.').replace(/\u066c/g, ',')
 const ARABIC_SEPARATOR = /[\u066b\u066c]/
 
 /**
@@ -174,30 +172,47 @@ function toAscii(text: string, digits: string[]): string {
   return mapped
 }
 
-/** Spaces and apostrophes only ever group digits ("1 500", "1'500"); they are dropped. */
+/** Spaces and apostrophes only ever group digits ("1 500", "1'500"), in threes. */
 const GROUPING_ONLY = /[\s\u00a0\u202f'\u2019]/g
 
 /**
  * Reads an amount a customer (or a merchant, in the admin) typed in major units into minor units,
  * the way the page showed amounts in `locale`: "1,500.50" in en and "1.500,50" in de are both
- * 150050 cents. A lone "." or "," followed by exactly three digits ("1,500") is what the locale
- * makes it: grouping where it groups with that symbol (en "1,500" = 1500), the decimal point where
- * it is the decimal point (de "1,500" = 1.5), and refused as ambiguous otherwise, and in locales
- * whose plain numbers use other separators than their money (en-DE); read the other way, a
- * three-decimal currency would be charged a thousand times too little or too much. Any
- * other lone separator is the decimal point ("12,50" is 12.50 in every locale). Returns a message
- * instead when the text is not such an amount, or has more decimals than the currency.
+ * 150050 cents. Whatever could be read as two different amounts is refused, never guessed: read
+ * the other way, a three-decimal currency would be charged a thousand times too little or too much.
+ * - A lone "." or "," followed by exactly three digits ("1,500") is what the locale makes it:
+ *   grouping where it groups with that symbol (en "1,500" = 1500), the decimal point where it is
+ *   the decimal point (de "1,500" = 1.5). It is refused where the locale uses it for neither (fr,
+ *   or an Arabic-script locale, whose own symbols are "٬" and "٫"), in locales whose plain numbers
+ *   use other separators than their money (en-DE) for a three-decimal currency, and when what
+ *   comes before it cannot be a group ("01,500", "1500,500" in en) unless it is "0".
+ * - Any other lone separator is the decimal point ("12,50" is 12.50 in every locale), and so is
+ *   the locale's own decimal symbol when it is neither ("1$500" in pt-CV is 1.5).
+ * - Spaces and apostrophes group in threes only ("1 500", "1'500"); "12 50" is refused.
+ * - The Arabic "٫" is a decimal point and "٬" groups, in any locale; mixed with "." or ",", the
+ *   amount is refused.
+ * Returns a message instead when the text is not such an amount, or has more decimals than the
+ * currency.
  */
 export function parseMajorAmount(raw: string, currency: string, locale = 'en'): number | string {
   const rule = currencyRule(currency)
   if (!rule) return `currency "${currency}" is not supported`
-  const style = numberStyle(locale, currency)
-  const { group, digits, mixed } = style
-  // A decimal symbol other than "." or "," (pt-CV writes "12$50") is read as ".".
-  const decimal = style.decimal === '.' || style.decimal === ',' ? style.decimal : '.'
-  let text = toAscii(raw.trim(), digits).replace(GROUPING_ONLY, '')
-  if (decimal !== style.decimal) text = text.split(style.decimal).join('.')
+  const { group, decimal: own, digits, mixed } = numberStyle(locale, currency)
+  // Which of "." and "," is this locale's decimal point (for the messages too); Arabic-script
+  // and other symbols (pt-CV's "$") count as "." here.
+  const decimal = own === ',' ? ',' : '.'
   const example = `Enter an amount such as 12${decimal}50`
+  let text = toAscii(raw.trim(), digits).replace(GROUPING_ONLY, ' ')
+  // The locale's own decimal symbol when it is not "." or "," or Arabic: typed, it is one.
+  const ownPoint = own !== '.' && own !== ',' && own !== '\u066b' && text.includes(own)
+  if (ownPoint) text = text.split(own).join('.')
+  if (text.includes(' ')) {
+    const first = text.search(/[.,\u066b\u066c]/)
+    const integer = first < 0 ? text : text.slice(0, first)
+    if (first >= 0 && text.slice(first).includes(' ')) return example
+    if (!grouped(integer, ' ')) return example
+    text = text.split(' ').join('')
+  }
   if (!/^\d[\d.,\u066b\u066c]*$/.test(text) || /[.,\u066b\u066c]$/.test(text)) return example
   const dot = text.lastIndexOf('.')
   const comma = text.lastIndexOf(',')
@@ -221,21 +236,27 @@ export function parseMajorAmount(raw: string, currency: string, locale = 'en'): 
   } else if (dot >= 0 || comma >= 0) {
     const symbol = dot >= 0 ? '.' : ','
     const pieces = text.split(symbol)
+    const [head = '', tail = ''] = pieces
     const lone = pieces.length === 2
+    const threeAfter = lone && /^\d{3}$/.test(tail)
     // Grouped numbers never start with 0: "0.200" is a decimal wherever it is typed.
-    const looksGrouped =
-      lone && /^[1-9]\d{0,2}$/.test(pieces[0] ?? '') && /^\d{3}$/.test(pieces[1] ?? '')
-    // Both readings would be amounts: the locale uses the symbol for neither, or (en-DE) its plain
-    // numbers use it the other way and the currency has three decimals.
+    const looksGrouped = threeAfter && /^[1-9]\d{0,2}$/.test(head)
+    const isGroup = symbol === group
+    const isPoint = symbol === decimal || (ownPoint && symbol === '.')
+    // Both readings would be amounts: see above.
     const ambiguous =
-      looksGrouped && ((symbol !== group && symbol !== decimal) || (mixed && rule.exponent === 3))
-    if (!lone || (looksGrouped && symbol === group && !ambiguous)) {
-      whole = grouped(text, symbol)
-    } else if (ambiguous) {
+      !(ownPoint && symbol === '.') &&
+      threeAfter &&
+      head !== '0' &&
+      (looksGrouped ? (!isGroup && !isPoint) || (mixed && rule.exponent === 3) : !isPoint)
+    if (ambiguous) {
       return `Write the amount without a thousands separator, such as 1500 or 1500${decimal}00`
+    }
+    if (!lone || (looksGrouped && isGroup && !isPoint)) {
+      whole = grouped(text, symbol)
     } else {
-      whole = pieces[0] ?? ''
-      fraction = pieces[1] ?? ''
+      whole = head
+      fraction = tail
     }
   } else {
     whole = text

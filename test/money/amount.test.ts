@@ -34,6 +34,15 @@ describe('reading a typed amount the way the page showed amounts', () => {
       ],
     ),
     ['0.5', 'usd', 'en', 50],
+    // pt-CV's own decimal symbol, typed, is a decimal point: never a group.
+    ['1$500', 'kwd', 'pt-CV', 1_500],
+    // Where the locale's own separators are Arabic, "." is the decimal point.
+    ['1.500', 'kwd', 'ar-KW', 1_500],
+    ['١٫٥٠٠', 'kwd', 'ar-KW', 1_500],
+    ['١٬٥٠٠', 'kwd', 'ar-KW', 1_500_000],
+    // Spaces and apostrophes grouping in threes.
+    ['1 500', 'usd', 'en', 150_000],
+    ['1 500 000,5', 'eur', 'fr', 150_000_050],
     // Money in en-DE is written "€1,500.00", not like its plain numbers ("1.500,00").
     ['1,500', 'eur', 'en-DE', 150_000],
     ['1,500.250', 'kwd', 'en-DE', 1_500_250],
@@ -130,6 +139,21 @@ describe('reading a typed amount the way the page showed amounts', () => {
       ['1,500٫25', 'usd', locale, /such as/] as [string, string, string, RegExp],
       ['١٬٥٠٠٫٢٥٠', 'usd', locale, /at most 2 decimals/] as [string, string, string, RegExp],
     ]),
+    // Arabic-script locales: "," and "." before three digits could be ٫ or ٬ typed the Latin way.
+    ...['ar-KW', 'ar-BH', 'ar-OM', 'ar-JO', 'ar-EG', 'fa'].flatMap((locale) => [
+      ['1,500', 'kwd', locale, /without a thousands separator/] as [string, string, string, RegExp],
+      ['١,٥٠٠', 'bhd', locale, /without a thousands separator/] as [string, string, string, RegExp],
+    ]),
+    // What comes before three digits cannot be a group, and the symbol is not the decimal point.
+    ['01,500', 'kwd', 'en', /without a thousands separator/],
+    ['1500,500', 'kwd', 'en', /without a thousands separator/],
+    ['01.500', 'kwd', 'de', /without a thousands separator/],
+    ['1500.500', 'kwd', 'de', /without a thousands separator/],
+    // Spaces and apostrophes only group in threes.
+    ['12 50', 'usd', 'en', /such as 12\.50/],
+    ["1'50", 'chf', 'de-CH', /such as/],
+    ['15 00', 'eur', 'fr', /such as 12,50/],
+    ['1 500.2 5', 'usd', 'en', /such as/],
   ])('refuses %s %s in %s', (typed, currency, locale, message) => {
     expect(parseMajorAmount(typed, currency, locale)).toMatch(message)
   })
