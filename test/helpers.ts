@@ -177,6 +177,15 @@ export function replaceMethod<T extends object, K extends keyof T>(
   })
 }
 
+/** The code hubs, as the Worker sees them when the hub cannot be reached for `pendingStats`. */
+export function statsHubUnreachable() {
+  return replaceMethod(env.CODE_HUB, 'get', (get) => (id, opts) => {
+    const stub = get(id, opts)
+    const lost = { pendingStats: () => Promise.reject(new Error('Network connection lost.')) }
+    return lost as unknown as typeof stub
+  })
+}
+
 /**
  * `scans.attrs` of a plain human GET from a phone, for tests that write raw scans into D1 directly
  * (the hubs write them in production).

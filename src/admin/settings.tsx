@@ -12,7 +12,7 @@ import {
 import { merchants } from '../db/schema'
 import type { AppEnv } from '../env'
 import { paginate } from '../lib/cursor'
-import { domainRecord, provesDomain } from '../lib/dns'
+import { DnsFailure, domainRecord, provesDomain } from '../lib/dns'
 import { normalizeDomain } from '../lib/domain'
 import { truncate } from '../lib/text'
 import { readForm } from './forms'
@@ -230,6 +230,11 @@ adminSettings.post('/settings/domain/verify', async (c) => {
   try {
     found = await provesDomain(domain, merchant.domainToken, c.env.DNS_RESOLVER_URL || undefined)
   } catch (err) {
+    if (err instanceof DnsFailure) {
+      return page(c, {
+        domainError: `DNS for ${domain} answers with an error (SERVFAIL): check its name servers and DNSSEC, then check again.`,
+      })
+    }
     console.warn('domain check failed', domain, err)
     return page(c, { domainError: 'DNS could not be asked just now. Try again in a minute.' }, 502)
   }

@@ -6,8 +6,9 @@
  * (DOMAIN_RECHECK_MS). A definite answer without the record (NXDOMAIN, or no such TXT value)
  * starts an absence; if the record is still missing on a look DOMAIN_GRACE_MS or more after the
  * absence began, the domain is no longer verified and checkout pages stop showing it (within the
- * code cache's 5 s). Finding the record again before then ends the absence. A resolver that gives
- * no answer changes nothing: a DNS outage never unverifies anyone.
+ * code cache's 5 s). Finding the record again before then ends the absence. SERVFAIL for the
+ * name counts as missing (a lapsed zone, a stale DNSSEC record); a resolver that gives no answer
+ * (down, an error page, REFUSED) changes nothing: a resolver outage never unverifies anyone.
  *
  * A run looks at most DOMAINS_PER_RUN domains, those looked at longest ago first, so it stays
  * within one invocation's free-plan limits (50 subrequests, 50 D1 queries: one read, and one
@@ -55,10 +56,9 @@ interface Look {
 }
 
 /**
- * Whether the domain's record is there. A failure of the domain's own DNS (SERVFAIL, REFUSED…) is
- * as good as a missing record: a lapsed zone or a stale DNSSEC record after a change of hands
- * look like that, and the grace covers a passing failure. Only the resolver's own failure (no
- * answer, an error page, nonsense) is no answer.
+ * Whether the domain's record is there. SERVFAIL for the name is as good as a missing record: a
+ * lapsed zone or a stale DNSSEC record after a change of hands look like that, and the grace
+ * covers a passing failure. Anything else that keeps the resolver from answering is no answer.
  */
 async function look(
   row: { id: string; domain: string | null; token: string | null },

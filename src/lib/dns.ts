@@ -5,11 +5,11 @@
  * elsewhere, as the tests do at a fake).
  */
 import { z } from '@hono/zod-openapi'
-import { withTimeout } from './timeout'
 
 export const DEFAULT_RESOLVER = 'https://cloudflare-dns.com/dns-query'
 const LOOKUP_TIMEOUT_MS = 5_000
 const TXT = 16
+const SERVFAIL = 2
 
 /** The record a merchant adds for `domain`, and the value it must hold. */
 export function domainRecord(domain: string, token: string) {
@@ -23,8 +23,9 @@ const DohAnswer = z.object({
 })
 
 /**
- * The resolver answered for the name, with a failure of the name's own DNS (SERVFAIL: its servers
- * do not answer, or its DNSSEC does not validate; REFUSED…): no record can be read there.
+ * The resolver answered SERVFAIL for the name: the name's own DNS fails (its servers do not
+ * answer, a deleted zone, DNSSEC that does not validate), so no record can be read there. Other
+ * failures (FORMERR, NOTIMP, REFUSED) are the resolver declining us, not an answer about the name.
  */
 export class DnsFailure extends Error {}
 
@@ -37,17 +38,22 @@ export async function txtRecords(name: string, resolver = DEFAULT_RESOLVER): Pro
   const url = new URL(resolver)
   url.searchParams.set('name', name)
   url.searchParams.set('type', 'TXT')
-  const response = await withTimeout(
-    fetch(url, { headers: { accept: 'application/dns-json' } }),
-    LOOKUP_TIMEOUT_MS,
-    'the DNS resolver did not answer',
-  )
-  if (!response.ok) throw new Error(`the DNS resolver answered ${response.status}`)
+  // Aborted, not only given up on: a lookup past its time frees its connection for the next.
+  const response = await fetch(url, {
+    headers: { accept: 'application/dns-json' },
+    signal: AbortSignal.timeout(LOOKUP_TIMEOUT_MS),
+  })
+  if (!response.ok) {
+    await response.body?.cancel()
+    throw new Error(`the DNS resolver answered ${response.status}`)
+  }
   const parsed = DohAnswer.safeParse(await response.json().catch(() => null))
   if (!parsed.success) throw new Error('the DNS resolver answered something unreadable')
   const { Status, Answer = [] } = parsed.data
-  // 0 NOERROR, 3 NXDOMAIN: an answer. Anything else (SERVFAIL, REFUSED…) is not.
-  if (Status !== 0 && Status !== 3) throw new DnsFailure(`the DNS lookup failed (status ${Status})`)
+  // 0 NOERROR, 3 NXDOMAIN: an answer; 2 SERVFAIL: the name's DNS fails. Anything else is not an
+  // answer about the name.
+  if (Status === SERVFAIL) throw new DnsFailure(`DNS for ${name} fails (SERVFAIL)`)
+  if (Status !== 0 && Status !== 3) throw new Error(`the DNS resolver declined (status ${Status})`)
   return Answer.filter((a) => a.type === TXT).map((a) => joinCharacterStrings(a.data))
 }
 

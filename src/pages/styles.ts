@@ -30,7 +30,7 @@ dl{display:grid;grid-template-columns:auto 1fr;gap:.35rem 1rem;margin:1rem 0}
 dt{color:#5b6370}dd{margin:0;font-weight:600;overflow-wrap:anywhere}
 @media print{body{background:#fff}.card{box-shadow:none}.noprint,.test-banner{display:none}}
 footer{margin-top:1.5rem;text-align:center;font-size:.8rem;color:#5b6370}
-@media (prefers-color-scheme:dark){body{background:#111316;color:#e8eaed}.card{background:#1c1f24;box-shadow:none}.muted,footer,dt{color:#a3aab5}input{background:#111316;color:#e8eaed}.button.secondary{background:#2c3038;color:#e8eaed}.domain{background:#173524;color:#8fd6a8}.error{color:#f2b8b5}a{color:#8ab4f8}input:focus,.button:focus-visible{outline-color:#8ab4f8}}
+@media screen and (prefers-color-scheme:dark){body{background:#111316;color:#e8eaed}.card{background:#1c1f24;box-shadow:none}.muted,footer,dt{color:#a3aab5}input{background:#111316;color:#e8eaed}.button.secondary{background:#2c3038;color:#e8eaed}.domain{background:#173524;color:#8fd6a8}.error{color:#f2b8b5}a{color:#8ab4f8}input:focus,.button:focus-visible{outline-color:#8ab4f8}}
 `.trim()
 
 /** FNV-1a, enough to give the stylesheet URL a new name whenever the CSS changes. */

@@ -195,7 +195,7 @@ describe("the merchant's display domain", () => {
       for (const failure of [
         { status: 500, body: 'oops' },
         { status: 200, body: '<html>not json</html>' },
-        { status: 200, body: JSON.stringify({ Status: 2 }) },
+        { status: 200, body: JSON.stringify({ Status: 5 }) },
         { status: 200, body: JSON.stringify({ Status: 0, Answer: [{ data: 1 }] }) },
       ]) {
         await dns('fail', failure)
@@ -208,6 +208,11 @@ describe("the merchant's display domain", () => {
       warn.mockRestore()
     }
     expect((await checkoutPage(key)).html).not.toContain(domain)
+    // SERVFAIL is an answer about the domain: its DNS fails, which the merchant can mend.
+    await dns('fail', { status: 200, body: JSON.stringify({ Status: 2 }) })
+    const servfail = await verify(admin)
+    expect(servfail.status).toBe(200)
+    expect(await servfail.text()).toContain(`DNS for ${domain} answers with an error (SERVFAIL)`)
     // The resolver answers again: the same record verifies.
     expect(await (await verify(admin)).text()).toContain('is verified')
   })
@@ -395,41 +400,51 @@ describe('the daily re-check of a verified domain (the scheduled handler)', () =
     }
   })
 
-  it('writes nothing for a domain the merchant changed while it was being looked up', async () => {
-    const m = await verifiedMerchant()
-    await m.record(false)
-    const realFetch = globalThis.fetch
-    const other = `new.${m.domain}`
-    const racing = vi.spyOn(globalThis, 'fetch').mockImplementation(async (input, init) => {
-      const response = await realFetch(input, init)
-      const url = input instanceof Request ? input.url : String(input)
-      if (url.includes('/dns-query') && url.includes(m.domain)) {
-        await updateMerchantProfile(createDb(env.DB), m.merchantId, {
-          name: 'Luna',
-          displayDomain: other,
-        })
-      }
-      return response
-    })
-    try {
-      expect(await recheck(m.verifiedAt + DOMAIN_RECHECK_MS + HOUR)).toMatchObject({
-        checked: 1,
-        changed: 1,
-        missing: 0,
+  it.each([
+    ['the record missing', undefined],
+    ['no answer from the resolver', 'down'],
+  ])(
+    'writes nothing for a domain the merchant changed while it was being looked up (%s)',
+    async (_, path) => {
+      const m = await verifiedMerchant()
+      await m.record(false)
+      const realFetch = globalThis.fetch
+      const other = `new.${m.domain}`
+      const racing = vi.spyOn(globalThis, 'fetch').mockImplementation(async (input, init) => {
+        const response = await realFetch(input, init)
+        const url = input instanceof Request ? input.url : String(input)
+        if (url.includes(m.domain)) {
+          await updateMerchantProfile(createDb(env.DB), m.merchantId, {
+            name: 'Luna',
+            displayDomain: other,
+          })
+        }
+        return response
       })
-    } finally {
-      racing.mockRestore()
-    }
-    const row = await env.DB.prepare(
-      'select display_domain, domain_verified_at, domain_checked_at, domain_missing_since from merchants where id = ?',
-    )
-      .bind(m.merchantId)
-      .first()
-    expect(row).toEqual({
-      display_domain: other,
-      domain_verified_at: null,
-      domain_checked_at: null,
-      domain_missing_since: null,
-    })
-  })
+      const warn = vi.spyOn(console, 'warn').mockImplementation(() => {})
+      try {
+        const resolver = path && `http://127.0.0.1:${inject('dnsPort')}/${path}`
+        expect(await recheck(m.verifiedAt + DOMAIN_RECHECK_MS + HOUR, resolver)).toMatchObject({
+          checked: 1,
+          changed: 1,
+          missing: 0,
+          unanswered: 0,
+        })
+      } finally {
+        racing.mockRestore()
+        warn.mockRestore()
+      }
+      const row = await env.DB.prepare(
+        'select display_domain, domain_verified_at, domain_checked_at, domain_missing_since from merchants where id = ?',
+      )
+        .bind(m.merchantId)
+        .first()
+      expect(row).toEqual({
+        display_domain: other,
+        domain_verified_at: null,
+        domain_checked_at: null,
+        domain_missing_since: null,
+      })
+    },
+  )
 })

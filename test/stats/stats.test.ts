@@ -10,7 +10,7 @@ import {
   merchantWithCode,
   newMerchant,
   problemOf,
-  replaceMethod,
+  statsHubUnreachable,
 } from '../helpers'
 import { hubScans, IPHONE, random, scanFor } from '../hub/fixtures'
 
@@ -411,11 +411,7 @@ describe('GET /codes/{id}/stats: never behind, validated, scoped', () => {
       action: 'redirect',
       destination_url: 'https://a.example',
     })
-    const down = replaceMethod(env.CODE_HUB, 'get', (get) => (id, opts) => {
-      const stub = get(id, opts)
-      const lost = { pendingStats: () => Promise.reject(new Error('Network connection lost.')) }
-      return lost as unknown as typeof stub
-    })
+    const down = statsHubUnreachable()
     const error = vi.spyOn(console, 'error').mockImplementation(() => {})
     try {
       const response = await call(`/api/v1/codes/${code.id}/stats`, {
