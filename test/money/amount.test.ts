@@ -128,7 +128,7 @@ describe('reading a typed amount the way the page showed amounts', () => {
     ['1e3', 'usd', 'en', /such as/],
     ['1234567890', 'usd', 'en', /such as/],
     ['', 'usd', 'en', /such as/],
-    // The Arabic thousands separator only ever groups, in threes: anywhere else it is refused,
+    // The Arabic thousands separator only ever groups (in threes, or 2-2-3 as in India): elsewhere it is refused,
     // never dropped (fr would read "١٢٬٣٤" as 1234) nor taken for a decimal point (en: 12.34).
     ...['en', 'de', 'fr', 'de-CH', 'ar-EG'].flatMap((locale) => [
       ['١٢٬٣٤', 'usd', locale, /such as/] as [string, string, string, RegExp],
