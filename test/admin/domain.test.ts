@@ -345,7 +345,7 @@ describe('the daily re-check of a verified domain (the scheduled handler)', () =
     expect(await m.shown()).toBe(true)
   })
 
-  it('looks at most DOMAINS_PER_RUN domains a run, those looked at longest ago first', async () => {
+  it('looks at most DOMAINS_PER_RUN domains a run, longest unchecked first, 6 at a time', async () => {
     const db = createDb(env.DB)
     const now = Date.now()
     const tag = `batch${now}`
@@ -369,7 +369,25 @@ describe('the daily re-check of a verified domain (the scheduled handler)', () =
           .map((q) => q.name.replace('_qrcheckout.', ''))
           .filter((name) => name.startsWith(tag)),
       )
-    await recheck(now)
+    // And no more than 6 lookups at once (a Worker's open-connection limit).
+    const realFetch = globalThis.fetch
+    let inFlight = 0
+    let most = 0
+    const counting = vi.spyOn(globalThis, 'fetch').mockImplementation(async (input, init) => {
+      most = Math.max(most, ++inFlight)
+      try {
+        await new Promise((resolve) => setTimeout(resolve, 5))
+        return await realFetch(input, init)
+      } finally {
+        inFlight--
+      }
+    })
+    try {
+      await recheck(now)
+    } finally {
+      counting.mockRestore()
+    }
+    expect(most).toBe(6)
     expect([...(await asked())].sort()).toEqual(domains.slice(0, DOMAINS_PER_RUN).sort())
     await recheck(now + HOUR)
     expect(await asked()).toContain(domains[DOMAINS_PER_RUN])
