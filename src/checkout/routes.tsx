@@ -157,46 +157,34 @@ checkoutRoutes.post(
     // price (edited meanwhile), or the form did not say which (not our page's): show it, charge nothing.
     const shown = typeof form.price === 'string' ? form.price : undefined
     const typed = typeof form.amount === 'string' ? form.amount.slice(0, 40) : ''
-    if (shown !== priceShown(code)) {
-      return c.html(
+    // The checkout page again, with what the customer typed and why nothing was charged.
+    const reshow = (error: string, status: 400 | 409 | 422) =>
+      c.html(
         <CheckoutPage
           code={code}
           locale={locale}
           testMode={testMode}
           amountInput={typed}
-          error={
-            shown === undefined
-              ? 'Check the price, then pay.'
-              : 'The price changed while this page was open. Check it and pay again.'
-          }
+          error={error}
         />,
-        shown === undefined ? 400 : 409,
+        status,
       )
+    if (shown === undefined) return reshow('Check the price, then pay.', 400)
+    if (shown !== priceShown(code)) {
+      return reshow('The price changed while this page was open. Check it and pay again.', 409)
     }
     let amount = code.amount
     if (amount === null) {
       const parsed = parseMajorAmount(typed, code.currency, locale)
+      if (typeof parsed === 'string') return reshow(parsed, 422)
       const money = (minor: number) => formatMinor(minor, code.currency ?? 'usd', locale)
       const error =
-        typeof parsed === 'string'
-          ? parsed
-          : parsed < (code.amountMin ?? 0)
-            ? `The amount must be at least ${money(code.amountMin ?? 0)}`
-            : parsed > (code.amountMax ?? 0)
-              ? `The amount must be at most ${money(code.amountMax ?? 0)}`
-              : amountProblem(parsed, code.currency)
-      if (error || typeof parsed === 'string') {
-        return c.html(
-          <CheckoutPage
-            code={code}
-            locale={locale}
-            testMode={testMode}
-            error={error}
-            amountInput={typed}
-          />,
-          422,
-        )
-      }
+        parsed < (code.amountMin ?? 0)
+          ? `The amount must be at least ${money(code.amountMin ?? 0)}`
+          : parsed > (code.amountMax ?? 0)
+            ? `The amount must be at most ${money(code.amountMax ?? 0)}`
+            : amountProblem(parsed, code.currency)
+      if (error) return reshow(error, 422)
       amount = parsed
     }
 
@@ -292,15 +280,22 @@ checkoutRoutes.post(
         console.error('hub unavailable for a reservation', code.id, err)
         return null
       })
-    if (!hold) {
-      // The hub may have held the slot and lost its answer: release it (a no-op for an id it never
-      // held), and mark the payment failed, which the hourly job releases if this release fails.
+    /**
+     * Gives up on this payment before a session is attached: frees its slot (a no-op for one the
+     * hub never held), then marks it failed, which the hourly job releases again if the release
+     * failed. The slot first: the D1 write may fail for the same reason the last one did.
+     */
+    const abandon = async (reason: string) => {
       await hub
         .settlePayment(payment.id, 'released')
         .catch((e) => console.error('release failed', payment.id, e))
-      await failBeforeCheckout(db, payment.id, 'The payment could not be reserved.').catch((e) =>
+      await failBeforeCheckout(db, payment.id, reason).catch((e) =>
         console.error('payment left pending without a session', payment.id, e),
       )
+    }
+    if (!hold) {
+      // The hub may have held the slot and lost its answer.
+      await abandon('The payment could not be reserved.')
       return unavailableNow()
     }
     if (!hold.ok) {
@@ -345,13 +340,7 @@ checkoutRoutes.post(
     } catch (err) {
       const reason = err instanceof ProviderError ? err.message : 'checkout could not be created'
       console.error('checkout not created', payment.id, err)
-      // Free the slot first: the D1 write below may fail for the same reason the last one did.
-      await hub
-        .settlePayment(payment.id, 'released')
-        .catch((e) => console.error('release failed', payment.id, e))
-      await failBeforeCheckout(db, payment.id, reason).catch((e) =>
-        console.error('payment left pending; its session was never attached', payment.id, e),
-      )
+      await abandon(reason)
       return page(c, 502, {
         icon: '⚠️',
         title: 'The payment page could not open',
