@@ -1,7 +1,7 @@
 /**
  * Who is behind a live feed: its subject, an API key id or an admin session (`admin:<hash>`),
  * which must still be live when the feed is opened (live-routes.ts) and while it runs: the hub
- * asks again every CREDENTIALS_CHECK_MS (code-hub.ts). Loaded by the hub only when it checks.
+ * asks again every CREDENTIALS_CHECK_MS (watchers.ts). Loaded by the hub only when it checks.
  */
 import { ADMIN_SUBJECT, isAdminSessionActive } from '../admin/session'
 import { isApiKeyActive } from '../auth/queries'

@@ -24,7 +24,7 @@ export class LiveFeed {
 
   /**
    * `sockets`: whoever is watching; `recipients`: those to send to, which may first wait for the
-   * hub to confirm their credentials (code-hub.ts); `stillWatching`: whether a socket may still
+   * hub to confirm their credentials (watchers.ts); `stillWatching`: whether a socket may still
    * be sent a message that had to wait.
    */
   constructor(

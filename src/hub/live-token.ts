@@ -2,7 +2,7 @@
  * Short-lived live-feed tokens, for browsers (which cannot set headers on a WebSocket request):
  * `base64url(claims).base64url(HMAC-SHA256(LIVE_TOKEN_SECRET, "live-token.v1." + claims))`.
  * A token names one code, its merchant and the API key that asked for it, and expires after
- * LIVE_TOKEN_TTL_MS. It only opens a socket; the hub closes the feed after FEED_MAX_MS (code-hub.ts).
+ * LIVE_TOKEN_TTL_MS. It only opens a socket; the hub closes the feed after FEED_MAX_MS (watchers.ts).
  */
 export const LIVE_TOKEN_TTL_MS = 60_000
 

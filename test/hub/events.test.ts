@@ -2,14 +2,14 @@ import { runInDurableObject } from 'cloudflare:test'
 import { env } from 'cloudflare:workers'
 import { describe, expect, it, vi } from 'vitest'
 import { hubFor } from '../../src/hub/client'
+import { MIN_INTERVAL_MS } from '../../src/hub/feed'
+import { SSE_MAX_QUEUED } from '../../src/hub/live-routes'
 import {
   CREDENTIALS_CHECK_MS,
   FEED_MAX_MS,
   MAX_SOCKETS,
   MAX_WATCHERS,
-} from '../../src/hub/code-hub'
-import { MIN_INTERVAL_MS } from '../../src/hub/feed'
-import { SSE_MAX_QUEUED } from '../../src/hub/live-routes'
+} from '../../src/hub/watchers'
 import { call, createCode, IPHONE, merchantWithCode, newMerchant, problemOf } from '../helpers'
 import { scanFor } from './fixtures'
 

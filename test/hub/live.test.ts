@@ -2,6 +2,9 @@ import { evictDurableObject, runInDurableObject } from 'cloudflare:test'
 import { env } from 'cloudflare:workers'
 import { describe, expect, it, vi } from 'vitest'
 import { hubFor } from '../../src/hub/client'
+import { LiveFeed, MAX_EVENTS_PER_MESSAGE, MIN_INTERVAL_MS } from '../../src/hub/feed'
+import { signLiveToken } from '../../src/hub/live-token'
+import type { HubCounters, LiveMessage, LivePayment, LiveScan } from '../../src/hub/types'
 import {
   COUNTERS_EVERY_MS,
   CREDENTIALS_CHECK_MS,
@@ -10,10 +13,7 @@ import {
   FEED_EXPIRED,
   FEED_MAX_MS,
   FEED_REVOKED,
-} from '../../src/hub/code-hub'
-import { LiveFeed, MAX_EVENTS_PER_MESSAGE, MIN_INTERVAL_MS } from '../../src/hub/feed'
-import { signLiveToken } from '../../src/hub/live-token'
-import type { HubCounters, LiveMessage, LivePayment, LiveScan } from '../../src/hub/types'
+} from '../../src/hub/watchers'
 import { call, createCode, newMerchant, problemOf, replaceMethod } from '../helpers'
 import { hubScans, IPHONE, scanFor } from './fixtures'
 

@@ -2,7 +2,9 @@ import { evictDurableObject, runDurableObjectAlarm, runInDurableObject } from 'c
 import { env } from 'cloudflare:workers'
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import { hubFor } from '../../src/hub/client'
-import { type CodeHub, DEDUPE_WINDOW_MS, HUB_QUERIES } from '../../src/hub/code-hub'
+import type { CodeHub } from '../../src/hub/code-hub'
+import { DEDUPE_WINDOW_MS } from '../../src/hub/flushing'
+import { HUB_QUERIES } from '../../src/hub/storage'
 import { call, flushHub, merchantWithCode } from '../helpers'
 import { d1Count, hubRows, IPHONE, SLACKBOT } from './fixtures'
 
