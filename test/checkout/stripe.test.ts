@@ -1,5 +1,6 @@
 import { env } from 'cloudflare:workers'
 import { describe, expect, it, vi } from 'vitest'
+import { hubFor } from '../../src/hub/client'
 import { call, merchantWithCode, ORIGIN } from '../helpers'
 import { fakeStripe, pay, sessionEvent, signedWebhook, stripeEnv, stripeRequests } from './support'
 
@@ -330,6 +331,35 @@ describe('paying through Stripe Checkout (real SDK against the in-repo fake)', (
     // The right one still applies.
     await signedWebhook(sessionEvent('checkout.session.completed', { ...session, ...completed }))
     expect((await paymentOf(String(payment.code_id))).status).toBe('paid')
+  })
+
+  it('ignores a paid event with the right amount in another currency (450 JPY for €4.50)', async () => {
+    const { code, payment, session } = await startPayment()
+    expect(payment).toMatchObject({ amount: 450, currency: 'eur' })
+    const completed = await fakeStripe(`sessions/${payment.session_id}/complete`, {
+      payment_status: 'paid',
+    })
+    const hub = hubFor(env, code.id)
+    const countersBefore = await hub.counters()
+    const eventsBefore = await eventCount()
+    const yen = await signedWebhook(
+      sessionEvent('checkout.session.completed', {
+        ...session,
+        ...completed,
+        amount_total: 450,
+        currency: 'jpy',
+      }),
+    )
+    // Answered, so Stripe stops redelivering it, but applied to nothing.
+    expect(yen.status).toBe(200)
+    expect(await yen.json()).toEqual({ received: true, handled: false })
+    expect(await paymentOf(code.id)).toMatchObject({ status: 'pending', paid_at: null })
+    expect(await hub.counters()).toEqual(countersBefore)
+    expect(await eventCount()).toBe(eventsBefore)
+    // The payment is untouched, not spoiled: the event for what was charged still applies.
+    await signedWebhook(sessionEvent('checkout.session.completed', { ...session, ...completed }))
+    expect((await paymentOf(code.id)).status).toBe('paid')
+    expect((await hub.counters()).paid).toBe(countersBefore.paid + 1)
   })
 
   it('answers unknown event types and foreign sessions with 200 and changes nothing', async () => {

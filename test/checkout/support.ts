@@ -39,6 +39,8 @@ export interface RecordedRequest {
   path: string
   params: Record<string, unknown>
   idempotencyKey: string | null
+  /** The `Stripe-Account` header: the connected account the call was made for. */
+  stripeAccount: string | null
 }
 
 export async function stripeRequests(): Promise<RecordedRequest[]> {
