@@ -15,6 +15,7 @@ import { publicBase, qrContent } from '../lib/urls'
 import { currencyRule, formatMinor, SUPPORTED_CURRENCIES } from '../money/currency'
 import { isTestMode } from '../payments/mode'
 import { listPayments } from '../payments/queries'
+import { qrOptionsOrDefaults } from '../qr/options'
 import { forgetCode } from '../scan/resolve'
 import { codeStats } from '../stats/query'
 import {
@@ -450,17 +451,11 @@ adminCodes.get('/codes/:id', async (c) => {
   ])
   const changes = paginate(changeRows, CHANGES_SHOWN, (r) => ({ at: r.changedAt, id: r.id }))
   const shortUrl = `${base}/${code.slug}`
-  const size = Number(c.req.query('size')) || 512
-  const ecl = ['L', 'M', 'Q', 'H'].includes(c.req.query('ecl') ?? '')
-    ? (c.req.query('ecl') as string)
-    : 'M'
-  const fg = /^[0-9a-f]{6}$/i.test(c.req.query('fg') ?? '')
-    ? (c.req.query('fg') as string)
-    : '000000'
-  const bg = /^[0-9a-f]{6}$/i.test(c.req.query('bg') ?? '')
-    ? (c.req.query('bg') as string)
-    : 'ffffff'
-  const qrQuery = `size=${Math.min(Math.max(size, 64), 4096)}&ecl=${ecl}&fg=${fg}&bg=${bg}`
+  // Read as `/qr/{slug}.svg` reads them, so the preview is always an image that route serves;
+  // the form's fields and the image URL take colours without their `#`.
+  const { size, ecl, ...colours } = qrOptionsOrDefaults((name) => c.req.query(name))
+  const [fg, bg] = [colours.fg.slice(1), colours.bg.slice(1)]
+  const qrQuery = `size=${size}&ecl=${ecl}&fg=${fg}&bg=${bg}`
   const qrUrl = `/qr/${code.slug}.svg?${qrQuery}`
   const editable = code.status !== 'archived'
   return c.html(
