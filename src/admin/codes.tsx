@@ -1,11 +1,10 @@
 /** The admin's codes: list with today's numbers, create, a code's page, edit with confirmation. */
-import { and, eq, gte, inArray, sql } from 'drizzle-orm'
 import { Hono } from 'hono'
 import type { Child } from 'hono/jsx'
+import { getMerchant } from '../auth/queries'
 import { getCode, listCodeChanges, listCodes } from '../codes/queries'
 import { changeCode, createCodeFor } from '../codes/service'
-import type { Db } from '../db/client'
-import { type Code, merchants, payments, scanRollupHours } from '../db/schema'
+import type { Code } from '../db/schema'
 import type { AppEnv } from '../env'
 import { notFound } from '../errors'
 import { hubFor } from '../hub/client'
@@ -14,10 +13,11 @@ import { decodeCursor, paginate } from '../lib/cursor'
 import { publicBase, qrContent } from '../lib/urls'
 import { currencyRule, formatMinor, SUPPORTED_CURRENCIES } from '../money/currency'
 import { isTestMode } from '../payments/mode'
-import { listPayments } from '../payments/queries'
+import { listPayments, paidCountsByCode } from '../payments/queries'
 import { qrOptionsOrDefaults } from '../qr/options'
 import { forgetCode } from '../scan/resolve'
 import { codeStats } from '../stats/query'
+import { humanScansByCode } from '../stats/scan-counts'
 import {
   createInputOf,
   errorsOf,
@@ -34,57 +34,8 @@ export const adminCodes = new Hono<AppEnv>()
 
 const startOfUtcDay = (ms: number) => ms - (ms % 86_400_000)
 
-async function merchantName(db: Db, merchantId: string) {
-  const [row] = await db
-    .select({ name: merchants.name })
-    .from(merchants)
-    .where(eq(merchants.id, merchantId))
-  return row?.name ?? 'qrcheckout'
-}
-
 /** Codes listed per page of the admin's code list. */
 export const CODES_PER_PAGE = 100
-/** Code ids bound per statement: D1 takes at most 100 parameters, and each query adds one or two. */
-const IDS_PER_QUERY = 90
-
-/**
- * Human scans (from the hourly rollups: a few rows per code, not one per scan) and paid payments
- * today (UTC), per code.
- */
-async function todayCounts(db: Db, codeIds: string[]) {
-  const since = startOfUtcDay(Date.now())
-  const groups: string[][] = []
-  for (let i = 0; i < codeIds.length; i += IDS_PER_QUERY) {
-    groups.push(codeIds.slice(i, i + IDS_PER_QUERY))
-  }
-  const counted = await Promise.all(
-    groups.map((ids) =>
-      Promise.all([
-        db
-          .select({ codeId: scanRollupHours.codeId, n: sql<number>`sum(${scanRollupHours.human})` })
-          .from(scanRollupHours)
-          .where(and(inArray(scanRollupHours.codeId, ids), gte(scanRollupHours.hour, since)))
-          .groupBy(scanRollupHours.codeId),
-        db
-          .select({ codeId: payments.codeId, n: sql<number>`count(*)` })
-          .from(payments)
-          .where(
-            and(
-              inArray(payments.codeId, ids),
-              gte(payments.paidAt, since),
-              eq(payments.status, 'paid'),
-            ),
-          )
-          .groupBy(payments.codeId),
-      ]),
-    ),
-  )
-  return {
-    scans: new Map(counted.flatMap(([scanRows]) => scanRows.map((r) => [r.codeId, r.n]))),
-    paid: new Map(counted.flatMap(([, paidRows]) => paidRows.map((r) => [r.codeId, r.n]))),
-  }
-}
-
 export function amountText(code: Pick<Code, 'currency' | 'amount' | 'amountMin' | 'amountMax'>) {
   const currency = code.currency ?? 'usd'
   if (code.amount !== null) return formatMinor(code.amount, currency)
@@ -138,15 +89,21 @@ adminCodes.get('/', async (c) => {
         after: next,
       })}`
     : null
-  const [today, name] = await Promise.all([
-    todayCounts(
-      db,
-      codes.map((r) => r.id),
-    ),
-    merchantName(db, merchantId),
+  // Today in UTC; scans come from the hourly rollups, a few rows per code rather than one per scan.
+  const today = startOfUtcDay(Date.now())
+  const ids = codes.map((r) => r.id)
+  const [scansToday, paidToday, merchant] = await Promise.all([
+    humanScansByCode(db, ids, today),
+    paidCountsByCode(db, ids, today),
+    getMerchant(db, merchantId),
   ])
   return c.html(
-    <AdminLayout title="Codes" section="codes" merchantName={name} testMode={isTestMode(c.env)}>
+    <AdminLayout
+      title="Codes"
+      section="codes"
+      merchantName={merchant?.name}
+      testMode={isTestMode(c.env)}
+    >
       <div class="inline bar">
         <h1>Codes</h1>
         <a class="button" href="/admin/codes/new">
@@ -211,9 +168,9 @@ adminCodes.get('/', async (c) => {
                     `${code.description} · ${amountText(code)}`
                   )}
                 </td>
-                <td class="num">{today.scans.get(code.id) ?? 0}</td>
+                <td class="num">{scansToday.get(code.id) ?? 0}</td>
                 <td class="num">
-                  {code.action === 'checkout' ? (today.paid.get(code.id) ?? 0) : '—'}
+                  {code.action === 'checkout' ? (paidToday.get(code.id) ?? 0) : '—'}
                 </td>
               </tr>
             ))}
@@ -378,9 +335,9 @@ function CodeForm(props: { form: Form; errors: FormErrors }) {
 }
 
 adminCodes.get('/codes/new', async (c) => {
-  const name = await merchantName(c.var.db, c.var.admin.merchantId)
+  const merchant = await getMerchant(c.var.db, c.var.admin.merchantId)
   return c.html(
-    <AdminLayout title="New code" section="codes" merchantName={name}>
+    <AdminLayout title="New code" section="codes" merchantName={merchant?.name}>
       <h1>New code</h1>
       <CodeForm form={{}} errors={{}} />
     </AdminLayout>,
@@ -394,9 +351,9 @@ adminCodes.post('/codes/new', async (c) => {
     await forgetCode(code.slug, new URL(c.req.url).origin)
     return c.redirect(`/admin/codes/${code.id}`, 303)
   } catch (err) {
-    const name = await merchantName(c.var.db, c.var.admin.merchantId)
+    const merchant = await getMerchant(c.var.db, c.var.admin.merchantId)
     return c.html(
-      <AdminLayout title="New code" section="codes" merchantName={name}>
+      <AdminLayout title="New code" section="codes" merchantName={merchant?.name}>
         <h1>New code</h1>
         <CodeForm form={form} errors={errorsOf(err)} />
       </AdminLayout>,
@@ -432,8 +389,8 @@ adminCodes.get('/codes/:id', async (c) => {
   const db = c.var.db
   const base = publicBase(c.env, c.req.url)
   const now = Date.now()
-  const [name, changeRows, recent, counters, stats] = await Promise.all([
-    merchantName(db, code.merchantId),
+  const [merchant, changeRows, recent, counters, stats] = await Promise.all([
+    getMerchant(db, code.merchantId),
     listCodeChanges(db, code.id, { limit: CHANGES_SHOWN }),
     listPayments(db, code.merchantId, { codeId: code.id, limit: 10 }),
     hubFor(c.env, code.id)
@@ -462,7 +419,7 @@ adminCodes.get('/codes/:id', async (c) => {
     <AdminLayout
       title={`/${code.slug}`}
       section="codes"
-      merchantName={name}
+      merchantName={merchant?.name}
       testMode={isTestMode(c.env)}
     >
       <p>

@@ -1,15 +1,14 @@
 /** Settings: the merchant's name and display domain (shown on checkout pages), and API keys. */
-import { eq } from 'drizzle-orm'
 import { type Context, Hono } from 'hono'
 import { DOMAIN_GRACE_MS } from '../auth/domains'
 import {
   createApiKey,
+  getMerchant,
   listApiKeys,
   markDomainVerified,
   revokeApiKey,
   updateMerchantProfile,
 } from '../auth/queries'
-import { merchants } from '../db/schema'
 import type { AppEnv } from '../env'
 import { paginate } from '../lib/cursor'
 import { DnsFailure, domainRecord, provesDomain } from '../lib/dns'
@@ -31,8 +30,8 @@ async function page(
 ) {
   const db = c.var.db
   const { merchantId } = c.var.admin
-  const [[merchant], keyRows] = await Promise.all([
-    db.select().from(merchants).where(eq(merchants.id, merchantId)),
+  const [merchant, keyRows] = await Promise.all([
+    getMerchant(db, merchantId),
     listApiKeys(db, merchantId, { limit: KEYS_SHOWN }),
   ])
   const keys = paginate(keyRows, KEYS_SHOWN, (k) => ({ at: k.createdAt, id: k.id }))
@@ -220,7 +219,7 @@ adminSettings.post('/settings', async (c) => {
 
 adminSettings.post('/settings/domain/verify', async (c) => {
   const { merchantId } = c.var.admin
-  const [merchant] = await c.var.db.select().from(merchants).where(eq(merchants.id, merchantId))
+  const merchant = await getMerchant(c.var.db, merchantId)
   const domain = merchant?.displayDomain
   if (!domain || !merchant.domainToken) {
     return page(c, { error: 'Set your domain first, then check it.' }, 400)
