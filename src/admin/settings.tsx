@@ -1,15 +1,14 @@
 /** Settings: the merchant's name and display domain (shown on checkout pages), and API keys. */
-import { eq } from 'drizzle-orm'
-import { type Context, Hono } from 'hono'
+import type { Context } from 'hono'
 import { DOMAIN_GRACE_MS } from '../auth/domains'
 import {
   createApiKey,
+  getMerchant,
   listApiKeys,
   markDomainVerified,
   revokeApiKey,
   updateMerchantProfile,
 } from '../auth/queries'
-import { merchants } from '../db/schema'
 import type { AppEnv } from '../env'
 import { paginate } from '../lib/cursor'
 import { DnsFailure, domainRecord, provesDomain } from '../lib/dns'
@@ -18,21 +17,19 @@ import { truncate } from '../lib/text'
 import { readForm } from './forms'
 import { AdminLayout } from './layout'
 
-export const adminSettings = new Hono<AppEnv>()
-
 /** Keys listed here, newest first (the API pages through all of them). */
 const KEYS_SHOWN = 100
 
+/** The settings page, as it is now, with what the last action left to say. */
 async function page(
-  // biome-ignore lint/suspicious/noExplicitAny: shared by routes with different paths.
-  c: Context<AppEnv, any>,
+  c: Context<AppEnv>,
   extra: { error?: string; saved?: boolean; newKey?: string; domainError?: string } = {},
   status: 200 | 400 | 502 = 200,
 ) {
   const db = c.var.db
   const { merchantId } = c.var.admin
-  const [[merchant], keyRows] = await Promise.all([
-    db.select().from(merchants).where(eq(merchants.id, merchantId)),
+  const [merchant, keyRows] = await Promise.all([
+    getMerchant(db, merchantId),
     listApiKeys(db, merchantId, { limit: KEYS_SHOWN }),
   ])
   const keys = paginate(keyRows, KEYS_SHOWN, (k) => ({ at: k.createdAt, id: k.id }))
@@ -203,9 +200,11 @@ function DomainCheck(props: {
   )
 }
 
-adminSettings.get('/settings', (c) => page(c))
+export function showSettings(c: Context<AppEnv>) {
+  return page(c)
+}
 
-adminSettings.post('/settings', async (c) => {
+export async function saveProfile(c: Context<AppEnv>) {
   const form = await readForm(c.req)
   const name = form.name?.trim() ?? ''
   if (!name || name.length > 100)
@@ -216,11 +215,12 @@ adminSettings.post('/settings', async (c) => {
   }
   await updateMerchantProfile(c.var.db, c.var.admin.merchantId, { name, displayDomain: domain })
   return page(c, { saved: true })
-})
+}
 
-adminSettings.post('/settings/domain/verify', async (c) => {
+/** The domain's "Check now": looks its TXT record up, and marks the domain verified when found. */
+export async function checkDomainNow(c: Context<AppEnv>) {
   const { merchantId } = c.var.admin
-  const [merchant] = await c.var.db.select().from(merchants).where(eq(merchants.id, merchantId))
+  const merchant = await getMerchant(c.var.db, merchantId)
   const domain = merchant?.displayDomain
   if (!domain || !merchant.domainToken) {
     return page(c, { error: 'Set your domain first, then check it.' }, 400)
@@ -250,19 +250,19 @@ adminSettings.post('/settings/domain/verify', async (c) => {
     Date.now(),
   )
   return page(c)
-})
+}
 
-adminSettings.post('/settings/keys', async (c) => {
+export async function createKey(c: Context<AppEnv>) {
   const form = await readForm(c.req)
   const name = truncate(form.name?.trim() ?? '', 100) || 'API key'
   const created = await createApiKey(c.var.db, c.var.admin.merchantId, name)
   return page(c, { newKey: created.key })
-})
+}
 
-adminSettings.post('/settings/keys/:id/revoke', async (c) => {
+export async function revokeKey(c: Context<AppEnv, '/settings/keys/:id/revoke'>) {
   const id = c.req.param('id')
   if (/^key_[0-9A-Za-z]{1,64}$/.test(id)) {
     await revokeApiKey(c.var.db, c.var.admin.merchantId, id, Date.now())
   }
   return c.redirect('/admin/settings', 303)
-})
+}

@@ -27,6 +27,12 @@ export async function createMerchant(
   return id
 }
 
+/** A merchant's profile (name, display domain and its verification state); undefined if unknown. */
+export async function getMerchant(db: Db, merchantId: string) {
+  const [row] = await db.select().from(merchants).where(eq(merchants.id, merchantId))
+  return row
+}
+
 /**
  * Sets the name and display domain customers see. A different domain gets a new token and is
  * unverified until its TXT record is found (see lib/dns.ts); the same domain keeps its state.

@@ -5,6 +5,7 @@
  */
 import { and, desc, eq, exists, gte, inArray, isNull, lte, sql } from 'drizzle-orm'
 import type { Db } from '../db/client'
+import { readByIdGroups } from '../db/id-groups'
 import {
   codes,
   merchants,
@@ -211,4 +212,22 @@ export async function getPayment(db: Db, merchantId: string, id: string) {
     .from(payments)
     .where(and(eq(payments.id, id), eq(payments.merchantId, merchantId)))
   return row
+}
+
+/** Payments paid since `since` (epoch ms), per code, for many codes at once; codes with none are absent. */
+export async function paidCountsByCode(db: Db, codeIds: string[], since: number) {
+  const rows = await readByIdGroups(codeIds, (ids) =>
+    db
+      .select({ codeId: payments.codeId, n: sql<number>`count(*)` })
+      .from(payments)
+      .where(
+        and(
+          inArray(payments.codeId, ids),
+          gte(payments.paidAt, since),
+          eq(payments.status, 'paid'),
+        ),
+      )
+      .groupBy(payments.codeId),
+  )
+  return new Map(rows.map((r) => [r.codeId, r.n]))
 }

@@ -10,46 +10,12 @@ import { toHex } from '../auth/keys'
 import { ApiError } from '../errors'
 import { publicBase, qrContent } from '../lib/urls'
 import { resolveCode } from '../scan/resolve'
+import { QrQuery } from './options'
 import { QrContentError, type QrRenderOptions, renderQrSvg } from './render'
 
 /** Bump when the SVG output changes for the same input, so old ETags stop matching. */
 const RENDERER_VERSION = 1
 const MIN_CONTRAST = 3
-
-const Colour = z
-  .string()
-  .regex(/^#?([0-9a-fA-F]{3}|[0-9a-fA-F]{6})$/, 'a hex colour such as 000000 or #1a2b3c')
-  .transform((s) => {
-    const hex = s.replace('#', '').toLowerCase()
-    return `#${hex.length === 3 ? [...hex].map((ch) => ch + ch).join('') : hex}`
-  })
-
-export const QrQuery = z.strictObject({
-  size: z.coerce.number().int().min(64).max(4096).default(512).openapi({
-    description: 'Width and height in px of the SVG (it scales without loss).',
-  }),
-  margin: z
-    // An empty value is an error, not 0 (which Number('') would make it): a QR without its quiet
-    // zone may not scan.
-    .preprocess(
-      (value) => (typeof value === 'string' && !value.trim() ? Number.NaN : value),
-      z.coerce.number().int().min(0).max(16).default(4),
-    )
-    .openapi({
-      type: 'integer',
-      minimum: 0,
-      maximum: 16,
-      default: 4,
-      description: 'Quiet zone in modules. The QR standard asks for 4.',
-    }),
-  ecl: z
-    .enum(['L', 'M', 'Q', 'H'])
-    .default('M')
-    .openapi({ description: 'Error correction level.' }),
-  fg: Colour.default('#000000'),
-  bg: Colour.default('#ffffff'),
-  download: z.enum(['0', '1']).default('0').openapi({ description: '1 = download as a file.' }),
-})
 
 const QrFile = z
   .string()

@@ -1,6 +1,6 @@
 import { env } from 'cloudflare:workers'
 import { describe, expect, it } from 'vitest'
-import { CODES_PER_PAGE } from '../../src/admin/codes'
+import { CODES_PER_PAGE } from '../../src/admin/codes/list'
 import { CreateCode } from '../../src/codes/schemas'
 import { createCodeFor } from '../../src/codes/service'
 import { createDb } from '../../src/db/client'

@@ -1,6 +1,6 @@
 /** A code's numbers on its admin page: live counters, scans over time, the funnel, top lists. */
-import type { HubCounters } from '../hub/types'
-import type { CodeStats } from '../stats/query'
+import type { HubCounters } from '../../hub/types'
+import type { CodeStats } from '../../stats/query'
 
 /** Server-rendered bars of human (and bot) scans per bucket: no script, no chart library. */
 export function ScansChart(props: { stats: CodeStats }) {
