@@ -3,6 +3,7 @@ import { and, eq, gte, inArray, sql } from 'drizzle-orm'
 import { Hono } from 'hono'
 import type { Child } from 'hono/jsx'
 import { getCode, listCodeChanges, listCodes } from '../codes/queries'
+import { destinationRules } from '../codes/rules'
 import { changeCode, createCodeFor } from '../codes/service'
 import type { Db } from '../db/client'
 import { type Code, merchants, payments, scanRollupHours } from '../db/schema'
@@ -389,7 +390,8 @@ adminCodes.get('/codes/new', async (c) => {
 adminCodes.post('/codes/new', async (c) => {
   const form = await readForm(c.req)
   try {
-    const code = await createCodeFor(c.var.db, c.var.admin.merchantId, createInputOf(form))
+    const rules = destinationRules(c.env)
+    const code = await createCodeFor(c.var.db, c.var.admin.merchantId, createInputOf(form), rules)
     await forgetCode(code.slug, new URL(c.req.url).origin)
     return c.redirect(`/admin/codes/${code.id}`, 303)
   } catch (err) {
@@ -941,7 +943,8 @@ adminCodes.post('/codes/:id/edit', async (c) => {
     )
   }
   try {
-    if (Object.keys(patch).length) await changeCode(c.var.db, code, patch, c.var.admin.actor)
+    const rules = destinationRules(c.env)
+    if (Object.keys(patch).length) await changeCode(c.var.db, code, patch, c.var.admin.actor, rules)
   } catch (err) {
     return page(errorsOf(err), 409)
   }
