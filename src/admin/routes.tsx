@@ -10,6 +10,7 @@ import { secureHeaders } from 'hono/secure-headers'
 import { createDb } from '../db/client'
 import type { AppEnv } from '../env'
 import { limitBody, MAX_BODY_BYTES } from '../http'
+import { clientKey } from '../lib/client-address'
 import { ADMIN_CSS, ADMIN_CSS_PATH, ADMIN_JS, ADMIN_JS_PATH } from './assets'
 import { adminCodes } from './codes'
 import { readForm } from './forms'
@@ -93,7 +94,7 @@ function SignIn(props: { error?: string }) {
 }
 
 async function tooManyAttempts(c: Context<AppEnv>) {
-  const ip = c.req.header('cf-connecting-ip') ?? 'unknown'
+  const ip = clientKey(c.req.raw, c.env)
   const { success } = await c.env.LOGIN_LIMITER.limit({ key: ip })
   return !success
 }
