@@ -26,6 +26,7 @@ import {
 import { adminSettings } from './settings'
 
 export const adminHeaders = secureHeaders({
+  xFrameOptions: 'DENY',
   contentSecurityPolicy: {
     defaultSrc: ["'none'"],
     scriptSrc: ["'self'"],
