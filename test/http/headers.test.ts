@@ -16,6 +16,7 @@ describe('framing headers', () => {
       ['a page of the full app', await call('/r/rcpt_nope')],
       ['the API', await call('/api/v1/codes', { key })],
       ['the OpenAPI document', await call('/openapi.json')],
+      ['the API reference', await call('/docs')],
       ['a QR image', await call(`/qr/${code.slug}.svg`)],
       ['the sign-in page', await call('/admin/login')],
       ['an admin page', await admin.get('/admin')],
@@ -27,5 +28,5 @@ describe('framing headers', () => {
       // A policy that speaks of framing forbids it; one that does not leaves it to DENY.
       if (csp.includes('frame-ancestors')) expect(csp, what).toContain("frame-ancestors 'none'")
     }
-  })
+  }, 20_000)
 })
