@@ -2,9 +2,10 @@
  * The app factory: one error path, one 404, and the feature sub-apps mounted in order. Routes with
  * fixed prefixes come before the root-level slug route; route words are reserved slugs.
  */
-import { Scalar } from '@scalar/hono-api-reference'
 import { adminAssets, adminRoutes } from './admin/routes'
 import { answerUnrouted, createApi, isWrite } from './api/factory'
+import { type OpenApiDocument, ReferencePage } from './api/reference'
+import { REFERENCE_CSS, REFERENCE_CSS_PATH } from './api/reference-style'
 import { requireApiKey } from './auth/middleware'
 import { registerApiKeyRoutes } from './auth/routes'
 import { checkoutRoutes } from './checkout/routes'
@@ -67,10 +68,10 @@ export function createApp() {
     description: 'A short-lived token from `POST /api/v1/codes/{id}/live-token` (live feed only).',
   })
   app.use('*', async (c, next) => {
-    // The API reference page loads its viewer from a CDN, and the admin sets its own policy;
-    // every other HTML page is ours alone, including those of slugs like "admin-fees".
+    // The admin sets its own policy; every other HTML page, the API reference included, is ours
+    // alone under the pages' policy, including those of slugs like "admin-fees".
     const path = c.req.path
-    if (path === '/docs' || path === '/admin' || path.startsWith('/admin/')) return next()
+    if (path === '/admin' || path.startsWith('/admin/')) return next()
     if (path.startsWith('/qr/')) return qrHeaders(c, next)
     return pageHeaders(c, next)
   })
@@ -86,7 +87,19 @@ export function createApp() {
     },
     servers: [{ url: new URL(c.req.url).origin }],
   }))
-  app.get('/docs', Scalar({ url: '/openapi.json', pageTitle: 'qrcheckout API' }))
+  // The reference renders the very document /openapi.json serves (asked for in-process), so the
+  // two can never disagree; no script, nothing from another origin.
+  app.get('/docs', async (c) => {
+    const spec = await app.fetch(new Request(new URL('/openapi.json', c.req.url)), c.env)
+    const doc = (await spec.json()) as OpenApiDocument
+    return c.html(<ReferencePage doc={doc} specPath="/openapi.json" />)
+  })
+  app.get(REFERENCE_CSS_PATH, (c) =>
+    c.body(REFERENCE_CSS, 200, {
+      'content-type': 'text/css; charset=utf-8',
+      'cache-control': 'public, max-age=31536000, immutable',
+    }),
+  )
   // Stripe's webhook: no cookies, no CSRF, raw body; outside everything a browser uses.
   app.route('/webhooks', webhookRoutes)
   app.route('/', adminAssets)

@@ -13,6 +13,9 @@ import { StatusPage } from './pages/layout'
 
 /** Customer pages: no script, our stylesheet only, and forms may post to us or Stripe Checkout. */
 export const pageHeaders = secureHeaders({
+  // Never framed: X-Frame-Options says what `frame-ancestors 'none'` says (secureHeaders' default,
+  // SAMEORIGIN, would contradict it). So do the QR images' and the admin's headers.
+  xFrameOptions: 'DENY',
   contentSecurityPolicy: {
     defaultSrc: ["'none'"],
     scriptSrc: ["'self'"],
@@ -30,6 +33,7 @@ export const pageHeaders = secureHeaders({
  * another origin), so not `Cross-Origin-Resource-Policy: same-origin` like the pages.
  */
 export const qrHeaders = secureHeaders({
+  xFrameOptions: 'DENY',
   contentSecurityPolicy: { defaultSrc: ["'none'"] },
   crossOriginResourcePolicy: 'cross-origin',
 })

@@ -25,6 +25,7 @@ import { checkDomainNow, createKey, revokeKey, saveProfile, showSettings } from 
 import { showSignIn, showSignInLink, signInWithKey, signInWithLink, signOut } from './sign-in'
 
 export const adminHeaders = secureHeaders({
+  xFrameOptions: 'DENY',
   contentSecurityPolicy: {
     defaultSrc: ["'none'"],
     scriptSrc: ["'self'"],

@@ -2,6 +2,7 @@
 import type { Context } from 'hono'
 import { createDb } from '../db/client'
 import type { AppEnv } from '../env'
+import { clientKey } from '../lib/client-address'
 import { readForm } from './forms'
 import { AdminLayout } from './layout'
 import { endSession, merchantForKey, redeemSignInToken, startSession } from './session'
@@ -39,7 +40,7 @@ function SignIn(props: { error?: string }) {
 }
 
 async function tooManyAttempts(c: Context<AppEnv>) {
-  const ip = c.req.header('cf-connecting-ip') ?? 'unknown'
+  const ip = clientKey(c.req.raw, c.env)
   const { success } = await c.env.LOGIN_LIMITER.limit({ key: ip })
   return !success
 }

@@ -14,6 +14,7 @@ import type { Payment } from '../db/schema'
 import type { AppEnv } from '../env'
 import { limitBody, MAX_BODY_BYTES } from '../http'
 import { hubFor } from '../hub/client'
+import { clientKey } from '../lib/client-address'
 import { newId } from '../lib/ids'
 import { RESERVED_SLUGS, SLUG_PATTERN } from '../lib/paths'
 import { publicBase } from '../lib/urls'
@@ -225,7 +226,7 @@ checkoutRoutes.post(
     }
     // Each press opens a Stripe session (Stripe itself limits us to 25/s in test mode): bound it per
     // customer and code. Scans are never limited; this only guards the paid-for action.
-    const ip = c.req.header('cf-connecting-ip') ?? 'unknown'
+    const ip = clientKey(c.req.raw, c.env)
     const { success } = await c.env.PAY_LIMITER.limit({ key: `${ip}:${code.id}` })
     if (!success) {
       c.header('retry-after', '60')

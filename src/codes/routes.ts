@@ -16,6 +16,7 @@ import { publicBase } from '../lib/urls'
 import { forgetCode } from '../scan/resolve'
 import { presentCode, presentScan } from './present'
 import { getCode, listCodeChanges, listCodes, listScans } from './queries'
+import { destinationRules } from './rules'
 import { CodeId, CodeObject, CreateCode, ListCodesQuery, ScanObject, UpdateCode } from './schemas'
 import { changeCode, createCodeFor } from './service'
 
@@ -139,7 +140,8 @@ export function registerCodeRoutes(api: Api) {
   })
 
   api.openapi(createCode, async (c) => {
-    const code = await createCodeFor(c.var.db, c.var.auth.merchantId, c.req.valid('json'))
+    const rules = destinationRules(c.env)
+    const code = await createCodeFor(c.var.db, c.var.auth.merchantId, c.req.valid('json'), rules)
     await forgetCode(code.slug, new URL(c.req.url).origin)
     return c.json(presentCode(code, publicBase(c.env, c.req.url)), 201)
   })
@@ -174,7 +176,8 @@ export function registerCodeRoutes(api: Api) {
         `The code is at version ${code.version}, not ${version}: read it again before changing it.`,
       )
     }
-    const updated = await changeCode(c.var.db, code, patch, `api_key:${c.var.auth.apiKeyId}`)
+    const actor = `api_key:${c.var.auth.apiKeyId}`
+    const updated = await changeCode(c.var.db, code, patch, actor, destinationRules(c.env))
     await forgetCode(code.slug, new URL(c.req.url).origin)
     return c.json(presentCode(updated, publicBase(c.env, c.req.url)), 200)
   })

@@ -2,9 +2,12 @@
  * Rules a code must satisfy beyond its JSON shape. Create and update both end here, on the merged
  * result, so a code can never be saved in a state the create path would refuse.
  */
+import type { Bindings } from '../env'
 import { ApiError, type FieldError } from '../errors'
+import { internalHostRule } from '../lib/internal-hosts'
 import { RESERVED_SLUGS } from '../lib/paths'
 import { amountProblem, currencyRule } from '../money/currency'
+import { isProduction } from '../payments/mode'
 
 export const MAX_URL_LENGTH = 2048
 
@@ -17,6 +20,22 @@ export interface CodeContent {
   amountMin: number | null
   amountMax: number | null
   description: string | null
+}
+
+/**
+ * Where a destination may point. In production only at the public internet: a printed code must
+ * not send phones to loopback, private, link-local or metadata addresses. Elsewhere also at this
+ * machine and local networks, for testing against a local server.
+ */
+export interface DestinationRules {
+  internalHosts: boolean
+}
+
+/** The strict rules, also what callers get when they pass none. */
+export const PUBLIC_DESTINATIONS: DestinationRules = { internalHosts: false }
+
+export function destinationRules(env: Bindings): DestinationRules {
+  return { internalHosts: !isProduction(env) }
 }
 
 /** Lower-cases a vanity slug and refuses the reserved ones. */
@@ -37,7 +56,11 @@ export function normalizeSlug(slug: string): string {
  * fragments of other schemes. The stored form is the WHATWG serialisation: punycode host,
  * percent-encoded path, so it is plain ASCII and encodes in any QR symbol.
  */
-export function normalizeDestination(raw: string, allowHttp: boolean): string | FieldError {
+export function normalizeDestination(
+  raw: string,
+  allowHttp: boolean,
+  rules: DestinationRules = PUBLIC_DESTINATIONS,
+): string | FieldError {
   const at = 'body.destination_url'
   let url: URL
   try {
@@ -57,6 +80,14 @@ export function normalizeDestination(raw: string, allowHttp: boolean): string | 
   if (url.username || url.password) {
     return { path: at, message: 'destination_url must not contain credentials' }
   }
+  // Before the host name's shape: "[::1]" is one label, but what is wrong with it is where it points.
+  const internal = rules.internalHosts ? undefined : internalHostRule(url.hostname)
+  if (internal) {
+    return {
+      path: at,
+      message: `destination_url must be a public address; ${url.hostname} is ${internal}`,
+    }
+  }
   // At least two labels, none empty ("https://./" and "https://a..b/" parse as URLs).
   const labels = url.hostname.replace(/\.$/, '').split('.')
   if (url.hostname !== 'localhost' && (labels.length < 2 || labels.some((label) => !label))) {
@@ -72,7 +103,10 @@ export function normalizeDestination(raw: string, allowHttp: boolean): string | 
 }
 
 /** Validates and normalises a code's content; throws one 400 listing every problem. */
-export function checkContent(content: CodeContent): CodeContent {
+export function checkContent(
+  content: CodeContent,
+  rules: DestinationRules = PUBLIC_DESTINATIONS,
+): CodeContent {
   const errors: FieldError[] = []
   const out = { ...content }
   if (content.action === 'redirect') {
@@ -92,7 +126,7 @@ export function checkContent(content: CodeContent): CodeContent {
         message: 'a redirect code needs destination_url',
       })
     } else {
-      const normalized = normalizeDestination(content.destinationUrl, content.allowHttp)
+      const normalized = normalizeDestination(content.destinationUrl, content.allowHttp, rules)
       if (typeof normalized === 'string') out.destinationUrl = normalized
       else errors.push(normalized)
     }

@@ -7,11 +7,24 @@ import type { Code } from '../db/schema'
 import { ApiError } from '../errors'
 import { newId, randomSlug } from '../lib/ids'
 import { type CodeChange, insertCode, updateCode } from './queries'
-import { CONTENT_FIELDS, type CodeContent, checkContent, normalizeSlug } from './rules'
+import {
+  CONTENT_FIELDS,
+  type CodeContent,
+  checkContent,
+  type DestinationRules,
+  normalizeSlug,
+  PUBLIC_DESTINATIONS,
+} from './rules'
 import type { CreateCodeInput, UpdateCodeInput } from './schemas'
 
-export async function createCodeFor(db: Db, merchantId: string, input: CreateCodeInput) {
-  const content = checkContent(contentOf(input))
+/** `rules`: where destinations may point; `destinationRules(env)` (public only by default). */
+export async function createCodeFor(
+  db: Db,
+  merchantId: string,
+  input: CreateCodeInput,
+  rules: DestinationRules = PUBLIC_DESTINATIONS,
+) {
+  const content = checkContent(contentOf(input), rules)
   const now = Date.now()
   const code: Code = {
     id: newId('code'),
@@ -65,7 +78,13 @@ const shown = (value: unknown): string | null =>
  * Validates a patch against the code's current state and saves it with its audit entries, as a
  * compare-and-set on the version. `actor` says who: `api_key:key_…` or `admin:…`.
  */
-export async function changeCode(db: Db, code: Code, patch: UpdateCodeInput, actor: string) {
+export async function changeCode(
+  db: Db,
+  code: Code,
+  patch: UpdateCodeInput,
+  actor: string,
+  rules: DestinationRules = PUBLIC_DESTINATIONS,
+) {
   if (code.status === 'archived') {
     throw new ApiError(409, 'invalid_state', 'This code is archived; archived codes cannot change.')
   }
@@ -79,16 +98,19 @@ export async function changeCode(db: Db, code: Code, patch: UpdateCodeInput, act
   }
   const openAmount = patch.amount_min !== undefined || patch.amount_max !== undefined
   const content = touched.length
-    ? checkContent({
-        action: code.action,
-        destinationUrl: patch.destination_url ?? code.destinationUrl,
-        allowHttp: patch.allow_http ?? code.allowHttp,
-        currency: patch.currency ?? code.currency,
-        amount: patch.amount ?? (openAmount ? null : code.amount),
-        amountMin: patch.amount_min ?? (patch.amount !== undefined ? null : code.amountMin),
-        amountMax: patch.amount_max ?? (patch.amount !== undefined ? null : code.amountMax),
-        description: patch.description ?? code.description,
-      })
+    ? checkContent(
+        {
+          action: code.action,
+          destinationUrl: patch.destination_url ?? code.destinationUrl,
+          allowHttp: patch.allow_http ?? code.allowHttp,
+          currency: patch.currency ?? code.currency,
+          amount: patch.amount ?? (openAmount ? null : code.amount),
+          amountMin: patch.amount_min ?? (patch.amount !== undefined ? null : code.amountMin),
+          amountMax: patch.amount_max ?? (patch.amount !== undefined ? null : code.amountMax),
+          description: patch.description ?? code.description,
+        },
+        rules,
+      )
     : {}
   const changes: Partial<Code> = {
     ...content,

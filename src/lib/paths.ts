@@ -76,4 +76,7 @@ export const RESERVED_SLUGS = new Set([
   'sitemap',
   'new',
   'edit',
+  // Cloudflare answers /cdn-cgi/* at the edge before the Worker runs: such a code could never be
+  // scanned.
+  'cdn-cgi',
 ])

@@ -174,6 +174,9 @@ describe('codes API: bad input gets a clear 4xx', () => {
 
   it('refuses a reserved or taken vanity slug', async () => {
     await rejectsCreate({ ...redirect, slug: 'API' }, 409, 'slug_reserved')
+    // Cloudflare answers /cdn-cgi/* itself: a code there could never be scanned.
+    const cdn = await rejectsCreate({ ...redirect, slug: 'CDN-CGI' }, 409, 'slug_reserved')
+    expect(cdn.detail).toContain('"cdn-cgi" is used by qrcheckout itself')
     const { key } = await newMerchant()
     await createCode(key, { ...redirect, slug: 'cafe-luna' })
     const taken = await call('/api/v1/codes', { key, json: { ...redirect, slug: 'Cafe-Luna' } })

@@ -3,6 +3,7 @@
  * is taken is shown old → new and asked once more before it is saved.
  */
 import type { Context } from 'hono'
+import { destinationRules } from '../../codes/rules'
 import { changeCode } from '../../codes/service'
 import type { Code } from '../../db/schema'
 import type { AppEnv } from '../../env'
@@ -68,7 +69,8 @@ export async function saveEdit(c: Context<AppEnv, '/codes/:id/edit'>) {
     return c.html(<ConfirmChange code={code} form={form} patch={patch} fields={sensitive} />)
   }
   try {
-    if (Object.keys(patch).length) await changeCode(c.var.db, code, patch, c.var.admin.actor)
+    const rules = destinationRules(c.env)
+    if (Object.keys(patch).length) await changeCode(c.var.db, code, patch, c.var.admin.actor, rules)
   } catch (err) {
     return page(errorsOf(err), 409)
   }

@@ -1,6 +1,7 @@
 /** `/admin/codes/new`: the form that creates a code, and its post. */
 import type { Context } from 'hono'
 import { getMerchant } from '../../auth/queries'
+import { destinationRules } from '../../codes/rules'
 import { createCodeFor } from '../../codes/service'
 import type { AppEnv } from '../../env'
 import { SUPPORTED_CURRENCIES } from '../../money/currency'
@@ -17,7 +18,8 @@ export async function showNewCodeForm(c: Context<AppEnv>) {
 export async function createCodeFromForm(c: Context<AppEnv>) {
   const form = await readForm(c.req)
   try {
-    const code = await createCodeFor(c.var.db, c.var.admin.merchantId, createInputOf(form))
+    const rules = destinationRules(c.env)
+    const code = await createCodeFor(c.var.db, c.var.admin.merchantId, createInputOf(form), rules)
     await forgetCode(code.slug, new URL(c.req.url).origin)
     return c.redirect(`/admin/codes/${code.id}`, 303)
   } catch (err) {
