@@ -19,11 +19,12 @@ import { RESERVED_SLUGS, SLUG_PATTERN } from '../lib/paths'
 import { publicBase } from '../lib/urls'
 import { amountProblem, formatMinor, parseMajorAmount } from '../money/currency'
 import { StatusPage, type StatusPageProps } from '../pages/layout'
-import { afterPaymentEvent, HOLD_GRACE_MS } from '../payments/effects'
+import { paymentContext } from '../payments/context'
+import { HOLD_GRACE_MS } from '../payments/effects'
+import { receivePaymentEvent, settleInHub } from '../payments/events'
 import { isProduction, isTestMode } from '../payments/mode'
 import { type PaymentProvider, ProviderError } from '../payments/provider'
 import {
-  applyPaymentEvent,
   attachSession,
   discardUnopened,
   failBeforeCheckout,
@@ -31,7 +32,7 @@ import {
   insertPayment,
 } from '../payments/queries'
 import { paymentProvider } from '../payments/select'
-import { TEST_SESSION_PREFIX } from '../payments/test-mode'
+import { paymentIdOfTestSession, testSessionEvent } from '../payments/test-mode'
 import { CheckoutPage, customerLocale, priceShown } from './page'
 import { PaidPage, ReceiptPage, TestCheckoutPage } from './pages'
 
@@ -106,19 +107,14 @@ async function closeSession(c: Context<AppEnv>, db: Db, payment: Payment): Promi
 }
 
 /** Cancel: closes the session and, once it can no longer be paid, frees its slot at once. */
-async function closeCheckout(c: Context<AppEnv>, db: Db, payment: Payment, slug: string) {
+async function closeCheckout(c: Context<AppEnv>, db: Db, payment: Payment) {
   if (await closeSession(c, db, payment)) {
     await hubFor(c.env, payment.codeId)
       .settlePayment(payment.id, 'released')
       .catch((err) => console.error('closed checkout not released in the hub', payment.id, err))
   }
   // Test mode changed the payment at once; Stripe changes it through its `expired` webhook.
-  const after = await findPayment(db, { id: payment.id })
-  if (after) {
-    await afterPaymentEvent(c.env, after.payment, slug, new URL(c.req.url).origin).catch((err) =>
-      console.error('cancel not settled in the hub', payment.id, err),
-    )
-  }
+  await settleInHub(paymentContext(c.env, c.req.url), payment.id)
 }
 
 const notFoundPage = (c: Context<AppEnv>) =>
@@ -425,7 +421,7 @@ checkoutRoutes.get(`/:slug{${SLUG_PATTERN}}/cancel/:paymentId`, codeSlug, async 
     const view = await findPayment(db, { id: paymentId })
     if (view && view.slug === slug && view.payment.status === 'pending') {
       // Close the session now so a limited code's slot frees without waiting for it to expire.
-      await closeCheckout(c, db, view.payment, slug)
+      await closeCheckout(c, db, view.payment)
     }
   }
   return c.redirect(`/${slug}`, 303)
@@ -454,12 +450,11 @@ testMode.use('*', async (c, next) => {
 
 async function testSession(c: Context<AppEnv>) {
   const sessionId = c.req.param('sessionId') ?? ''
-  if (!sessionId.startsWith(TEST_SESSION_PREFIX) || sessionId.length > 64) return undefined
-  const db = createDb(c.env.DB)
-  const paymentId = `pay_${sessionId.slice(TEST_SESSION_PREFIX.length)}`
-  if (!PAYMENT_ID.test(paymentId)) return undefined
-  const view = await findPayment(db, { id: paymentId })
-  return view && view.payment.sessionId === sessionId ? { db, view } : undefined
+  const paymentId = paymentIdOfTestSession(sessionId)
+  if (!paymentId || !PAYMENT_ID.test(paymentId)) return undefined
+  const ctx = paymentContext(c.env, c.req.url)
+  const view = await findPayment(ctx.db, { id: paymentId })
+  return view && view.payment.sessionId === sessionId ? { ctx, view } : undefined
 }
 
 testMode.get('/checkout/:sessionId', async (c) => {
@@ -477,7 +472,7 @@ testMode.get('/checkout/:sessionId', async (c) => {
 testMode.post('/checkout/:sessionId', limitBody(MAX_BODY_BYTES), csrf(), async (c) => {
   const found = await testSession(c)
   if (!found) return notFoundPage(c)
-  const { db, view } = found
+  const { ctx, view } = found
   const form = await c.req.parseBody().catch(() => ({}) as Record<string, unknown>)
   const chosen = form.outcome === 'paid' ? 'paid' : form.outcome === 'failed' ? 'failed' : null
   // Like Stripe, a session past its expiry cannot be paid any more: it expires instead.
@@ -495,39 +490,14 @@ testMode.post('/checkout/:sessionId', limitBody(MAX_BODY_BYTES), csrf(), async (
     typeof form.email === 'string' && /^[^\s@]{1,64}@[^\s@]{1,255}$/.test(form.email)
       ? form.email
       : null
-  const result = await applyPaymentEvent(db, {
-    id: newId('evt'),
-    provider: 'test',
-    type: `test.session.${outcome}`,
-    paymentId: view.payment.id,
-    sessionId: view.payment.sessionId ?? '',
-    outcome,
-    amount: view.payment.amount,
-    currency: view.payment.currency,
-    email,
-    method: outcome === 'paid' ? { brand: 'visa', last4: '4242' } : null,
-    ...(outcome === 'expired' ? { amount: null, currency: null } : {}),
-  })
-  if (result.payment) {
-    const settled = await afterPaymentEvent(
-      c.env,
-      result.payment,
-      view.slug,
-      new URL(c.req.url).origin,
-    )
-      .then(() => true)
-      .catch((err) => {
-        console.error('test payment not settled in its hub', view.payment.id, err)
-        return false
-      })
-    if (!settled) {
-      return page(c, 503, {
-        icon: '⚠️',
-        title: 'Almost done',
-        message: 'Your choice was recorded but could not be finished. Press the button again.',
-        action: { href: `/test-mode/checkout/${view.payment.sessionId}`, label: 'Back' },
-      })
-    }
+  const received = await receivePaymentEvent(ctx, testSessionEvent(view.payment, outcome, email))
+  if (received.kind === 'unsettled') {
+    return page(c, 503, {
+      icon: '⚠️',
+      title: 'Almost done',
+      message: 'Your choice was recorded but could not be finished. Press the button again.',
+      action: { href: `/test-mode/checkout/${view.payment.sessionId}`, label: 'Back' },
+    })
   }
   return c.redirect(`/${view.slug}/return/${view.payment.id}`, 303)
 })
