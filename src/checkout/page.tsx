@@ -1,9 +1,8 @@
 /** The checkout page a customer sees after scanning a checkout code, and its honest alternatives. */
-import { sha256 } from '@noble/hashes/sha2.js'
-import { bytesToHex, utf8ToBytes } from '@noble/hashes/utils.js'
 import type { ResolvedCode } from '../codes/queries'
 import { currencyRule, formatMinor } from '../money/currency'
 import { Layout } from '../pages/layout'
+import { priceShown } from '../payments/price-shown'
 
 export interface CheckoutPageProps {
   code: ResolvedCode
@@ -13,24 +12,6 @@ export interface CheckoutPageProps {
   error?: string
   /** What the customer typed, to keep it in the field. */
   amountInput?: string
-}
-
-/**
- * A digest of what the customer is shown they will pay: the page sends it back with the pay form,
- * so a price edited while the page was open is not charged without the customer seeing it. A hex
- * digest rather than the text: browsers rewrite a description's line breaks in form values.
- */
-export function priceShown(
-  code: Pick<ResolvedCode, 'currency' | 'amount' | 'amountMin' | 'amountMax' | 'description'>,
-): string {
-  const shown = JSON.stringify([
-    code.currency,
-    code.amount,
-    code.amountMin,
-    code.amountMax,
-    code.description,
-  ])
-  return bytesToHex(sha256(utf8ToBytes(shown))).slice(0, 32)
 }
 
 export function CheckoutPage(props: CheckoutPageProps) {

@@ -1,4 +1,4 @@
-/** The pages after "pay": the return page, the receipt, and the test-mode provider's own checkout. */
+/** The pages of a paid payment: the return page once paid, and the receipt. */
 import { formatMinor } from '../money/currency'
 import { Layout } from '../pages/layout'
 import type { PaymentView } from '../payments/queries'
@@ -69,35 +69,6 @@ export function ReceiptPage(props: { view: PaymentView; locale: string; testMode
           ) : null}
         </dl>
         <p class="muted noprint">Print this page or save it as PDF to keep a copy.</p>
-      </div>
-      <footer>qrcheckout</footer>
-    </Layout>
-  )
-}
-
-export function TestCheckoutPage(props: { view: PaymentView; locale: string }) {
-  const { payment, merchantName } = props.view
-  return (
-    <Layout title="Test payment" testMode>
-      <div class="card">
-        <p class="muted">Test payment to</p>
-        <p class="payee">{merchantName}</p>
-        <h1>{payment.description}</h1>
-        <p class="amount">{formatMinor(payment.amount, payment.currency, props.locale)}</p>
-        <p class="muted">
-          This is the test-mode provider: no card is charged. Choose what happens, exactly as if
-          Stripe had told us.
-        </p>
-        <form method="post" action={`/test-mode/checkout/${payment.sessionId}`}>
-          <label for="email">Email for the receipt (optional)</label>
-          <input id="email" name="email" type="email" autocomplete="email" />
-          <button class="button" type="submit" name="outcome" value="paid">
-            Pay (succeeds)
-          </button>
-          <button class="button danger" type="submit" name="outcome" value="failed">
-            Decline (fails)
-          </button>
-        </form>
       </div>
       <footer>qrcheckout</footer>
     </Layout>

@@ -66,6 +66,27 @@ export async function findPayment(db: Db, where: { id: string } | { receiptId: s
 
 export type PaymentView = NonNullable<Awaited<ReturnType<typeof findPayment>>>
 
+/** The shapes of the ids we issue (`newId`): a link with anything else costs no query. */
+const PAYMENT_ID = /^pay_[0-9A-Za-z]{22}$/
+const RECEIPT_ID = /^rcpt_[0-9A-Za-z]{22}$/
+
+/**
+ * The payment a public link or the customer's cookie names; with a slug, only if it is that
+ * code's (a link under another code's slug names nothing).
+ */
+export async function findLinkedPayment(db: Db, id: string, slug?: string) {
+  if (!PAYMENT_ID.test(id)) return undefined
+  const view = await findPayment(db, { id })
+  return view && (slug === undefined || view.slug === slug) ? view : undefined
+}
+
+/** The payment a receipt link names: there is a receipt only once it is paid. */
+export async function findReceipt(db: Db, receiptId: string) {
+  if (!RECEIPT_ID.test(receiptId)) return undefined
+  const view = await findPayment(db, { receiptId })
+  return view?.payment.status === 'paid' ? view : undefined
+}
+
 export interface ProviderEvent {
   id: string
   provider: ProviderName

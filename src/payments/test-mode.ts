@@ -5,12 +5,43 @@
  */
 import { eq } from 'drizzle-orm'
 import type { Db } from '../db/client'
-import { payments } from '../db/schema'
+import { type Payment, payments } from '../db/schema'
 import { newId } from '../lib/ids'
 import type { PaymentProvider, SessionOutcome, SessionSnapshot } from './provider'
-import { applyPaymentEvent } from './queries'
+import { applyPaymentEvent, type ProviderEvent } from './queries'
 
-export const TEST_SESSION_PREFIX = 'test_cs_'
+const TEST_SESSION_PREFIX = 'test_cs_'
+
+/** The payment a test session belongs to: its id is in the session's (see createCheckout). */
+export function paymentIdOfTestSession(sessionId: string): string | undefined {
+  if (!sessionId.startsWith(TEST_SESSION_PREFIX) || sessionId.length > 64) return undefined
+  return `pay_${sessionId.slice(TEST_SESSION_PREFIX.length)}`
+}
+
+/**
+ * What happened to a test session, as the event a provider would send: the customer's choice on
+ * the test checkout page, or a cancel (which expires the session). Only a charge names an amount.
+ */
+export function testSessionEvent(
+  payment: Pick<Payment, 'id' | 'sessionId' | 'amount' | 'currency'>,
+  happened: 'paid' | 'failed' | 'expired' | 'canceled',
+  email: string | null = null,
+): ProviderEvent {
+  const outcome = happened === 'canceled' ? 'expired' : happened
+  const charged = outcome !== 'expired'
+  return {
+    id: newId('evt'),
+    provider: 'test',
+    type: `test.session.${happened}`,
+    paymentId: payment.id,
+    sessionId: payment.sessionId ?? '',
+    outcome,
+    amount: charged ? payment.amount : null,
+    currency: charged ? payment.currency : null,
+    email,
+    method: outcome === 'paid' ? { brand: 'visa', last4: '4242' } : null,
+  }
+}
 
 const OUTCOME_OF_STATUS: Record<string, SessionOutcome> = {
   pending: 'open',
@@ -45,18 +76,7 @@ export function testModeProvider(db: Db, base: string): PaymentProvider {
     async cancelSession(sessionId) {
       const [row] = await db.select().from(payments).where(eq(payments.sessionId, sessionId))
       if (!row) return true
-      const { payment } = await applyPaymentEvent(db, {
-        id: newId('evt'),
-        provider: 'test',
-        type: 'test.session.canceled',
-        paymentId: row.id,
-        sessionId,
-        outcome: 'expired',
-        amount: null,
-        currency: null,
-        email: null,
-        method: null,
-      })
+      const { payment } = await applyPaymentEvent(db, testSessionEvent(row, 'canceled'))
       return payment?.status !== 'paid' && payment?.status !== 'processing'
     },
   }

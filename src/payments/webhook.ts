@@ -1,15 +1,16 @@
 /**
  * `POST /webhooks/stripe`: the only way a Stripe payment becomes paid. The raw body is verified
- * before anything is parsed; the event id and the state change land in one D1 batch.
+ * before anything is parsed; then the event takes the one path every provider's event takes
+ * (events.ts): the event id and the state change land in one D1 batch, then the code's hub.
  */
 import { Hono } from 'hono'
-import { createDb } from '../db/client'
 import type { AppEnv } from '../env'
 import { ApiError } from '../errors'
 import { limitBody } from '../http'
-import { afterPaymentEvent } from './effects'
+import { paymentContext } from './context'
+import { receivePaymentEvent } from './events'
 import { ProviderError } from './provider'
-import { applyPaymentEvent, findPayment, setPaymentMethod } from './queries'
+import { setPaymentMethod } from './queries'
 import { stripeProvider, type VerifiedEvent, verifyStripeWebhook } from './stripe'
 
 export const webhookRoutes = new Hono<AppEnv>()
@@ -36,8 +37,8 @@ webhookRoutes.post('/stripe', limitBody(WEBHOOK_MAX_BYTES), async (c) => {
   const session = event.session
   if (!session?.paymentId) return c.json({ received: true, handled: false })
 
-  const db = createDb(c.env.DB)
-  const result = await applyPaymentEvent(db, {
+  const ctx = paymentContext(c.env, c.req.url)
+  const received = await receivePaymentEvent(ctx, {
     id: event.id,
     provider: 'stripe',
     type: event.type,
@@ -49,28 +50,24 @@ webhookRoutes.post('/stripe', limitBody(WEBHOOK_MAX_BYTES), async (c) => {
     email: session.email,
     method: session.method,
   })
-  if (!result.payment) {
-    console.warn('stripe event not applied', event.id, event.type, result.reason)
+  if (received.kind === 'ignored') {
+    console.warn('stripe event not applied', event.id, event.type, received.reason)
     return c.json({ received: true, handled: false })
   }
-  const { payment } = result
+  const { payment } = received
   if (payment.status === 'paid' && !payment.methodLast4) {
     // Checkout's event carries no card details: they are fetched for the receipt (display only)
     // after the answer, so Stripe is answered at once; a repeated delivery tries again.
     c.executionCtx.waitUntil(
       stripeProvider(c.env)
         .getSession(session.id)
-        .then((full) => full.method && setPaymentMethod(db, payment.id, full.method))
+        .then((full) => full.method && setPaymentMethod(ctx.db, payment.id, full.method))
         .catch((err) => console.error('card details not saved for the receipt', payment.id, err)),
     )
   }
-  const view = await findPayment(db, { id: payment.id })
-  if (view) {
-    await afterPaymentEvent(c.env, payment, view.slug, new URL(c.req.url).origin).catch((err) => {
-      // The state change is stored; a non-2xx makes Stripe redeliver, and the repeat settles it.
-      console.error('payment settled in D1 but not in its hub yet', payment.id, err)
-      throw new ApiError(503, 'temporarily_unavailable', 'Recorded; finishing failed. Retry later.')
-    })
+  if (received.kind === 'unsettled') {
+    // The state change is stored; a non-2xx makes Stripe redeliver, and the repeat settles it.
+    throw new ApiError(503, 'temporarily_unavailable', 'Recorded; finishing failed. Retry later.')
   }
   return c.json({ received: true, handled: true })
 })

@@ -3,9 +3,9 @@
 import { env } from 'cloudflare:workers'
 import Stripe from 'stripe'
 import { inject } from 'vitest'
-import { priceShown } from '../../src/checkout/page'
 import { findCodeBySlug } from '../../src/codes/queries'
 import { createDb } from '../../src/db/client'
+import { priceShown } from '../../src/payments/price-shown'
 import {
   type CallOptions,
   call,

@@ -1,0 +1,22 @@
+/** What a payment operation needs from the request that asked for it, as plain data. */
+import { createDb, type Db } from '../db/client'
+import type { Bindings } from '../env'
+import { publicBase } from '../lib/urls'
+
+export interface PaymentContext {
+  env: Bindings
+  db: Db
+  /** Our public base URL: where a provider sends the customer back to. */
+  base: string
+  /** The request's own origin: whose cached copy of a code a settled payment drops. */
+  origin: string
+}
+
+export function paymentContext(env: Bindings, requestUrl: string): PaymentContext {
+  return {
+    env,
+    db: createDb(env.DB),
+    base: publicBase(env, requestUrl),
+    origin: new URL(requestUrl).origin,
+  }
+}
