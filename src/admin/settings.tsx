@@ -2,12 +2,14 @@
 import { eq } from 'drizzle-orm'
 import { type Context, Hono } from 'hono'
 import { DOMAIN_GRACE_MS } from '../auth/domains'
+import { readMerchantName } from '../auth/merchant-name'
 import {
   createApiKey,
   listApiKeys,
   markDomainVerified,
   revokeApiKey,
   updateMerchantProfile,
+  verifiedAfterSave,
 } from '../auth/queries'
 import { merchants } from '../db/schema'
 import type { AppEnv } from '../env'
@@ -207,14 +209,19 @@ adminSettings.get('/settings', (c) => page(c))
 
 adminSettings.post('/settings', async (c) => {
   const form = await readForm(c.req)
-  const name = form.name?.trim() ?? ''
-  if (!name || name.length > 100)
-    return page(c, { error: 'Enter a name of at most 100 characters.' }, 400)
   const domain = normalizeDomain(form.display_domain ?? '')
   if (form.display_domain?.trim() && !domain) {
     return page(c, { error: 'The domain must be a bare host name such as cafeluna.example.' }, 400)
   }
-  await updateMerchantProfile(c.var.db, c.var.admin.merchantId, { name, displayDomain: domain })
+  const read = readMerchantName(
+    form.name ?? '',
+    await verifiedAfterSave(c.var.db, c.var.admin.merchantId, domain),
+  )
+  if (!('name' in read)) return page(c, { error: read.message }, 400)
+  await updateMerchantProfile(c.var.db, c.var.admin.merchantId, {
+    name: read.name,
+    displayDomain: domain,
+  })
   return page(c, { saved: true })
 })
 
