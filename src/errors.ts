@@ -4,9 +4,11 @@
  */
 import { HTTPException } from 'hono/http-exception'
 import type { ContentfulStatusCode } from 'hono/utils/http-status'
+import type { TextRule } from './lib/text-rules'
 
 export type ErrorCode =
   | 'validation_failed'
+  | TextRule
   | 'invalid_json'
   | 'unsupported_media_type'
   | 'payload_too_large'
@@ -33,10 +35,15 @@ export interface FieldError {
   /** Where in the request: `body.amount`, `query.limit`. */
   path: string
   message: string
+  /** The rule this field broke, when it has its own code (`text_bidi_control`…). */
+  code?: ErrorCode
 }
 
 const TITLES: Record<ErrorCode, string> = {
   validation_failed: 'The request is not valid',
+  text_bidi_control: 'Customer text must not contain direction controls',
+  text_invisible_character: 'Customer text must not contain invisible characters',
+  text_control_character: 'Customer text must not contain control characters',
   invalid_json: 'The request body is not valid JSON',
   unsupported_media_type: 'Unsupported content type',
   payload_too_large: 'The request body is too large',

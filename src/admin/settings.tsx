@@ -1,6 +1,7 @@
 /** Settings: the merchant's name and display domain (shown on checkout pages), and API keys. */
 import type { Context } from 'hono'
 import { DOMAIN_GRACE_MS } from '../auth/domains'
+import { readMerchantName } from '../auth/merchant-name'
 import {
   createApiKey,
   getMerchant,
@@ -8,6 +9,7 @@ import {
   markDomainVerified,
   revokeApiKey,
   updateMerchantProfile,
+  verifiedAfterSave,
 } from '../auth/queries'
 import type { AppEnv } from '../env'
 import { paginate } from '../lib/cursor'
@@ -206,14 +208,19 @@ export function showSettings(c: Context<AppEnv>) {
 
 export async function saveProfile(c: Context<AppEnv>) {
   const form = await readForm(c.req)
-  const name = form.name?.trim() ?? ''
-  if (!name || name.length > 100)
-    return page(c, { error: 'Enter a name of at most 100 characters.' }, 400)
   const domain = normalizeDomain(form.display_domain ?? '')
   if (form.display_domain?.trim() && !domain) {
     return page(c, { error: 'The domain must be a bare host name such as cafeluna.example.' }, 400)
   }
-  await updateMerchantProfile(c.var.db, c.var.admin.merchantId, { name, displayDomain: domain })
+  const read = readMerchantName(
+    form.name ?? '',
+    await verifiedAfterSave(c.var.db, c.var.admin.merchantId, domain),
+  )
+  if (!('name' in read)) return page(c, { error: read.message }, 400)
+  await updateMerchantProfile(c.var.db, c.var.admin.merchantId, {
+    name: read.name,
+    displayDomain: domain,
+  })
   return page(c, { saved: true })
 }
 

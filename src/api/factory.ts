@@ -5,7 +5,8 @@
 import { createRoute, OpenAPIHono, type RouteConfig, z } from '@hono/zod-openapi'
 import { TrieRouter } from 'hono/router/trie-router'
 import type { AppEnv } from '../env'
-import { ApiError } from '../errors'
+import { ApiError, type ErrorCode, type FieldError } from '../errors'
+import { ruleOf } from '../lib/text'
 
 /** Where a field came from, in the words of the HTTP request rather than the framework's. */
 const TARGET_NAMES: Record<string, string> = { json: 'body', form: 'body', param: 'path' }
@@ -14,12 +15,20 @@ export function createApi() {
   return new OpenAPIHono<AppEnv>({
     defaultHook: (result) => {
       if (result.success) return
-      const errors = result.error.issues.map((issue) => ({
-        path: [TARGET_NAMES[result.target] ?? result.target, ...issue.path].join('.'),
-        message: issue.message,
-      }))
+      const errors: FieldError[] = result.error.issues.map((issue) => {
+        const rule = ruleOf(issue) as ErrorCode | undefined
+        return {
+          path: [TARGET_NAMES[result.target] ?? result.target, ...issue.path].join('.'),
+          message: issue.message,
+          ...(rule && { code: rule }),
+        }
+      })
       const detail = errors.map((e) => `${e.path}: ${e.message}`).join('; ')
-      throw new ApiError(400, 'validation_failed', detail, errors)
+      // Refused by one named rule alone (a direction control in the description, say): the
+      // problem carries that rule's code; mixed problems stay `validation_failed`.
+      const rules = new Set(errors.map((e) => e.code))
+      const [only] = rules
+      throw new ApiError(400, rules.size === 1 && only ? only : 'validation_failed', detail, errors)
     },
   })
 }
@@ -72,7 +81,18 @@ export const ProblemSchema = z
     code: z.string().openapi({ description: 'Stable machine-readable error code.' }),
     detail: z.string(),
     instance: z.string().optional(),
-    errors: z.array(z.object({ path: z.string(), message: z.string() })).optional(),
+    errors: z
+      .array(
+        z.object({
+          path: z.string(),
+          message: z.string(),
+          code: z
+            .string()
+            .optional()
+            .openapi({ description: 'The rule this field broke, when it has its own code.' }),
+        }),
+      )
+      .optional(),
   })
   .openapi('Problem')
 

@@ -1,6 +1,6 @@
 import { and, desc, eq, isNotNull, isNull, sql } from 'drizzle-orm'
 import type { Db } from '../db/client'
-import { apiKeys, merchants } from '../db/schema'
+import { apiKeys, merchants, verifiedDomain } from '../db/schema'
 import { after as afterCursor, type Cursor } from '../lib/cursor'
 import { newId } from '../lib/ids'
 import { generateApiKey, newDomainToken } from './keys'
@@ -57,6 +57,19 @@ export async function updateMerchantProfile(
       domainMissingSince: sql`case when ${same} then ${merchants.domainMissingSince} end`,
     })
     .where(eq(merchants.id, merchantId))
+}
+
+/**
+ * The domain customers would see verified after saving `domain` as the display domain: the same
+ * one, already verified, stays so (updateMerchantProfile keeps its state); any other starts over.
+ */
+export async function verifiedAfterSave(db: Db, merchantId: string, domain: string | null) {
+  if (!domain) return null
+  const [row] = await db
+    .select({ domain: verifiedDomain, token: merchants.domainToken })
+    .from(merchants)
+    .where(eq(merchants.id, merchantId))
+  return row?.domain === domain && row.token !== null ? domain : null
 }
 
 /** A domain and the token its TXT record must carry, as read before looking the record up. */

@@ -2,6 +2,7 @@
 import type { ResolvedCode } from '../codes/queries'
 import { currencyRule, formatMinor } from '../money/currency'
 import { Layout } from '../pages/layout'
+import { Payee } from '../pages/payee'
 import { priceShown } from '../payments/price-shown'
 
 export interface CheckoutPageProps {
@@ -24,8 +25,7 @@ export function CheckoutPage(props: CheckoutPageProps) {
     <Layout title={`Pay ${code.merchantName}`} testMode={props.testMode}>
       <div class="card">
         <p class="muted">You are paying</p>
-        <p class="payee">{code.merchantName}</p>
-        {code.merchantDomain ? <span class="domain">{code.merchantDomain}</span> : null}
+        <Payee name={code.merchantName} domain={code.merchantDomain} />
         <h1>{code.description}</h1>
         <form method="post" action={`/${code.slug}/pay`}>
           <input type="hidden" name="price" value={priceShown(code)} />

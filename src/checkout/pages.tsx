@@ -1,6 +1,7 @@
 /** The pages of a paid payment: the return page once paid, and the receipt. */
 import { formatMinor } from '../money/currency'
 import { Layout } from '../pages/layout'
+import { Payee } from '../pages/payee'
 import type { PaymentView } from '../payments/queries'
 
 const when = (ms: number, locale: string) =>
@@ -10,7 +11,7 @@ const brandName = (brand: string | null) =>
   brand ? brand.replace(/_/g, ' ').replace(/\b\w/g, (ch) => ch.toUpperCase()) : 'Card'
 
 export function PaidPage(props: { view: PaymentView; locale: string; testMode: boolean }) {
-  const { payment, merchantName } = props.view
+  const { payment, merchantName, merchantDomain } = props.view
   return (
     <Layout title="Payment received" testMode={props.testMode}>
       <div class="card">
@@ -19,9 +20,9 @@ export function PaidPage(props: { view: PaymentView; locale: string; testMode: b
         </p>
         <h1>Payment received</h1>
         <p class="amount">{formatMinor(payment.amount, payment.currency, props.locale)}</p>
-        <p class="muted">
-          Paid to {merchantName} for {payment.description}.
-        </p>
+        <p class="muted">Paid to</p>
+        <Payee name={merchantName} domain={merchantDomain} />
+        <p class="muted">For {payment.description}</p>
         <a class="button" href={`/r/${payment.receiptId}`}>
           View receipt
         </a>
@@ -37,8 +38,7 @@ export function ReceiptPage(props: { view: PaymentView; locale: string; testMode
     <Layout title={`Receipt from ${merchantName}`} testMode={props.testMode}>
       <div class="card">
         <p class="muted">Receipt</p>
-        <h1>{merchantName}</h1>
-        {merchantDomain ? <span class="domain">{merchantDomain}</span> : null}
+        <Payee name={merchantName} domain={merchantDomain} heading />
         <p class="amount">{formatMinor(payment.amount, payment.currency, props.locale)}</p>
         <dl>
           <dt>For</dt>

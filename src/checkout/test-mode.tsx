@@ -9,6 +9,7 @@ import type { AppEnv } from '../env'
 import { limitBody, MAX_BODY_BYTES } from '../http'
 import { formatMinor } from '../money/currency'
 import { Layout } from '../pages/layout'
+import { Payee } from '../pages/payee'
 import { paymentContext } from '../payments/context'
 import { receivePaymentEvent } from '../payments/events'
 import { isProduction, isTestMode } from '../payments/mode'
@@ -82,12 +83,12 @@ testModeRoutes.post('/checkout/:sessionId', limitBody(MAX_BODY_BYTES), csrf(), a
 
 /** The test-mode provider's "hosted checkout": a person chooses the outcome Stripe would report. */
 export function TestCheckoutPage(props: { view: PaymentView; locale: string }) {
-  const { payment, merchantName } = props.view
+  const { payment, merchantName, merchantDomain } = props.view
   return (
     <Layout title="Test payment" testMode>
       <div class="card">
         <p class="muted">Test payment to</p>
-        <p class="payee">{merchantName}</p>
+        <Payee name={merchantName} domain={merchantDomain} />
         <h1>{payment.description}</h1>
         <p class="amount">{formatMinor(payment.amount, payment.currency, props.locale)}</p>
         <p class="muted">

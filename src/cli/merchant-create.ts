@@ -6,6 +6,7 @@
  */
 import { parseArgs } from 'node:util'
 import { createSignInToken } from '../admin/session'
+import { readMerchantName } from '../auth/merchant-name'
 import { createApiKey, createMerchant } from '../auth/queries'
 import { normalizeDomain } from '../lib/domain'
 import { D1CommandError, openD1 } from './d1'
@@ -45,13 +46,16 @@ if (values.help) {
   console.log(USAGE)
   process.exit(0)
 }
-// The same rules as the admin's settings page, so the merchant can save that page later.
-const name = values.name?.trim() ?? ''
-if (!name || name.length > 100) fail('--name is required, at most 100 characters.')
+if (!values.name?.trim()) fail('--name is required.')
 const domain = values.domain?.trim() ? normalizeDomain(values.domain) : null
 if (values.domain?.trim() && !domain) {
   fail(`--domain must be a bare host name such as cafeluna.example, not "${values.domain}".`)
 }
+// The same rules as the admin's settings page, so the merchant can save that page later. A new
+// domain is not verified yet, so the name may not be a domain (docs/trust.md).
+const read = readMerchantName(values.name ?? '', null)
+if (!('name' in read)) fail(`--name: ${read.message}`)
+const name = read.name
 if (values.remote && values.local) fail('Give --remote or --local, not both.')
 const target = values.remote ? 'remote' : 'local'
 // A sign-in link to localhost is no use for a merchant of the deployed Worker.

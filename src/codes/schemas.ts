@@ -4,7 +4,7 @@
  */
 import { z } from '@hono/zod-openapi'
 import { PageQuery } from '../api/factory'
-import { text } from '../lib/text'
+import { customerText, text } from '../lib/text'
 import { SUPPORTED_CURRENCIES } from '../money/currency'
 
 export const METADATA_MAX_KEYS = 20
@@ -71,8 +71,20 @@ const MaxPayments = z
   .max(1_000_000)
   .openapi({ description: 'At most this many paid payments; 1 makes a single-use code.' })
 
-const Description = text().trim().min(1).max(500)
-const Reference = text().min(1).max(128).openapi({ description: 'Your own id for this code.' })
+/** Customers read both (the page's heading; the receipt's "Merchant ref."): see lib/text.ts. */
+const CUSTOMER_TEXT =
+  'Stored in Unicode NFC; direction controls (U+202A–U+202E, U+2066–U+2069, U+200E, U+200F, U+061C), invisible characters (U+200B–U+200D, U+2060, U+FEFF…) and control characters are refused.'
+const Description = customerText({ multiline: true })
+  .trim()
+  .min(1)
+  .max(500)
+  .openapi({
+    description: `Shown to customers as the page's heading. ${CUSTOMER_TEXT} Line breaks are allowed.`,
+  })
+const Reference = customerText()
+  .min(1)
+  .max(128)
+  .openapi({ description: `Your own id for this code, shown on receipts. ${CUSTOMER_TEXT}` })
 
 const VanitySlug = z
   .string()

@@ -327,3 +327,17 @@ export const hubFlushState = sqliteTable('hub_flush_state', {
   lastSeq: integer('last_seq').notNull(),
   flushedAt: timestamp('flushed_at').notNull(),
 })
+
+/**
+ * One row per one-off data fix a migration made, with how many rows it changed: wrangler prints
+ * no counts when it applies migrations, so such a migration records its own here.
+ */
+export const maintenanceLog = sqliteTable('maintenance_log', {
+  id: integer('id').primaryKey({ autoIncrement: true }),
+  /** The migration that made the fix, e.g. `0009_customer_text_cleanup`. */
+  task: text('task').notNull(),
+  /** What it changed: `merchants.name`. */
+  target: text('target').notNull(),
+  rows: integer('rows').notNull(),
+  at: timestamp('at').notNull().default(now),
+})

@@ -61,6 +61,8 @@ describe("the merchant's display domain", () => {
     const before = await checkoutPage(key)
     expect(before.html).toContain('Luna Coffee')
     expect(before.html).not.toContain(domain)
+    expect(before.html).toContain('Unverified merchant')
+    expect(before.html).not.toContain('class="verified"')
 
     const missing = await verify(admin)
     expect(missing.status).toBe(200)
@@ -87,7 +89,7 @@ describe("the merchant's display domain", () => {
     })
 
     const after = await checkoutPage(key)
-    expect(after.html).toContain(`<span class="domain">${domain}</span>`)
+    expect(after.html).toContain(`<span class="verified-domain">${domain}</span>`)
     const pressed = await pay(after.code.slug)
     const paid = await chooseOutcome(pressed.headers.get('location') ?? '', 'paid')
     const receiptPath = /href="(\/r\/rcpt_[0-9A-Za-z]+)"/.exec(

@@ -25,7 +25,7 @@ describe('a customer pays on a phone (test-mode provider)', () => {
     await page.goto(`${product.app.origin}/${code.slug}`)
     expect(await page.locator('.test-banner').textContent()).toContain('TEST MODE')
     expect(await page.locator('.payee').textContent()).toBe('Café Luna')
-    expect(await page.locator('.domain').textContent()).toBe('cafeluna.example')
+    expect(await page.locator('.verified-domain').textContent()).toBe('cafeluna.example')
     expect(await page.locator('h1').textContent()).toBe('Lunch menu <b>today</b>')
     expect(await page.locator('.amount').textContent()).toBe('12,50\u00a0€')
     expect(await page.evaluate(() => getComputedStyle(document.body).fontFamily)).toContain(

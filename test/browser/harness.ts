@@ -21,6 +21,8 @@ export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium'
 export interface App {
   origin: string
   apiKey: string
+  /** The app's D1, for rows no request would write (an old row, saved before today's rules). */
+  db: Db
   api(path: string, init?: { method?: string; json?: unknown }): Promise<Response>
   dispose(): Promise<void>
 }
@@ -60,6 +62,7 @@ export async function startApp(options: { vars?: Record<string, string> } = {}):
   return {
     origin,
     apiKey: key,
+    db,
     api: (path, init = {}) =>
       fetch(`${running.url.origin}${path}`, {
         method: init.method ?? (init.json === undefined ? 'GET' : 'POST'),

@@ -1,5 +1,9 @@
 import { env } from 'cloudflare:workers'
 import { describe, expect, it } from 'vitest'
+import { nameProblem } from '../../src/auth/merchant-name'
+import { createMerchant } from '../../src/auth/queries'
+import { createDb } from '../../src/db/client'
+import { customerTextProblem } from '../../src/lib/text-rules'
 import { call, createCode, newMerchant } from '../helpers'
 
 /** `scans` as migrations 0000 and 0003 left it: one stored column per attribute. */
@@ -92,5 +96,130 @@ describe('migrations that move data', () => {
       json: { description: 'y' },
     })
     expect(edited.status).toBe(200)
+  })
+
+  describe('0009 (customer text cleanup)', () => {
+    /** The imitation of issue 21: an old row, saved before the rules. */
+    const IMITATION = 'Café Luna (demo) ✅ \u202Eelpmaxe.anulefac\u202C'
+    /** What the migration lists: direction controls, zero-width and control characters. */
+    const BIDI = [0x61c, 0x200e, 0x200f, 0x202a, 0x202b, 0x202c, 0x202d, 0x202e]
+    BIDI.push(0x2066, 0x2067, 0x2068, 0x2069)
+    const ZERO_WIDTH = [0x200b, 0x200c, 0x200d, 0x2060, 0xfeff]
+    const range = (from: number, to: number) =>
+      Array.from({ length: to - from + 1 }, (_, i) => from + i)
+    const CONTROLS = [...range(1, 31), 0x7f, ...range(0x80, 0x9f)]
+    const MARKS = [0x2713, 0x2714, 0x2705, 0x2611, 0x221a, 0x1f5f8, 0x1f5f9, 0x10102]
+    MARKS.push(0x1f6e1, 0x1f512, 0x1f510, 0x1f50f, 0x1f3c5, 0x1f396, 0x1f3f5, 0x1f4db)
+
+    /** 0009's statements but the table it creates (the test's D1 has every migration applied). */
+    async function cleanUp() {
+      const queries = migration('0009').queries.filter((q) => !/create table/i.test(q))
+      await env.DB.batch(queries.map((q) => env.DB.prepare(q)))
+    }
+
+    async function logAfter(id: number) {
+      const { results } = await env.DB.prepare(
+        'select task, target, rows from maintenance_log where id > ? order by id',
+      )
+        .bind(id)
+        .all<{ task: string; target: string; rows: number }>()
+      return results
+    }
+
+    const lastLogId = async () =>
+      (await env.DB.prepare('select max(id) as id from maintenance_log').first<{ id: number }>())
+        ?.id ?? 0
+
+    const nameOf = async (id: string) =>
+      (
+        await env.DB.prepare('select name from merchants where id = ?').bind(id).first<{
+          name: string
+        }>()
+      )?.name
+
+    it('cleans old names, descriptions and references, records how many rows, and changes nothing run again', async () => {
+      const db = createDb(env.DB)
+      const imitation = await createMerchant(db, { name: IMITATION })
+      const clean = await createMerchant(db, { name: 'Café Luna (demo) ☕️' })
+      const { key, merchantId } = await newMerchant()
+      const code = await createCode(key, {
+        action: 'checkout',
+        currency: 'eur',
+        amount: 450,
+        description: 'Flat white',
+      })
+      const other = await createCode(key, {
+        action: 'checkout',
+        currency: 'eur',
+        amount: 450,
+        description: 'Tea\nlarge',
+        reference: 'T-1',
+      })
+      // As the API stored them before the rules.
+      const description = 'Flat \u202Ewhite\u202C\n\tlarge\u200B\u0007\r'
+      await env.DB.prepare('update codes set description = ?, reference = ? where id = ?')
+        .bind(description, 'ref\u2066-1\u2069', code.id)
+        .run()
+      await env.DB.prepare(
+        `insert into payments (id, merchant_id, code_id, code_version, amount, currency, description,
+           status, provider, receipt_id, created_at, updated_at)
+         values ('pay_0009', ?, ?, 1, 450, 'eur', ?, 'paid', 'test', 'rcpt_0009', 1, 1)`,
+      )
+        .bind(merchantId, code.id, description)
+        .run()
+      const before = await lastLogId()
+
+      await cleanUp()
+
+      expect(await nameOf(imitation)).toBe('Café Luna (demo)  elpmaxe.anulefac')
+      expect(await nameOf(clean)).toBe('Café Luna (demo) ☕️')
+      const codes = await env.DB.prepare(
+        'select id, description, reference from codes where id in (?, ?) order by id',
+      )
+        .bind(code.id, other.id)
+        .all<{ id: string; description: string; reference: string }>()
+      expect(Object.fromEntries(codes.results.map((r) => [r.id, r]))).toEqual({
+        [code.id]: { id: code.id, description: 'Flat white\n\tlarge\r', reference: 'ref-1' },
+        [other.id]: { id: other.id, description: 'Tea\nlarge', reference: 'T-1' },
+      })
+      const payment = await env.DB.prepare(
+        "select description from payments where id = 'pay_0009'",
+      ).first<{ description: string }>()
+      expect(payment?.description).toBe('Flat white\n\tlarge\r')
+      const task = '0009_customer_text_cleanup'
+      expect(await logAfter(before)).toEqual([
+        { task, target: 'merchants.name', rows: 1 },
+        { task, target: 'codes.reference', rows: 1 },
+        { task, target: 'codes.description', rows: 1 },
+        { task, target: 'payments.description', rows: 1 },
+      ])
+
+      const again = await lastLogId()
+      await cleanUp()
+      expect(await nameOf(imitation)).toBe('Café Luna (demo)  elpmaxe.anulefac')
+      expect((await logAfter(again)).map((r) => r.rows)).toEqual([0, 0, 0, 0])
+    })
+
+    it('strips every character it lists, each of which the save rules refuse', async () => {
+      const db = createDb(env.DB)
+      const listed = [...BIDI, ...ZERO_WIDTH, ...CONTROLS]
+      const ids = new Map<number, string>()
+      for (const cp of listed) {
+        const name = `a${String.fromCodePoint(cp)}b`
+        expect(customerTextProblem(name), `U+${cp.toString(16)}`).toBeDefined()
+        ids.set(cp, await createMerchant(db, { name }))
+      }
+      for (const cp of MARKS) {
+        const name = `a ${String.fromCodePoint(cp)}\uFE0F b ${String.fromCodePoint(cp)}`
+        expect(nameProblem(name, null)?.rule, `U+${cp.toString(16)}`).toBe('name_verification_mark')
+        ids.set(cp, await createMerchant(db, { name }))
+      }
+      await cleanUp()
+      for (const cp of listed)
+        expect(await nameOf(ids.get(cp) ?? ''), `U+${cp.toString(16)}`).toBe('ab')
+      for (const cp of MARKS) {
+        expect(await nameOf(ids.get(cp) ?? ''), `U+${cp.toString(16)}`).toBe('a  b')
+      }
+    })
   })
 })
