@@ -4,8 +4,9 @@
  */
 import { adminAssets, adminRoutes } from './admin/routes'
 import { answerUnrouted, createApi, isWrite } from './api/factory'
-import { type OpenApiDocument, ReferencePage } from './api/reference'
-import { REFERENCE_CSS, REFERENCE_CSS_PATH } from './api/reference-style'
+import type { OpenApiDocument } from './api/reference/document'
+import { ReferencePage } from './api/reference/page'
+import { REFERENCE_CSS, REFERENCE_CSS_PATH } from './api/reference/style'
 import { requireApiKey } from './auth/middleware'
 import { registerApiKeyRoutes } from './auth/routes'
 import { checkoutRoutes } from './checkout/routes'

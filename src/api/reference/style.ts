@@ -2,7 +2,7 @@
  * The API reference's stylesheet, served by us under a content hash like the pages' own: wider
  * than a checkout page, fields as indented lists, and a column of links beside the operations.
  */
-import { fingerprint } from '../pages/styles'
+import { fingerprint } from '../../pages/styles'
 
 export const REFERENCE_CSS = `
 *{box-sizing:border-box}
