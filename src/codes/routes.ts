@@ -13,7 +13,7 @@ import {
 import { ApiError, notFound } from '../errors'
 import { listPage } from '../lib/cursor'
 import { publicBase } from '../lib/urls'
-import { forgetCode } from '../scan/resolve'
+import { forgetCode } from './cache'
 import { presentCode, presentScan } from './present'
 import { getCode, listCodeChanges, listCodes, listScans } from './queries'
 import { CodeId, CodeObject, CreateCode, ListCodesQuery, ScanObject, UpdateCode } from './schemas'
