@@ -17,7 +17,7 @@ import { ApiError } from './errors'
 import { handleErrors, limitBody, MAX_BODY_BYTES, pageHeaders, qrHeaders } from './http'
 import { registerLiveFeedRoute, registerLiveTokenRoute } from './hub/live-routes'
 import { registerPaymentRoutes } from './payments/routes'
-import { webhookRoutes } from './payments/webhook'
+import { webhookRoutes } from './payments/webhook-routes'
 import { qrRoutes } from './qr/routes'
 import { registerStatsRoutes } from './stats/routes'
 

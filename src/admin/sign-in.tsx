@@ -1,11 +1,12 @@
 /** Signing in to the admin (an API key, or a one-time link) and signing out. */
 import type { Context } from 'hono'
+import { merchantForKey, redeemSignInToken } from '../auth/sessions'
 import { createDb } from '../db/client'
 import type { AppEnv } from '../env'
 import { clientKey } from '../lib/client-address'
 import { readForm } from './forms'
 import { AdminLayout } from './layout'
-import { endSession, merchantForKey, redeemSignInToken, startSession } from './session'
+import { endSession, startSession } from './session'
 
 function SignIn(props: { error?: string }) {
   return (

@@ -155,21 +155,3 @@ export const json = <T extends z.ZodType>(schema: T, description: string) => ({
 })
 
 export const security = [{ bearer: [] }]
-
-/** A list's paging query: every list is newest first, `limit` ≤ 100, `cursor` from `next_cursor`. */
-export const PageQuery = z.strictObject({
-  limit: z.coerce.number().int().min(1).max(100).default(20),
-  cursor: z.string().max(200).optional(),
-})
-
-/** A page of a list (see `paginate` in lib/cursor.ts). */
-export function listOf<T extends z.ZodType>(item: T, name: string) {
-  return z
-    .object({
-      object: z.literal('list'),
-      data: z.array(item),
-      has_more: z.boolean(),
-      next_cursor: z.string().nullable(),
-    })
-    .openapi(name)
-}

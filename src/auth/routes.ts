@@ -1,8 +1,9 @@
 /** `/api/v1/api-keys`: a merchant's keys. A new key's secret is in the create response only. */
 import { z } from '@hono/zod-openapi'
-import { type Api, apiRoute, json, jsonBody, listOf, PageQuery, security } from '../api/factory'
+import { type Api, apiRoute, json, jsonBody, security } from '../api/factory'
 import { notFound } from '../errors'
 import { listPage } from '../lib/cursor'
+import { listOf, PageQuery } from '../lib/paging'
 import { text } from '../lib/text'
 import { createApiKey, listApiKeys, revokeApiKey } from './queries'
 

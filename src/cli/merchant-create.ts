@@ -5,9 +5,9 @@
  * Bad arguments or a failed database write end with a message and exit code 2 or 1, never a trace.
  */
 import { parseArgs } from 'node:util'
-import { createSignInToken } from '../admin/session'
 import { readMerchantName } from '../auth/merchant-name'
 import { createApiKey, createMerchant } from '../auth/queries'
+import { createSignInToken } from '../auth/sessions'
 import { normalizeDomain } from '../lib/domain'
 import { D1CommandError, openD1 } from './d1'
 

@@ -1,19 +1,11 @@
 /** `/api/v1/codes`: create, read, list, update and archive codes, and list a code's scans. */
 import { z } from '@hono/zod-openapi'
-import {
-  type Api,
-  apiRoute,
-  conflict,
-  json,
-  jsonBody,
-  listOf,
-  PageQuery,
-  security,
-} from '../api/factory'
+import { type Api, apiRoute, conflict, json, jsonBody, security } from '../api/factory'
 import { ApiError, notFound } from '../errors'
 import { listPage } from '../lib/cursor'
+import { listOf, PageQuery } from '../lib/paging'
 import { publicBase } from '../lib/urls'
-import { forgetCode } from '../scan/resolve'
+import { forgetCode } from './cache'
 import { presentCode, presentScan } from './present'
 import { getCode, listCodeChanges, listCodes, listScans } from './queries'
 import { destinationRules } from './rules'

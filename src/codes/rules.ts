@@ -4,10 +4,10 @@
  */
 import type { Bindings } from '../env'
 import { ApiError, type FieldError } from '../errors'
+import { isProduction } from '../lib/environment'
 import { internalHostRule } from '../lib/internal-hosts'
 import { RESERVED_SLUGS } from '../lib/paths'
 import { amountProblem, currencyRule } from '../money/currency'
-import { isProduction } from '../payments/mode'
 
 export const MAX_URL_LENGTH = 2048
 

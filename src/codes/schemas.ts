@@ -3,7 +3,7 @@
  * rules that need more than a shape (URLs, money, slugs) live in `rules.ts`.
  */
 import { z } from '@hono/zod-openapi'
-import { PageQuery } from '../api/factory'
+import { PageQuery } from '../lib/paging'
 import { customerText, text } from '../lib/text'
 import { SUPPORTED_CURRENCIES } from '../money/currency'
 

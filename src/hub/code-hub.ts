@@ -105,9 +105,10 @@ export class CodeHub extends DurableObject<Env> {
 
   /**
    * Stores a batch of scans once, as one row, and updates the counters. A batch is known by its
-   * first scan's id: the Worker re-sends a whole batch when a call fails (batcher.ts), never part
-   * of one, so a batch seen before is ignored. Durable when it returns: the Worker acknowledges
-   * the scans on this answer, and batches this code's next scans at the pace it carries.
+   * first scan's id: the Worker re-sends a whole batch when a call fails (scan/batcher.ts), never
+   * part of one, so a batch seen before is ignored. Durable when it returns: the Worker
+   * acknowledges the scans on this answer, and batches this code's next scans at the pace it
+   * carries.
    */
   async recordScans(scans: HubScan[]): Promise<{ stored: number; pace: Pace }> {
     const pace = this.pacer.call(Date.now())

@@ -3,8 +3,9 @@
  * which must still be live when the feed is opened (live-routes.ts) and while it runs: the hub
  * asks again every CREDENTIALS_CHECK_MS (watchers.ts). Loaded by the hub only when it checks.
  */
-import { ADMIN_SUBJECT, isAdminSessionActive } from '../admin/session'
+
 import { isApiKeyActive } from '../auth/queries'
+import { ADMIN_SUBJECT, isAdminSessionActive } from '../auth/sessions'
 import { createDb, type Db } from '../db/client'
 
 /** Whether the API key, or the admin session, behind a feed is still live. */

@@ -1,7 +1,7 @@
 /**
  * Backpressure from a code's hub to the isolates that batch scans for it.
  *
- * Each isolate sends a code's scans in batches (batcher.ts): one call per window or per full
+ * Each isolate sends a code's scans in batches (scan/batcher.ts): one call per window or per full
  * batch. Isolates do not know about each other, so when a code is scanned in many places at once
  * (a code on TV), the calls to its one hub add up: a Durable Object takes on the order of 1,000 a
  * second. The hub therefore counts the calls it gets and answers each with the pace it wants:

@@ -1,6 +1,6 @@
 /**
- * Recording a code's scans in its hub: a batch from the Worker (batcher.ts) is stored once, as
- * one row of its flush sequence, and counted in the same transaction. A sequence is sealed once
+ * Recording a code's scans in its hub: a batch from the Worker (scan/batcher.ts) is stored once,
+ * as one row of its flush sequence, and counted in the same transaction. A sequence is sealed once
  * it holds FLUSH_MAX_SCANS, so a flush to D1 stays small.
  */
 import { scanRow } from './aggregate'

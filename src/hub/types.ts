@@ -2,7 +2,12 @@
  * What travels between the Worker and a code's hub (RPC arguments and results) and what the hub
  * sends to live-feed sockets. Plain data only, so it crosses RPC and JSON unchanged.
  */
-import type { DeviceClass } from '../scan/classify'
+
+/**
+ * What kind of device scanned (scan/classify.ts tells it from the user agent); the values of the
+ * D1 `scans.device` column.
+ */
+export type DeviceClass = 'mobile' | 'tablet' | 'desktop' | 'tv' | 'bot' | 'unknown'
 
 /** One scan as the hub stores it: the D1 `scans` row plus nothing the hub has to compute. */
 export interface HubScan {

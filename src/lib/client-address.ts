@@ -14,7 +14,7 @@
  *   `dev:anonymous:` + random, one bucket per request: never one bucket for every client.
  */
 import type { Bindings } from '../env'
-import { isProduction } from '../payments/mode'
+import { isProduction } from './environment'
 import { parseIPv6 } from './ip'
 
 let warned = false

@@ -3,10 +3,10 @@
  * code's hub settles the payment's hold (the limit on a code is guarded there) and counts the
  * funnel, and cached copies of a code that may have sold out are dropped.
  */
+import { forgetCode } from '../codes/cache'
 import type { Payment } from '../db/schema'
 import type { Bindings } from '../env'
 import { hubFor } from '../hub/client'
-import { forgetCode } from '../scan/resolve'
 
 /**
  * After a Stripe session closes, its hold lasts this much longer: Stripe retries a webhook for up

@@ -1,9 +1,10 @@
 /** `/api/v1/payments`: read-only; payments change state only through provider events. */
 import { z } from '@hono/zod-openapi'
-import { type Api, apiRoute, json, listOf, PageQuery, security } from '../api/factory'
+import { type Api, apiRoute, json, security } from '../api/factory'
 import { PAYMENT_STATUSES, type Payment } from '../db/schema'
 import { notFound } from '../errors'
 import { listPage } from '../lib/cursor'
+import { listOf, PageQuery } from '../lib/paging'
 import { publicBase } from '../lib/urls'
 import { getPayment, listPayments } from './queries'
 

@@ -1,7 +1,7 @@
 /** Which provider takes payments here: Stripe when configured, else test mode outside production. */
 import type { Db } from '../db/client'
 import type { Bindings } from '../env'
-import { isProduction } from './mode'
+import { isProduction } from '../lib/environment'
 import { type PaymentProvider, ProviderError } from './provider'
 import { stripeProvider } from './stripe'
 import { testModeProvider } from './test-mode'

@@ -9,13 +9,13 @@
  * queues the scan for the code's hub; the hub call happens in `waitUntil`, after the answer.
  */
 import { unavailable } from '../codes/availability'
+import { cachedCode, type ResolveContext, resolveCode } from '../codes/cache'
 import type { ResolvedCode } from '../codes/queries'
 import type { Bindings } from '../env'
 import { lazy } from '../lib/lazy'
 import { originOf } from '../lib/paths'
 import { cameFromQr } from '../lib/urls'
 import type { ScanInput } from './record'
-import { cachedCode, type ResolveContext, resolveCode } from './resolve'
 
 /** What the scan path needs of the execution context. */
 type Background = Pick<ExecutionContext, 'waitUntil'>

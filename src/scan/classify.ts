@@ -4,8 +4,7 @@
  */
 import Bowser from 'bowser'
 import { isbot } from 'isbot'
-
-export type DeviceClass = 'mobile' | 'tablet' | 'desktop' | 'tv' | 'bot' | 'unknown'
+import type { DeviceClass } from '../hub/types'
 
 export interface Client {
   device: DeviceClass

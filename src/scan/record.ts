@@ -6,9 +6,9 @@
  * for it.
  */
 import type { Bindings } from '../env'
-import { sendScan } from '../hub/batcher'
 import type { HubScan } from '../hub/types'
 import { sequentialId } from '../lib/ids'
+import { sendScan } from './batcher'
 import { classifyClient } from './classify'
 
 /** What the scan path copies out of the request before answering; plain data only. */

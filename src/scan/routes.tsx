@@ -6,12 +6,12 @@
 import { Hono } from 'hono'
 import { CheckoutPage, customerLocale } from '../checkout/page'
 import { unavailable } from '../codes/availability'
+import { resolveCode } from '../codes/cache'
 import type { AppEnv } from '../env'
 import { SLUG_PATTERN } from '../lib/paths'
 import { StatusPage } from '../pages/layout'
 import { isTestMode } from '../payments/mode'
 import { NO_STORE, recordAfter, redirectTo, resolveContext } from './answer'
-import { resolveCode } from './resolve'
 
 export const scanRoutes = new Hono<AppEnv>()
 

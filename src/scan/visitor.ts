@@ -3,7 +3,7 @@
  * the UTC date, so hashes link a visitor's scans within one day and never across days, and the
  * raw IP is never stored anywhere.
  *
- * Computed for a batch of scans at once, as the batch is sent (hub/batcher.ts), with
+ * Computed for a batch of scans at once, as the batch is sent (batcher.ts), with
  * @noble/hashes rather than WebCrypto: it runs for every scan, and a synchronous
  * HMAC from a keyed state prepared once a day costs a fraction of an async `crypto.subtle.sign`
  * call in workerd (the same bytes either way).

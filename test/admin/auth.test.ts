@@ -1,6 +1,6 @@
 import { env } from 'cloudflare:workers'
 import { describe, expect, it } from 'vitest'
-import { createSignInToken } from '../../src/admin/session'
+import { createSignInToken } from '../../src/auth/sessions'
 import { createDb } from '../../src/db/client'
 import { call, newMerchant, postForm } from '../helpers'
 import { AdminClient } from './client'

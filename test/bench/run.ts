@@ -627,7 +627,7 @@ const destination = async () =>
   ).headers.get('location')
 await destination()
 await destination()
-const ttlSource = readFileSync(join(ROOT, 'src', 'scan', 'resolve.ts'), 'utf8')
+const ttlSource = readFileSync(join(ROOT, 'src', 'codes', 'cache.ts'), 'utf8')
 const documentedBoundMs = Number(
   (/CODE_CACHE_TTL_MS\s*=\s*([\d_]+)/.exec(ttlSource)?.[1] ?? '5000').replaceAll('_', ''),
 )

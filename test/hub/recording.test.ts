@@ -1,10 +1,10 @@
 import { createExecutionContext, runInDurableObject, waitOnExecutionContext } from 'cloudflare:test'
 import { env } from 'cloudflare:workers'
 import { describe, expect, it } from 'vitest'
+import { clearIsolateCache } from '../../src/codes/cache'
 import { hubFor } from '../../src/hub/client'
 import { DEFAULT_PACE } from '../../src/hub/pace'
 import worker from '../../src/index'
-import { clearIsolateCache } from '../../src/scan/resolve'
 import { call, createCode, flushHub, merchantWithCode, newMerchant, ORIGIN } from '../helpers'
 import { countingEnv, d1Count, d1Scans, IPHONE, SLACKBOT, scanFor } from './fixtures'
 

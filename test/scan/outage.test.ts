@@ -1,6 +1,6 @@
 import { env } from 'cloudflare:workers'
 import { afterEach, describe, expect, it, vi } from 'vitest'
-import { CODE_CACHE_TTL_MS, OUTAGE_RETRY_MS, READ_TIMEOUT_MS } from '../../src/scan/resolve'
+import { CODE_CACHE_TTL_MS, OUTAGE_RETRY_MS, READ_TIMEOUT_MS } from '../../src/codes/cache'
 import { call, merchantWithCode, ORIGIN, problemOf, replaceMethod } from '../helpers'
 
 /** A D1 binding that fails like an outage: every statement throws. */

@@ -1,6 +1,5 @@
 import { env } from 'cloudflare:workers'
 import { beforeEach, describe, expect, it, vi } from 'vitest'
-import { hubFor } from '../../src/hub/client'
 import {
   CODE_CACHE_TTL_MS,
   cachedCode,
@@ -12,7 +11,8 @@ import {
   type ResolveContext,
   resolveCode,
   UNKNOWN_CACHE_MAX,
-} from '../../src/scan/resolve'
+} from '../../src/codes/cache'
+import { hubFor } from '../../src/hub/client'
 import { payForm } from '../checkout/support'
 import {
   call,

@@ -3,12 +3,12 @@
  * is taken is shown old → new and asked once more before it is saved.
  */
 import type { Context } from 'hono'
+import { forgetCode } from '../../codes/cache'
 import { destinationRules } from '../../codes/rules'
 import { changeCode } from '../../codes/service'
 import type { Code } from '../../db/schema'
 import type { AppEnv } from '../../env'
 import { currencyRule, formatMinor } from '../../money/currency'
-import { forgetCode } from '../../scan/resolve'
 import { FieldError } from '../components'
 import { errorsOf, type Form, type FormErrors, readForm, updateInputOf } from '../forms'
 import { AdminLayout } from '../layout'

@@ -1,9 +1,9 @@
 /** `POST /admin/codes/{id}/live-token`: what the code page's script opens its live feed with. */
 import type { Context } from 'hono'
+import { ADMIN_SUBJECT } from '../../auth/sessions'
 import type { AppEnv } from '../../env'
 import { notFound } from '../../errors'
 import { issueLiveToken } from '../../hub/live-routes'
-import { ADMIN_SUBJECT } from '../session'
 import { ownCode } from './own-code'
 
 /** The token names the session, so signing out ends what it opens. */

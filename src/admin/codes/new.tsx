@@ -1,11 +1,11 @@
 /** `/admin/codes/new`: the form that creates a code, and its post. */
 import type { Context } from 'hono'
 import { getMerchant } from '../../auth/queries'
+import { forgetCode } from '../../codes/cache'
 import { destinationRules } from '../../codes/rules'
 import { createCodeFor } from '../../codes/service'
 import type { AppEnv } from '../../env'
 import { SUPPORTED_CURRENCIES } from '../../money/currency'
-import { forgetCode } from '../../scan/resolve'
 import { FieldError } from '../components'
 import { createInputOf, errorsOf, type Form, type FormErrors, readForm } from '../forms'
 import { AdminLayout } from '../layout'

@@ -1,8 +1,8 @@
 /** `POST /admin/codes/{id}/status`: the pause, resume and archive buttons of a code's page. */
 import type { Context } from 'hono'
+import { forgetCode } from '../../codes/cache'
 import { changeCode } from '../../codes/service'
 import type { AppEnv } from '../../env'
-import { forgetCode } from '../../scan/resolve'
 import { errorsOf, readForm } from '../forms'
 import { AdminLayout } from '../layout'
 import { CodeNotFound, ownCode } from './own-code'

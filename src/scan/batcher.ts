@@ -1,8 +1,9 @@
 /**
- * Per-isolate micro-batching of scans: scans for the same code that arrive within the code's
- * window (or that many of them) go to its hub in one RPC, which turns a flood on one code into a
- * trickle of calls. The window and batch size are the hub's to set (pace.ts): 100 ms and 100
- * scans by default, longer and bigger while the hub gets more calls than it wants.
+ * Per-isolate micro-batching of scans, the last step of recording one in the Worker (record.ts):
+ * scans for the same code that arrive within the code's window (or that many of them) go to its
+ * hub in one RPC, which turns a flood on one code into a trickle of calls. The window and batch
+ * size are the hub's to set (hub/pace.ts): 100 ms and 100 scans by default, longer and bigger
+ * while the hub gets more calls than it wants.
  *
  * A batch is sent by the request that opened it (its timer) or by the one that filled it; each
  * of those two must keep its request alive (`ctx.waitUntil`) until the hub has stored the batch,
@@ -17,10 +18,10 @@
  * the last attempt the whole batch is logged as JSON, so the scans can be replayed from the logs,
  * and the delivery still resolves: `waitUntil` never rejects.
  */
-import { type VisitorInput, visitorHash } from '../scan/visitor'
-import { type HubEnv, hubFor } from './client'
-import { DEFAULT_PACE, type Pace, SLOWEST_PACE } from './pace'
-import type { HubScan } from './types'
+import { type HubEnv, hubFor } from '../hub/client'
+import { DEFAULT_PACE, type Pace, SLOWEST_PACE } from '../hub/pace'
+import type { HubScan } from '../hub/types'
+import { type VisitorInput, visitorHash } from './visitor'
 
 /** Tries per batch, and the wait before each try after the first (jittered ×0.5–1.5). */
 export const SEND_ATTEMPTS = 3

@@ -1,13 +1,17 @@
 /**
- * Slug → code for the scan path: isolate LRU, then the Cache API (per location), then D1.
+ * The code cache, slug → code: isolate LRU, then the Cache API (per location), then D1.
  * Every entry carries the time it was read from D1 and dies CODE_CACHE_TTL_MS after it, in both
  * layers, so an edit reaches every scanner worldwide within that bound.
+ *
+ * It lives with the codes because whatever changes a code drops its entry here (`forgetCode`):
+ * the codes API, the admin, and payments when a sale sells a code out. The scan path and QR
+ * images read through it (`resolveCode`).
  */
 
-import type { ResolvedCode } from '../codes/queries'
 import { ApiError } from '../errors'
 import { lazy } from '../lib/lazy'
 import { withTimeout } from '../lib/timeout'
+import type { ResolvedCode } from './queries'
 
 export const CODE_CACHE_TTL_MS = 5_000
 /** How long a location keeps an entry as the fallback for a D1 outage. */
@@ -180,7 +184,7 @@ export async function resolveCode(slug: string, ctx: ResolveContext): Promise<Re
 }
 
 /** The query code (drizzle), loaded on the first miss rather than at startup. */
-const queries = lazy(() => Promise.all([import('../codes/queries'), import('../db/client')]))
+const queries = lazy(() => Promise.all([import('./queries'), import('../db/client')]))
 
 /** Reads in flight per slug: concurrent misses of one slug share one D1 read. */
 const reading = new Map<string, Promise<ResolvedCode | null>>()
