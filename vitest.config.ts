@@ -10,7 +10,7 @@ export default defineConfig({
         // Everything that touches the Worker runs inside workerd with real D1 and Durable Objects.
         plugins: [
           cloudflareTest({
-            // The sources, not wrangler.toml's built `main` (dist/, made by src/cli/build.ts).
+            // The sources, not wrangler.toml's built `main` (dist/, made by scripts/build/).
             main: './src/index.ts',
             wrangler: { configPath: './wrangler.toml' },
             miniflare: {
@@ -26,7 +26,7 @@ export default defineConfig({
         test: {
           name: 'workers',
           include: ['test/**/*.test.ts', 'test/**/*.test.tsx'],
-          exclude: ['test/node/**', 'test/browser/**', 'test/bench/**'],
+          exclude: ['test/node/**', 'test/browser/**'],
           setupFiles: ['./test/setup.ts'],
           globalSetup: ['./test/global-setup.ts'],
         },

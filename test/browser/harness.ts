@@ -9,11 +9,11 @@ import { join } from 'node:path'
 import { drizzle } from 'drizzle-orm/d1'
 import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core'
 import { afterAll, beforeAll } from 'vitest'
+import { bundle, ROOT } from '../../bench/build'
+import { applyMigrations, d1Of, readAppConfig, startWorker } from '../../bench/workerd'
 import { createApiKey, createMerchant } from '../../src/auth/queries'
 import type { Db } from '../../src/db/client'
 import * as schema from '../../src/db/schema'
-import { bundle, ROOT } from '../bench/build'
-import { applyMigrations, d1Of, readAppConfig, startWorker } from '../bench/workerd'
 
 export const ARTIFACTS = join(ROOT, 'test', 'artifacts')
 export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium'

@@ -1,5 +1,5 @@
 /**
- * The Worker's build (src/cli/build.ts) changes what the runtime gets beyond bundling: what it
+ * The Worker's build (scripts/build/) changes what the runtime gets beyond bundling: what it
  * leaves out of zod must not change what zod does, and the chunks it turns into CommonJS (which
  * workerd compiles only when first required) must behave, and map back to their sources, as the
  * ES modules esbuild wrote.
@@ -9,8 +9,8 @@ import { join } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import { Miniflare } from 'miniflare'
 import { afterAll, describe, expect, it } from 'vitest'
-import { buildWorker, REQUIRABLE, toCommonJs } from '../../src/cli/build'
-import { bundleSourceMaps } from '../bench/build'
+import { bundleSourceMaps } from '../../bench/build'
+import { buildWorker, REQUIRABLE, toCommonJs } from '../../scripts/build/index'
 
 // Inside the repo's node_modules, so the entry resolves packages as src/ does.
 const cache = join(import.meta.dirname, '..', '..', 'node_modules', '.cache')

@@ -9,8 +9,8 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { stripVTControlCharacters } from 'node:util'
 import { drizzle } from 'drizzle-orm/sqlite-proxy'
-import type { Db } from '../db/client'
-import * as schema from '../db/schema'
+import type { Db } from '../src/db/client'
+import * as schema from '../src/db/schema'
 
 export type Target = 'local' | 'remote'
 

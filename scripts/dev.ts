@@ -5,9 +5,9 @@
  */
 import { spawn } from 'node:child_process'
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
-import { createApiKey, createMerchant } from '../auth/queries'
-import { CreateCode } from '../codes/schemas'
-import { createCodeFor } from '../codes/service'
+import { createApiKey, createMerchant } from '../src/auth/queries'
+import { CreateCode } from '../src/codes/schemas'
+import { createCodeFor } from '../src/codes/service'
 import { openD1, wrangler } from './d1'
 
 /** `--port N` or `--port=N` after `npm run dev --`, else PORT, else 8787. */

@@ -5,9 +5,9 @@
  * Bad arguments or a failed database write end with a message and exit code 2 or 1, never a trace.
  */
 import { parseArgs } from 'node:util'
-import { createSignInToken } from '../admin/session'
-import { createApiKey, createMerchant } from '../auth/queries'
-import { normalizeDomain } from '../lib/domain'
+import { createSignInToken } from '../src/admin/session'
+import { createApiKey, createMerchant } from '../src/auth/queries'
+import { normalizeDomain } from '../src/lib/domain'
 import { D1CommandError, openD1 } from './d1'
 
 const USAGE = `Usage: npm run merchant:create -- --name "Café Luna" [--domain cafeluna.example]
