@@ -9,24 +9,14 @@ import { createApiKey, createMerchant } from '../src/auth/queries'
 import { CreateCode } from '../src/codes/schemas'
 import { createCodeFor } from '../src/codes/service'
 import { openD1, wrangler } from './d1'
+import { devPort, writeDevOrigin } from './local-origin'
 
-/** `--port N` or `--port=N` after `npm run dev --`, else PORT, else 8787. */
-function port(): number {
-  const args = process.argv.slice(2)
-  const at = args.findIndex((arg) => arg === '--port' || arg.startsWith('--port='))
-  const inline = args[at]?.startsWith('--port=') ?? false
-  const given = at < 0 ? process.env.PORT : inline ? args[at]?.slice(7) : args[at + 1]
-  // wrangler dev gets every other argument as given, and the port from us.
-  if (at >= 0) args.splice(at, inline ? 1 : 2)
-  process.argv.splice(2, process.argv.length, ...args)
-  const value = at < 0 && given === undefined ? 8787 : Number(given?.trim() || Number.NaN)
-  if (!Number.isInteger(value) || value < 1 || value > 65_535) {
-    console.error(`The port must be a number from 1 to 65535, not "${given ?? '(nothing)'}".`)
-    process.exit(2)
-  }
-  return value
+const chosen = devPort(process.argv.slice(2), process.env)
+if ('error' in chosen) {
+  console.error(chosen.error)
+  process.exit(2)
 }
-const PORT = port()
+const PORT = chosen.port
 const BASE = `http://localhost:${PORT}`
 const DEMO_FILE = '.wrangler/demo.json'
 
@@ -138,10 +128,13 @@ ensureDevVars()
 console.log('Applying migrations to the local D1…')
 wrangler(['d1', 'migrations', 'apply', 'DB', '--local'], { quiet: true })
 const demo = await seed()
-const dev = spawn('npx', ['wrangler', 'dev', '--port', String(PORT), ...process.argv.slice(2)], {
+const dev = spawn('npx', ['wrangler', 'dev', '--port', String(PORT), ...chosen.rest], {
   stdio: 'inherit',
   env: { ...process.env, WRANGLER_SEND_METRICS: 'false' },
 })
 dev.on('exit', (code) => process.exit(code ?? 0))
 for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => dev.kill(signal))
-if (await waitUntilUp()) banner(demo)
+if (await waitUntilUp()) {
+  writeDevOrigin(BASE)
+  banner(demo)
+}
