@@ -21,7 +21,9 @@ export function wrangler(args: string[], options: { quiet?: boolean } = {}): str
   try {
     return execFileSync('npx', ['wrangler', ...args], {
       encoding: 'utf8',
-      env: { ...process.env, CI: '1', WRANGLER_SEND_METRICS: 'false' },
+      // WRANGLER_LOG: `--json` output is printed at `log` level; a quieter level set in the shell
+      // would leave nothing to parse.
+      env: { ...process.env, CI: '1', WRANGLER_SEND_METRICS: 'false', WRANGLER_LOG: 'log' },
       stdio: ['ignore', 'pipe', options.quiet ? 'pipe' : 'inherit'],
       maxBuffer: 64 * 1024 * 1024,
     })

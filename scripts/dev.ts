@@ -9,6 +9,7 @@ import { createApiKey, createMerchant } from '../src/auth/queries'
 import { CreateCode } from '../src/codes/schemas'
 import { createCodeFor } from '../src/codes/service'
 import { openD1, wrangler } from './d1'
+import { withDevSecrets } from './dev-vars'
 import { devPort, writeDevOrigin } from './local-origin'
 
 const chosen = devPort(process.argv.slice(2), process.env)
@@ -18,6 +19,14 @@ if ('error' in chosen) {
 }
 const PORT = chosen.port
 const BASE = `http://localhost:${PORT}`
+/**
+ * wrangler's own output at `info`: its warnings, "Ready on", a line per request, and what the
+ * Worker writes with console.info, warn and error. Not the table of the ~60 modules it attaches
+ * from dist/, which it prints at `log` level on every start and rebuild — the level of the
+ * Worker's console.log too, so those show with `npm run dev -- --log-level log`.
+ */
+const OWN_LOG_LEVEL = chosen.rest.some((a) => a === '--log-level' || a.startsWith('--log-level='))
+const LOG_LEVEL = OWN_LOG_LEVEL ? [] : ['--log-level', 'info']
 const DEMO_FILE = '.wrangler/demo.json'
 
 interface Demo {
@@ -27,25 +36,13 @@ interface Demo {
   checkoutSlug: string
 }
 
-/** Local secrets, each a fresh random value; added to an existing `.dev.vars` when missing. */
-const DEV_SECRETS = ['VISITOR_HASH_SECRET', 'SESSION_SECRET', 'LIVE_TOKEN_SECRET']
-
 function ensureDevVars() {
-  const current = existsSync('.dev.vars')
-    ? readFileSync('.dev.vars', 'utf8')
-    : '# Local secrets for wrangler dev (not committed).\n'
-  // As wrangler's dotenv reads the file: "NAME=v", "NAME = v", "export NAME=v".
-  const missing = DEV_SECRETS.filter(
-    (name) => !new RegExp(`^\\s*(?:export\\s+)?${name}\\s*=`, 'm').test(current),
+  const { text, written } = withDevSecrets(
+    existsSync('.dev.vars') ? readFileSync('.dev.vars', 'utf8') : undefined,
   )
-  if (!missing.length) return
-  const lines = missing.map((name) => {
-    const secret = Buffer.from(crypto.getRandomValues(new Uint8Array(32))).toString('hex')
-    return `${name}=${secret}\n`
-  })
-  const separator = current.endsWith('\n') ? '' : '\n'
-  writeFileSync('.dev.vars', current + separator + lines.join(''))
-  console.log(`Wrote ${missing.join(' and ')} to .dev.vars.`)
+  if (!written.length) return
+  writeFileSync('.dev.vars', text)
+  console.log(`Wrote ${written.join(' and ')} to .dev.vars.`)
 }
 
 async function seed(): Promise<Demo> {
@@ -107,6 +104,13 @@ function banner(demo: Demo) {
     `    curl -H "Authorization: Bearer ${demo.apiKey}" ${BASE}/api/v1/codes`,
     `    curl -i ${BASE}/${demo.redirectSlug}`,
     '',
+    ...(OWN_LOG_LEVEL
+      ? []
+      : [
+          "  Logs: each request, and the Worker's console.info, warn and error. For its console.log",
+          "  and wrangler's full output: npm run dev -- --log-level log",
+          '',
+        ]),
   ]
   console.log(lines.join('\n'))
 }
@@ -128,10 +132,20 @@ ensureDevVars()
 console.log('Applying migrations to the local D1…')
 wrangler(['d1', 'migrations', 'apply', 'DB', '--local'], { quiet: true })
 const demo = await seed()
-const dev = spawn('npx', ['wrangler', 'dev', '--port', String(PORT), ...chosen.rest], {
-  stdio: 'inherit',
-  env: { ...process.env, WRANGLER_SEND_METRICS: 'false' },
-})
+const dev = spawn(
+  'npx',
+  ['wrangler', 'dev', '--port', String(PORT), ...LOG_LEVEL, ...chosen.rest],
+  {
+    stdio: 'inherit',
+    env: {
+      ...process.env,
+      WRANGLER_SEND_METRICS: 'false',
+      // request.cf: miniflare's fixed placeholder rather than a fetch of workers.cloudflare.com at
+      // every start, which offline fails with two stack traces (and a fixed value is what tests see).
+      CLOUDFLARE_CF_FETCH_ENABLED: process.env.CLOUDFLARE_CF_FETCH_ENABLED ?? 'false',
+    },
+  },
+)
 dev.on('exit', (code) => process.exit(code ?? 0))
 for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => dev.kill(signal))
 if (await waitUntilUp()) {
