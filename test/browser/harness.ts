@@ -37,12 +37,19 @@ export async function startApp(options: { vars?: Record<string, string> } = {}):
     compatibilityDate: config.runtimeCompatibilityDate,
     compatibilityFlags: config.compatibilityFlags,
     workerOptions: config.workerOptions,
-    // No Stripe key: payments use the test-mode provider. Fixed secrets: nothing from .dev.vars.
+    // No Stripe key: payments use the test-mode provider. Fixed secrets, and the optional ones
+    // blank: wrangler reads .dev.vars into `workerOptions`, and nothing from it may count here.
     vars: {
       VISITOR_HASH_SECRET: 'browser-visitor',
       SESSION_SECRET: 'browser-session',
       LIVE_TOKEN_SECRET: 'browser-live',
       ENVIRONMENT: 'development',
+      STRIPE_SECRET_KEY: '',
+      STRIPE_WEBHOOK_SECRET: '',
+      STRIPE_API_HOST: '',
+      STRIPE_API_PORT: '',
+      STRIPE_API_PROTOCOL: '',
+      DNS_RESOLVER_URL: '',
       ...options.vars,
     },
   })
