@@ -2,7 +2,6 @@
  * Rules a code must satisfy beyond its JSON shape. Create and update both end here, on the merged
  * result, so a code can never be saved in a state the create path would refuse.
  */
-import type { Bindings } from '../env'
 import { ApiError, type FieldError } from '../errors'
 import { isProduction } from '../lib/environment'
 import { internalHostRule } from '../lib/internal-hosts'
@@ -34,7 +33,7 @@ export interface DestinationRules {
 /** The strict rules, also what callers get when they pass none. */
 export const PUBLIC_DESTINATIONS: DestinationRules = { internalHosts: false }
 
-export function destinationRules(env: Bindings): DestinationRules {
+export function destinationRules(env: { ENVIRONMENT?: string }): DestinationRules {
   return { internalHosts: !isProduction(env) }
 }
 

@@ -9,11 +9,11 @@ import { join } from 'node:path'
 import { drizzle } from 'drizzle-orm/d1'
 import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core'
 import { afterAll, beforeAll } from 'vitest'
+import { bundle, ROOT } from '../../bench/build'
+import { applyMigrations, d1Of, readAppConfig, startWorker } from '../../bench/workerd'
 import { createApiKey, createMerchant } from '../../src/auth/queries'
 import type { Db } from '../../src/db/client'
 import * as schema from '../../src/db/schema'
-import { bundle, ROOT } from '../bench/build'
-import { applyMigrations, d1Of, readAppConfig, startWorker } from '../bench/workerd'
 
 export const ARTIFACTS = join(ROOT, 'test', 'artifacts')
 export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium'
@@ -39,12 +39,19 @@ export async function startApp(options: { vars?: Record<string, string> } = {}):
     compatibilityDate: config.runtimeCompatibilityDate,
     compatibilityFlags: config.compatibilityFlags,
     workerOptions: config.workerOptions,
-    // No Stripe key: payments use the test-mode provider. Fixed secrets: nothing from .dev.vars.
+    // No Stripe key: payments use the test-mode provider. Fixed secrets, and the optional ones
+    // blank: wrangler reads .dev.vars into `workerOptions`, and nothing from it may count here.
     vars: {
       VISITOR_HASH_SECRET: 'browser-visitor',
       SESSION_SECRET: 'browser-session',
       LIVE_TOKEN_SECRET: 'browser-live',
       ENVIRONMENT: 'development',
+      STRIPE_SECRET_KEY: '',
+      STRIPE_WEBHOOK_SECRET: '',
+      STRIPE_API_HOST: '',
+      STRIPE_API_PORT: '',
+      STRIPE_API_PROTOCOL: '',
+      DNS_RESOLVER_URL: '',
       ...options.vars,
     },
   })

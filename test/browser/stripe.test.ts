@@ -1,7 +1,8 @@
 /**
  * The built Worker (what `wrangler deploy` uploads: the Stripe SDK in a chunk loaded as CommonJS
- * on first use, see src/cli/build.ts) paying through the real Stripe SDK against the in-repo fake
- * of Stripe's API, in workerd. The workers tests run the sources; this runs the build. No browser.
+ * on first use, see scripts/build/index.ts) paying through the real Stripe SDK against the in-repo
+ * fake of Stripe's API, in workerd. The workers tests run the sources; this runs the build. No
+ * browser.
  */
 import type { Server } from 'node:http'
 import Stripe from 'stripe'

@@ -8,8 +8,8 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { build } from 'esbuild'
 import { afterAll, describe, expect, it } from 'vitest'
-import { type Bundle, bundleSourceMaps } from '../bench/build'
-import { load } from '../bench/load'
+import { type Bundle, bundleSourceMaps } from '../../bench/build'
+import { load } from '../../bench/load'
 
 const tmp = mkdtempSync(join(tmpdir(), 'bench-tools-'))
 afterAll(() => rmSync(tmp, { recursive: true, force: true }))

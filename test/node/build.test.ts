@@ -1,16 +1,19 @@
 /**
- * The Worker's build (src/cli/build.ts) changes what the runtime gets beyond bundling: what it
+ * The Worker's build (scripts/build/) changes what the runtime gets beyond bundling: what it
  * leaves out of zod must not change what zod does, and the chunks it turns into CommonJS (which
  * workerd compiles only when first required) must behave, and map back to their sources, as the
- * ES modules esbuild wrote.
+ * ES modules esbuild wrote. The plain build (`QRC_BUILD_PLAIN=1`), the fallback should an esbuild
+ * upgrade break that rewrite, must give a Worker that runs as well.
  */
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import { Miniflare } from 'miniflare'
 import { afterAll, describe, expect, it } from 'vitest'
-import { buildWorker, REQUIRABLE, toCommonJs } from '../../src/cli/build'
-import { bundleSourceMaps } from '../bench/build'
+import { bundleSourceMaps, ROOT } from '../../bench/build'
+import { readAppConfig, startWorker } from '../../bench/workerd'
+import { REQUIRABLE, toCommonJs } from '../../scripts/build/commonjs'
+import { buildWorker, PLAIN_BUILD_ENV } from '../../scripts/build/index'
 
 // Inside the repo's node_modules, so the entry resolves packages as src/ does.
 const cache = join(import.meta.dirname, '..', '..', 'node_modules', '.cache')
@@ -173,28 +176,53 @@ describe('chunks no cold isolate evaluates', () => {
     expect(lookup(`chunks/${lazyName}.cjs`, line, column)?.at).toMatch(/lazy\.ts:7$/)
   })
 
-  it('behave as the ES modules did, in workerd and in Node', async () => {
+  /** What the built entry at `at` answers in workerd, then in Node. */
+  async function reports(at: string): Promise<[Report, Report]> {
     const mf = new Miniflare({
       compatibilityDate: '2026-07-30',
       compatibilityFlags: ['nodejs_compat'],
       modules: true,
-      scriptPath: join(outdir, 'index.mjs'),
-      modulesRoot: outdir,
+      scriptPath: join(at, 'index.mjs'),
+      modulesRoot: at,
       modulesRules: [
         { type: 'ESModule', include: ['**/*.mjs'] },
         { type: 'CommonJS', include: ['**/*.cjs'] },
       ],
     })
+    let inWorkerd: Report
     try {
-      const response = await mf.dispatchFetch('http://localhost/')
-      expect(await response.json()).toEqual(expected)
+      inWorkerd = (await (await mf.dispatchFetch('http://localhost/')).json()) as Report
     } finally {
       await mf.dispose()
     }
-    const entry = (await import(pathToFileURL(join(outdir, 'index.mjs')).href)) as {
+    const entry = (await import(pathToFileURL(join(at, 'index.mjs')).href)) as {
       report(): Promise<Report>
     }
-    expect(await entry.report()).toEqual(expected)
+    return [inWorkerd, await entry.report()]
+  }
+
+  it('behave as the ES modules did, in workerd and in Node', async () => {
+    expect(await reports(outdir)).toEqual([expected, expected])
+  })
+
+  it(`stay ES modules as esbuild wrote them in the plain build (${PLAIN_BUILD_ENV}=1)`, async () => {
+    const plain = join(dir, 'plain')
+    const before = process.env[PLAIN_BUILD_ENV]
+    // As wrangler's [build] command would see it: the switch in the environment.
+    process.env[PLAIN_BUILD_ENV] = '1'
+    try {
+      await buildWorker({ entry: join(dir, 'entry.ts'), outdir: plain })
+    } finally {
+      if (before === undefined) delete process.env[PLAIN_BUILD_ENV]
+      else process.env[PLAIN_BUILD_ENV] = before
+    }
+    const modules = readdirSync(plain, { recursive: true }) as string[]
+    expect(modules.filter((f) => f.endsWith('.cjs'))).toEqual([])
+    expect(modules.some((f) => /^chunks[\\/]lazy-.*\.mjs$/.test(f))).toBe(true)
+    for (const f of modules.filter((m) => m.endsWith('.mjs'))) {
+      expect(readFileSync(join(plain, f), 'utf8')).not.toContain('$qrc$')
+    }
+    expect(await reports(plain)).toEqual([expected, expected])
   })
 
   it('refuses, failing the build, an eager export that changes after its module ran', async () => {
@@ -246,4 +274,33 @@ describe('chunks no cold isolate evaluates', () => {
       /cannot convert/,
     )
   })
+})
+
+describe('the plain build of the Worker', () => {
+  it('runs in workerd and answers from the entry and from its chunks', async () => {
+    const outdir = join(tmp, 'worker-plain')
+    await buildWorker({ outdir, plain: true })
+    const modules = readdirSync(outdir, { recursive: true }) as string[]
+    expect(modules.filter((f) => f.endsWith('.cjs'))).toEqual([])
+    const config = readAppConfig(join(ROOT, 'wrangler.toml'))
+    const running = await startWorker({
+      scriptPath: join(outdir, 'index.mjs'),
+      compatibilityDate: config.runtimeCompatibilityDate,
+      compatibilityFlags: config.compatibilityFlags,
+      workerOptions: config.workerOptions,
+    })
+    try {
+      // The entry's own route, then the full app's chunk (the API with zod), then an admin page.
+      const health = await fetch(new URL('/health', running.url))
+      expect(await health.json()).toEqual({ ok: true })
+      const openapi = await fetch(new URL('/openapi.json', running.url))
+      expect(openapi.status).toBe(200)
+      expect(((await openapi.json()) as { openapi?: string }).openapi).toMatch(/^3\./)
+      const signIn = await fetch(new URL('/admin/login', running.url))
+      expect(signIn.status).toBe(200)
+      expect(await signIn.text()).toContain('Sign in')
+    } finally {
+      await running.dispose()
+    }
+  }, 60_000)
 })

@@ -28,8 +28,8 @@ const PLACES: Record<Layer, string[]> = {
   pages: ['pages/'],
   /** The capabilities: what the product does, free of HTTP routing. */
   domain: ['codes/', 'auth/', 'scan/', 'hub/', 'payments/', 'stats/', 'qr/'],
-  /** The entry points and the HTTP surfaces; Node tooling (cli/) sits on top like an entry. */
-  surface: ['api/', 'admin/', 'checkout/', 'cli/', 'app.tsx', 'edge.tsx', 'http.tsx', 'index.ts'],
+  /** The entry points and the HTTP surfaces. */
+  surface: ['api/', 'admin/', 'checkout/', 'app.tsx', 'edge.tsx', 'http.tsx', 'index.ts'],
 }
 
 /** A domain folder's routes files (`routes.ts`, `live-routes.ts`…) are surface too. */

@@ -20,7 +20,7 @@ import { readAppConfig } from './workerd'
 const RUNS = Number(process.env.STARTUP_RUNS ?? 5)
 const tmp = mkdtempSync(join(tmpdir(), 'qrcheckout-startup-'))
 process.on('exit', () => rmSync(tmp, { recursive: true, force: true }))
-const config = readAppConfig(join(import.meta.dirname, '..', '..', 'wrangler.toml'))
+const config = readAppConfig(join(import.meta.dirname, '..', 'wrangler.toml'))
 const app = bundle({ config: config.configPath, outdir: join(tmp, 'app') })
 const baselineConfig = writeBaselineConfig(join(tmp, 'baseline.wrangler.json'), config)
 const appUpload = uploadBundle(config.configPath, join(tmp, 'app.bundle'))

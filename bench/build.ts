@@ -7,9 +7,9 @@ import { execFileSync } from 'node:child_process'
 import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs'
 import { basename, join } from 'node:path'
 import { gzipSync } from 'node:zlib'
-import { buildWorker } from '../../src/cli/build'
+import { buildWorker } from '../scripts/build/index'
 
-export const ROOT = join(import.meta.dirname, '..', '..')
+export const ROOT = join(import.meta.dirname, '..')
 const WRANGLER = join(ROOT, 'node_modules', '.bin', 'wrangler')
 
 export function wrangler(args: string[]): string {
@@ -44,7 +44,7 @@ export function bundle(options: { config: string; outdir: string }): Bundle {
   return describeBundle(options.outdir)
 }
 
-/** The app's own build (src/cli/build.ts) of another entry: the instrumented copy. */
+/** The app's own build (scripts/build/index.ts) of another entry: the instrumented copy. */
 export async function buildEntry(entry: string, outdir: string): Promise<Bundle> {
   await buildWorker({ entry, outdir })
   return describeBundle(outdir)
@@ -299,7 +299,7 @@ function shortPath(file: string): string {
 
 /**
  * A wrangler config for the baseline: its own entry, bundled by wrangler, with the app's
- * compatibility settings, and minified as the app's build (src/cli/build.ts) is.
+ * compatibility settings, and minified as the app's build (scripts/build/index.ts) is.
  */
 export function writeBaselineConfig(
   path: string,
@@ -307,7 +307,7 @@ export function writeBaselineConfig(
 ): string {
   const config = {
     name: 'qrcheckout-bench-baseline',
-    main: join(ROOT, 'test', 'bench', 'baseline.ts'),
+    main: join(ROOT, 'bench', 'baseline.ts'),
     compatibility_date: app.compatibilityDate,
     compatibility_flags: app.compatibilityFlags,
     minify: true,
@@ -329,7 +329,7 @@ export function writeInstrumentedEntry(
   names: { d1: string[]; durableObjects: string[]; kv: string[] },
 ): string {
   const app = JSON.stringify(main)
-  const instrument = JSON.stringify(join(ROOT, 'test', 'bench', 'instrument.ts'))
+  const instrument = JSON.stringify(join(ROOT, 'bench', 'instrument.ts'))
   const lines = [
     `import * as app from ${app}`,
     `import { instrumentClass, instrumentHandler } from ${instrument}`,

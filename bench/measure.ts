@@ -3,7 +3,7 @@
  * is to the smallest single-path rendering of the same module matrix.
  */
 import { brotliCompressSync, gzipSync } from 'node:zlib'
-import { encodeQrMatrix } from '../../src/qr/render'
+import { encodeQrMatrix } from '../src/qr/render'
 
 const gzipLen = (s: string | Uint8Array) => gzipSync(s, { level: 9 }).length
 const brotliLen = (s: string | Uint8Array) => brotliCompressSync(s).length

@@ -5,29 +5,28 @@
  */
 import { spawn } from 'node:child_process'
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
-import { createApiKey, createMerchant } from '../auth/queries'
-import { CreateCode } from '../codes/schemas'
-import { createCodeFor } from '../codes/service'
+import { createApiKey, createMerchant } from '../src/auth/queries'
+import { CreateCode } from '../src/codes/schemas'
+import { createCodeFor } from '../src/codes/service'
 import { openD1, wrangler } from './d1'
+import { withDevSecrets } from './dev-vars'
+import { devPort, writeDevOrigin } from './local-origin'
 
-/** `--port N` or `--port=N` after `npm run dev --`, else PORT, else 8787. */
-function port(): number {
-  const args = process.argv.slice(2)
-  const at = args.findIndex((arg) => arg === '--port' || arg.startsWith('--port='))
-  const inline = args[at]?.startsWith('--port=') ?? false
-  const given = at < 0 ? process.env.PORT : inline ? args[at]?.slice(7) : args[at + 1]
-  // wrangler dev gets every other argument as given, and the port from us.
-  if (at >= 0) args.splice(at, inline ? 1 : 2)
-  process.argv.splice(2, process.argv.length, ...args)
-  const value = at < 0 && given === undefined ? 8787 : Number(given?.trim() || Number.NaN)
-  if (!Number.isInteger(value) || value < 1 || value > 65_535) {
-    console.error(`The port must be a number from 1 to 65535, not "${given ?? '(nothing)'}".`)
-    process.exit(2)
-  }
-  return value
+const chosen = devPort(process.argv.slice(2), process.env)
+if ('error' in chosen) {
+  console.error(chosen.error)
+  process.exit(2)
 }
-const PORT = port()
+const PORT = chosen.port
 const BASE = `http://localhost:${PORT}`
+/**
+ * wrangler's own output at `info`: its warnings, "Ready on", a line per request, and what the
+ * Worker writes with console.info, warn and error. Not the table of the ~60 modules it attaches
+ * from dist/, which it prints at `log` level on every start and rebuild — the level of the
+ * Worker's console.log too, so those show with `npm run dev -- --log-level log`.
+ */
+const OWN_LOG_LEVEL = chosen.rest.some((a) => a === '--log-level' || a.startsWith('--log-level='))
+const LOG_LEVEL = OWN_LOG_LEVEL ? [] : ['--log-level', 'info']
 const DEMO_FILE = '.wrangler/demo.json'
 
 interface Demo {
@@ -37,25 +36,13 @@ interface Demo {
   checkoutSlug: string
 }
 
-/** Local secrets, each a fresh random value; added to an existing `.dev.vars` when missing. */
-const DEV_SECRETS = ['VISITOR_HASH_SECRET', 'SESSION_SECRET', 'LIVE_TOKEN_SECRET']
-
 function ensureDevVars() {
-  const current = existsSync('.dev.vars')
-    ? readFileSync('.dev.vars', 'utf8')
-    : '# Local secrets for wrangler dev (not committed).\n'
-  // As wrangler's dotenv reads the file: "NAME=v", "NAME = v", "export NAME=v".
-  const missing = DEV_SECRETS.filter(
-    (name) => !new RegExp(`^\\s*(?:export\\s+)?${name}\\s*=`, 'm').test(current),
+  const { text, written } = withDevSecrets(
+    existsSync('.dev.vars') ? readFileSync('.dev.vars', 'utf8') : undefined,
   )
-  if (!missing.length) return
-  const lines = missing.map((name) => {
-    const secret = Buffer.from(crypto.getRandomValues(new Uint8Array(32))).toString('hex')
-    return `${name}=${secret}\n`
-  })
-  const separator = current.endsWith('\n') ? '' : '\n'
-  writeFileSync('.dev.vars', current + separator + lines.join(''))
-  console.log(`Wrote ${missing.join(' and ')} to .dev.vars.`)
+  if (!written.length) return
+  writeFileSync('.dev.vars', text)
+  console.log(`Wrote ${written.join(' and ')} to .dev.vars.`)
 }
 
 async function seed(): Promise<Demo> {
@@ -117,6 +104,13 @@ function banner(demo: Demo) {
     `    curl -H "Authorization: Bearer ${demo.apiKey}" ${BASE}/api/v1/codes`,
     `    curl -i ${BASE}/${demo.redirectSlug}`,
     '',
+    ...(OWN_LOG_LEVEL
+      ? []
+      : [
+          "  Logs: each request, and the Worker's console.info, warn and error. For its console.log",
+          "  and wrangler's full output: npm run dev -- --log-level log",
+          '',
+        ]),
   ]
   console.log(lines.join('\n'))
 }
@@ -138,10 +132,23 @@ ensureDevVars()
 console.log('Applying migrations to the local D1…')
 wrangler(['d1', 'migrations', 'apply', 'DB', '--local'], { quiet: true })
 const demo = await seed()
-const dev = spawn('npx', ['wrangler', 'dev', '--port', String(PORT), ...process.argv.slice(2)], {
-  stdio: 'inherit',
-  env: { ...process.env, WRANGLER_SEND_METRICS: 'false' },
-})
+const dev = spawn(
+  'npx',
+  ['wrangler', 'dev', '--port', String(PORT), ...LOG_LEVEL, ...chosen.rest],
+  {
+    stdio: 'inherit',
+    env: {
+      ...process.env,
+      WRANGLER_SEND_METRICS: 'false',
+      // request.cf: miniflare's fixed placeholder rather than a fetch of workers.cloudflare.com at
+      // every start, which offline fails with two stack traces (and a fixed value is what tests see).
+      CLOUDFLARE_CF_FETCH_ENABLED: process.env.CLOUDFLARE_CF_FETCH_ENABLED ?? 'false',
+    },
+  },
+)
 dev.on('exit', (code) => process.exit(code ?? 0))
 for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => dev.kill(signal))
-if (await waitUntilUp()) banner(demo)
+if (await waitUntilUp()) {
+  writeDevOrigin(BASE)
+  banner(demo)
+}

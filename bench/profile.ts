@@ -33,7 +33,7 @@ const INSPECTOR_PORT = 9339
 
 const tmp = mkdtempSync(join(tmpdir(), 'qrcheckout-profile-'))
 process.on('exit', () => rmSync(tmp, { recursive: true, force: true }))
-const config = readAppConfig(join(import.meta.dirname, '..', '..', 'wrangler.toml'))
+const config = readAppConfig(join(import.meta.dirname, '..', 'wrangler.toml'))
 const built = bundle({ config: config.configPath, outdir: join(tmp, 'app') })
 const baselineConfig = writeBaselineConfig(join(tmp, 'baseline.wrangler.json'), config)
 const baseline = await startWorker({

@@ -5,14 +5,19 @@
  * Bad arguments or a failed database write end with a message and exit code 2 or 1, never a trace.
  */
 import { parseArgs } from 'node:util'
-import { readMerchantName } from '../auth/merchant-name'
-import { createApiKey, createMerchant } from '../auth/queries'
-import { createSignInToken } from '../auth/sessions'
-import { normalizeDomain } from '../lib/domain'
+import { readMerchantName } from '../src/auth/merchant-name'
+import { createApiKey, createMerchant } from '../src/auth/queries'
+import { createSignInToken } from '../src/auth/sessions'
+import { normalizeDomain } from '../src/lib/domain'
 import { D1CommandError, openD1 } from './d1'
+import { localOrigin } from './local-origin'
+
+/** Where `npm run dev` serves (or last served): the default origin of the sign-in link. */
+const LOCAL_ORIGIN = localOrigin()
 
 const USAGE = `Usage: npm run merchant:create -- --name "Café Luna" [--domain cafeluna.example]
-         [--remote --base-url https://qr.example.com]   (default: the local database, http://localhost:8787)`
+         [--remote --base-url https://qr.example.com]
+Default: the local database, and links to ${LOCAL_ORIGIN} (where npm run dev serves).`
 
 function fail(message: string, code = 2): never {
   console.error(`${message}\n${USAGE}`)
@@ -63,7 +68,7 @@ if (target === 'remote' && !values['base-url']) {
   fail('With --remote, give --base-url: the public origin of the deployed Worker.')
 }
 // An origin: http(s), a host, no path (new URL reads "localhost:8787" as a scheme, origin "null").
-const base = URL.parse(values['base-url'] ?? 'http://localhost:8787')
+const base = URL.parse(values['base-url'] ?? LOCAL_ORIGIN)
 if (
   !base ||
   !['http:', 'https:'].includes(base.protocol) ||

@@ -9,8 +9,8 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { stripVTControlCharacters } from 'node:util'
 import { drizzle } from 'drizzle-orm/sqlite-proxy'
-import type { Db } from '../db/client'
-import * as schema from '../db/schema'
+import type { Db } from '../src/db/client'
+import * as schema from '../src/db/schema'
 
 export type Target = 'local' | 'remote'
 
@@ -21,7 +21,9 @@ export function wrangler(args: string[], options: { quiet?: boolean } = {}): str
   try {
     return execFileSync('npx', ['wrangler', ...args], {
       encoding: 'utf8',
-      env: { ...process.env, CI: '1', WRANGLER_SEND_METRICS: 'false' },
+      // WRANGLER_LOG: `--json` output is printed at `log` level; a quieter level set in the shell
+      // would leave nothing to parse.
+      env: { ...process.env, CI: '1', WRANGLER_SEND_METRICS: 'false', WRANGLER_LOG: 'log' },
       stdio: ['ignore', 'pipe', options.quiet ? 'pipe' : 'inherit'],
       maxBuffer: 64 * 1024 * 1024,
     })

@@ -7,14 +7,14 @@
  * visibility, a cold isolate's first requests, and that every scan answered was recorded exactly
  * once.
  *
- * Writes test/bench/results.json. `BENCH_SECONDS` (default 5) sets the length of each measured run;
+ * Writes bench/results.json. `BENCH_SECONDS` (default 5) sets the length of each measured run;
  * `BENCH_WARM_RUNS` (default 3) the number of warm-redirect runs, each between two baseline runs.
  */
 import { execFileSync } from 'node:child_process'
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { cpus, tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { FLUSH_DELAY_MS } from '../../src/hub/limits'
+import { FLUSH_DELAY_MS } from '../src/hub/limits'
 import {
   buildEntry,
   bundle,
@@ -926,6 +926,6 @@ const results = {
   targets,
   totalSeconds: (Date.now() - started) / 1000,
 }
-mkdirSync(join(ROOT, 'test', 'bench'), { recursive: true })
-writeFileSync(join(ROOT, 'test', 'bench', 'results.json'), `${JSON.stringify(results, null, 2)}\n`)
-log('wrote test/bench/results.json')
+mkdirSync(join(ROOT, 'bench'), { recursive: true })
+writeFileSync(join(ROOT, 'bench', 'results.json'), `${JSON.stringify(results, null, 2)}\n`)
+log('wrote bench/results.json')

@@ -13,11 +13,11 @@ import {
   unstable_readConfig,
   unstable_splitSqlQuery,
 } from 'wrangler'
-import { createMerchant } from '../../src/auth/queries'
-import { CreateCode } from '../../src/codes/schemas'
-import { createCodeFor } from '../../src/codes/service'
-import type { Db } from '../../src/db/client'
-import * as schema from '../../src/db/schema'
+import { createMerchant } from '../src/auth/queries'
+import { CreateCode } from '../src/codes/schemas'
+import { createCodeFor } from '../src/codes/service'
+import type { Db } from '../src/db/client'
+import * as schema from '../src/db/schema'
 
 /** Just what the bench calls on miniflare's D1 proxy. */
 export interface D1 {
