@@ -3,6 +3,9 @@
  * names what happened in a few stable words; the fields say to what (ids, counts, routes); an
  * error is written with its name, message and stack, and its cause. Never pass a secret or a path
  * that holds one (receipt ids, sign-in tokens, API keys): log the route pattern instead.
+ *
+ * Info goes out through `console.info`, not `console.log`: `npm run dev` runs wrangler at log level
+ * info, which hides `console.log` along with wrangler's own startup noise.
  */
 
 export type LogFields = Record<string, unknown>
@@ -36,7 +39,7 @@ function write(level: Level, event: string, fields: LogFields = {}, err?: unknow
   }
   if (level === 'error') console.error(text)
   else if (level === 'warn') console.warn(text)
-  else console.log(text)
+  else console.info(text)
 }
 
 /** The one logger: `log.error('payment not recorded', { paymentId }, err)`. */

@@ -4,7 +4,7 @@ import { log } from '../../src/lib/log'
 afterEach(() => vi.restoreAllMocks())
 
 /** The one line the logger wrote through `method`, parsed. */
-function lineOf(method: 'log' | 'warn' | 'error', write: () => void) {
+function lineOf(method: 'info' | 'warn' | 'error', write: () => void) {
   const spy = vi.spyOn(console, method).mockImplementation(() => {})
   write()
   expect(spy).toHaveBeenCalledTimes(1)
@@ -16,7 +16,7 @@ function lineOf(method: 'log' | 'warn' | 'error', write: () => void) {
 
 describe('the structured logger', () => {
   it('writes one JSON line with the event, its level and its fields', () => {
-    const line = lineOf('log', () => log.info('holds reconciled', { checked: 3, strays: 0 }))
+    const line = lineOf('info', () => log.info('holds reconciled', { checked: 3, strays: 0 }))
     expect(line).toEqual({ level: 'info', event: 'holds reconciled', checked: 3, strays: 0 })
   })
 
