@@ -164,6 +164,14 @@ export const payments = sqliteTable(
     amount: integer('amount').notNull(),
     currency: text('currency').notNull(),
     description: text('description').notNull(),
+    /**
+     * Who is paid, as the customer was shown it when pressing pay: the merchant's name and its
+     * verified display domain then (null: none verified). The payment's pages and receipt show
+     * these, so a later rename or domain change never rewrites them (docs/trust.md). A null name:
+     * not recorded (a row written by a Worker older than migration 0011), shown as the merchant is now.
+     */
+    merchantName: text('merchant_name'),
+    merchantDomain: text('merchant_domain'),
     status: text('status', { enum: PAYMENT_STATUSES }).notNull(),
     provider: text('provider', { enum: ['stripe', 'test'] }).notNull(),
     /** The Checkout Session (or test session) id. */

@@ -47,14 +47,24 @@ export async function attachSession(
     .where(eq(payments.id, paymentId))
 }
 
-/** A payment with what its pages need: the code's slug and the merchant's name. */
+/**
+ * Whom the payment's pages show as paid: the merchant as it was when the payment was created; the
+ * merchant now only for a row that does not say (written by a Worker older than migration 0011).
+ */
+const notRecorded = sql`${payments.merchantName} is null`
+const payeeName = sql<string>`case when ${notRecorded} then ${merchants.name} else ${payments.merchantName} end`
+const payeeDomain = sql<
+  string | null
+>`case when ${notRecorded} then ${verifiedDomain} else ${payments.merchantDomain} end`
+
+/** A payment with what its pages need: the code's slug and who is paid (see above). */
 export async function findPayment(db: Db, where: { id: string } | { receiptId: string }) {
   const [row] = await db
     .select({
       payment: payments,
       slug: codes.slug,
-      merchantName: merchants.name,
-      merchantDomain: verifiedDomain,
+      merchantName: payeeName,
+      merchantDomain: payeeDomain,
       reference: codes.reference,
     })
     .from(payments)

@@ -188,6 +188,9 @@ function pendingPayment(code: CheckoutCode, amount: number, provider: ProviderNa
     amount,
     currency: code.currency,
     description: code.description,
+    // Who is paid as the customer saw it now: what the receipt shows, whatever changes later.
+    merchantName: code.merchantName,
+    merchantDomain: code.merchantDomain,
     status: 'pending',
     provider,
     sessionId: null,

@@ -1,7 +1,7 @@
 import { env } from 'cloudflare:workers'
 import { describe, expect, it } from 'vitest'
 import { nameProblem } from '../../src/auth/merchant-name'
-import { createMerchant } from '../../src/auth/queries'
+import { createApiKey, createMerchant } from '../../src/auth/queries'
 import { createDb } from '../../src/db/client'
 import { customerTextProblem } from '../../src/lib/text-rules'
 import { call, createCode, newMerchant } from '../helpers'
@@ -220,6 +220,101 @@ describe('migrations that move data', () => {
       for (const cp of MARKS) {
         expect(await nameOf(ids.get(cp) ?? ''), `U+${cp.toString(16)}`).toBe('a  b')
       }
+    })
+  })
+
+  describe('0011 (who was paid, kept on each payment)', () => {
+    /** A receipt id of the shape the receipt page accepts. */
+    const receiptOf = (id: string) => `rcpt_${id.padEnd(22, '0')}`
+
+    /** A payment as a Worker before 0011 wrote it: no merchant name or domain of its own. */
+    async function oldPayment(id: string, merchantId: string, codeId: string) {
+      await env.DB.prepare(
+        `insert into payments (id, merchant_id, code_id, code_version, amount, currency, description,
+           status, provider, receipt_id, created_at, updated_at)
+         values (?, ?, ?, 1, 450, 'eur', 'Flat white', 'paid', 'test', ?, 1, 1)`,
+      )
+        .bind(`pay_${id}`, merchantId, codeId, receiptOf(id))
+        .run()
+    }
+
+    /** 0011's statements but the columns it adds (the test's D1 has every migration applied). */
+    async function backfill() {
+      const queries = migration('0011').queries.filter((q) => !/alter table/i.test(q))
+      await env.DB.batch(queries.map((q) => env.DB.prepare(q)))
+    }
+
+    const payee = (id: string) =>
+      env.DB.prepare('select merchant_name, merchant_domain from payments where id = ?')
+        .bind(`pay_${id}`)
+        .first()
+
+    const lastLogId = async () =>
+      (await env.DB.prepare('select max(id) as id from maintenance_log').first<{ id: number }>())
+        ?.id ?? 0
+
+    const logAfter = async (id: number) =>
+      (
+        await env.DB.prepare('select task, target, rows from maintenance_log where id > ?')
+          .bind(id)
+          .all()
+      ).results
+
+    it("gives old payments the merchant's current name and verified domain, keeps recorded ones, counts them, and changes nothing run again", async () => {
+      const db = createDb(env.DB)
+      const verified = await createMerchant(db, {
+        name: 'Café Luna',
+        displayDomain: 'cafeluna.example',
+        domainVerified: true,
+      })
+      const { key: verifiedKey } = await createApiKey(db, verified, 'test')
+      const { key, merchantId: unverified } = await newMerchant('Luna Bar')
+      const body = { action: 'checkout', currency: 'eur', amount: 450, description: 'Flat white' }
+      const verifiedCode = await createCode(verifiedKey, body)
+      const unverifiedCode = await createCode(key, body)
+      await oldPayment('0011a', verified, verifiedCode.id)
+      await oldPayment('0011b', unverified, unverifiedCode.id)
+      // Recorded by the Worker since 0011, under a name the merchant had then.
+      await oldPayment('0011c', verified, verifiedCode.id)
+      await env.DB.prepare(
+        "update payments set merchant_name = 'Luna', merchant_domain = null where id = 'pay_0011c'",
+      ).run()
+      // Other tests of this file leave payments too.
+      const unrecorded = await env.DB.prepare(
+        'select count(*) as n from payments where merchant_name is null',
+      ).first<{ n: number }>()
+      expect(unrecorded?.n).toBeGreaterThanOrEqual(2)
+      const before = await lastLogId()
+
+      await backfill()
+
+      expect(await payee('0011a')).toEqual({
+        merchant_name: 'Café Luna',
+        merchant_domain: 'cafeluna.example',
+      })
+      // Its display domain is not verified: customers were never shown it.
+      expect(await payee('0011b')).toEqual({ merchant_name: 'Luna Bar', merchant_domain: null })
+      expect(await payee('0011c')).toEqual({ merchant_name: 'Luna', merchant_domain: null })
+      const task = '0011_receipt_payee_snapshot'
+      expect(await logAfter(before)).toEqual([
+        { task, target: 'payments.merchant_name', rows: unrecorded?.n },
+      ])
+
+      // From now on the receipt keeps the name it was given, whatever the merchant is called.
+      await env.DB.prepare("update merchants set name = 'Sol Café' where id = ?")
+        .bind(verified)
+        .run()
+      const receipt = await (await call(`/r/${receiptOf('0011a')}`)).text()
+      expect(receipt).toContain('<bdi class="payee">Café Luna</bdi>')
+      expect(receipt).toContain('<span class="verified-domain">cafeluna.example</span>')
+
+      const again = await lastLogId()
+      await backfill()
+      expect(await payee('0011a')).toEqual({
+        merchant_name: 'Café Luna',
+        merchant_domain: 'cafeluna.example',
+      })
+      expect(await logAfter(again)).toEqual([{ task, target: 'payments.merchant_name', rows: 0 }])
     })
   })
 })
