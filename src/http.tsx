@@ -9,6 +9,7 @@ import { routePath } from 'hono/route'
 import { secureHeaders } from 'hono/secure-headers'
 import type { AppEnv } from './env'
 import { ApiError, toApiError, toProblem } from './errors'
+import { log } from './lib/log'
 import { StatusPage } from './pages/layout'
 
 /** Customer pages: no script, our stylesheet only, and forms may post to us or Stripe Checkout. */
@@ -81,7 +82,7 @@ export function handleErrors(app: Hono<AppEnv>) {
     if (apiError.status >= 500) {
       if (err instanceof ApiError) reportOnce(apiError, c.req.method, routePath(c))
       // The route, not the path: paths carry capabilities (receipt ids, sign-in tokens).
-      else console.error('unhandled error', c.req.method, routePath(c), err)
+      else log.error('unhandled error', { method: c.req.method, route: routePath(c) }, err)
     }
     return renderError(c, apiError)
   })
@@ -102,7 +103,14 @@ function reportOnce(err: ApiError, method: string, route: string) {
   if (reported.has(key)) return
   if (reported.size >= REPORTED_MAX) reported.clear()
   reported.add(key)
-  console.warn(`${err.status} ${err.code}`, method, route, err.message, '(logged once per isolate)')
+  log.warn('deliberate 5xx answered', {
+    status: err.status,
+    code: err.code,
+    method,
+    route,
+    message: err.message,
+    oncePerIsolate: true,
+  })
 }
 
 /** Refuses request bodies over `maxSize` bytes with a 413, before they are read into memory. */

@@ -15,6 +15,7 @@ import type { AppEnv } from '../env'
 import { paginate } from '../lib/cursor'
 import { DnsFailure, domainRecord, provesDomain } from '../lib/dns'
 import { normalizeDomain } from '../lib/domain'
+import { log } from '../lib/log'
 import { truncate } from '../lib/text'
 import { readForm } from './forms'
 import { AdminLayout } from './layout'
@@ -242,7 +243,7 @@ export async function checkDomainNow(c: Context<AppEnv>) {
         domainError: `DNS for ${domain} answers with an error (SERVFAIL): check its name servers and DNSSEC, then check again.`,
       })
     }
-    console.warn('domain check failed', domain, err)
+    log.warn('domain check failed', { merchantId, domain }, err)
     return page(c, { domainError: 'DNS could not be asked just now. Try again in a minute.' }, 502)
   }
   if (!found) {

@@ -20,6 +20,7 @@ import { createDb } from '../db/client'
 import { merchants } from '../db/schema'
 import type { Bindings } from '../env'
 import { DnsFailure, provesDomain } from '../lib/dns'
+import { log } from '../lib/log'
 import {
   type DomainProof,
   markDomainChecked,
@@ -69,7 +70,11 @@ async function look(
     return { id: row.id, proof, found: await provesDomain(proof.domain, proof.token, resolver) }
   } catch (err) {
     if (err instanceof DnsFailure) return { id: row.id, proof, found: false }
-    console.warn('display domain not re-checked: DNS gave no answer', proof.domain, err)
+    log.warn(
+      'display domain not re-checked: DNS gave no answer',
+      { merchantId: row.id, domain: proof.domain },
+      err,
+    )
     return { id: row.id, proof, found: undefined }
   }
 }
@@ -129,11 +134,13 @@ export async function recheckDomains(env: Bindings, now = Date.now()): Promise<D
     else if (row.verifiedAt !== null) result.missing++
     else {
       result.unverified++
-      console.warn(
-        `display domain ${proof.domain} of merchant ${id} is no longer verified: its TXT record has been missing for ${DOMAIN_GRACE_MS / 86_400_000} days or more`,
-      )
+      log.warn('display domain no longer verified', {
+        merchantId: id,
+        domain: proof.domain,
+        txtRecordMissingDays: DOMAIN_GRACE_MS / 86_400_000,
+      })
     }
   })
-  console.log('display domains re-checked', result)
+  log.info('display domains re-checked', { ...result })
   return result
 }

@@ -10,6 +10,7 @@
 
 import { ApiError } from '../errors'
 import { lazy } from '../lib/lazy'
+import { log } from '../lib/log'
 import { withTimeout } from '../lib/timeout'
 import type { ResolvedCode } from './queries'
 
@@ -118,7 +119,7 @@ export function cachedCode(
     ctx.waitUntil(
       later
         .then(() => refresh(slug, hit.readAt, ctx))
-        .catch((err) => console.error('code refresh failed; the cached entry stays', slug, err))
+        .catch((err) => log.error('code refresh failed; the cached entry stays', { slug }, err))
         .finally(() => refreshing.delete(slug)),
     )
   }
@@ -169,7 +170,7 @@ export async function resolveCode(slug: string, ctx: ResolveContext): Promise<Re
     // D1 down: redirects keep working from the last known entry (past the 5 s bound, logged);
     // with nothing known, an honest 503 rather than a crash. Scans are still recorded by the hub.
     if (lastKnown) {
-      console.error('D1 unavailable; answering from the last known entry', slug, err)
+      log.error('D1 unavailable; answering from the last known entry', { slug }, err)
       remember(slug, {
         code: lastKnown.code,
         readAt: lastKnown.readAt,
@@ -178,7 +179,7 @@ export async function resolveCode(slug: string, ctx: ResolveContext): Promise<Re
       })
       return lastKnown.code
     }
-    console.error('D1 unavailable; nothing known of this code', slug, err)
+    log.error('D1 unavailable; nothing known of this code', { slug }, err)
     throw new ApiError(503, 'temporarily_unavailable', 'This code cannot be looked up right now.')
   }
 }

@@ -7,6 +7,7 @@
  * (never from the counters, which are in storage). A pending timer keeps the hub awake, so
  * hibernation only happens with an empty queue.
  */
+import { log } from '../lib/log'
 import type { HubCounters, LiveEvent, LiveMessage } from './types'
 
 export const MIN_INTERVAL_MS = 100
@@ -107,7 +108,7 @@ export class LiveFeed {
       .then(() => ready)
       .then(
         (sockets) => broadcast(sockets.filter(this.stillWatching), message),
-        (err: unknown) => console.error('live feed: a message was not sent', err),
+        (err: unknown) => log.error('live feed: a message was not sent', {}, err),
       )
     this.#pending = delivered
     void delivered.finally(() => {

@@ -4,6 +4,7 @@
  * only once D1 has committed them, and are kept a while longer to recognise a re-sent batch.
  * These functions say what to flush and when the alarm should next run; CodeHub owns the alarm.
  */
+import { log } from '../lib/log'
 import { aggregate, type FunnelRow, type ScanRow } from './aggregate'
 import { type FlushBatch, scanRowsJson } from './flush'
 import { FLUSH_DELAY_MS } from './limits'
@@ -125,8 +126,9 @@ export function flushFailed(sql: SqlStorage, batch: FlushBatch, err: unknown): n
   const failures = getMeta(sql, 'failures', 0) + 1
   setMeta(sql, 'failures', failures)
   const delay = Math.min(BACKOFF_MAX_MS, BACKOFF_BASE_MS * 2 ** (failures - 1))
-  console.error(
-    `hub ${batch.codeId}: flush ${batch.seq} failed (attempt ${failures}); retrying in ${delay} ms`,
+  log.error(
+    'hub flush failed; retrying',
+    { codeId: batch.codeId, seq: batch.seq, attempt: failures, retryInMs: delay },
     err,
   )
   // Jitter spreads the retries of many hubs after a D1 outage.

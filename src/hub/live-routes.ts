@@ -10,6 +10,7 @@ import { getCode } from '../codes/queries'
 import { CodeId } from '../codes/schemas'
 import type { AppEnv, Bindings } from '../env'
 import { ApiError, notFound } from '../errors'
+import { log } from '../lib/log'
 import { hubFor } from './client'
 import { isSubjectLive } from './credentials'
 import { LIVE_TOKEN_TTL_MS, signLiveToken, verifyLiveToken } from './live-token'
@@ -108,7 +109,7 @@ async function hubSocket(
   const answer = await hubFor(env, codeId)
     .fetch('https://hub/live', { headers: { upgrade: 'websocket', [SUBJECT_HEADER]: subject } })
     .catch((err) => {
-      console.error('live feed: hub unreachable', codeId, err)
+      log.error('live feed: hub unreachable', { codeId }, err)
       throw unavailable()
     })
   if (answer.status !== 101 || !answer.webSocket) throw unavailable()

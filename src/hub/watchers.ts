@@ -6,6 +6,7 @@
  * Plain functions over CodeHub's `Feeds`: the sockets are the runtime's, the rest is in memory.
  */
 import { lazy } from '../lib/lazy'
+import { log } from '../lib/log'
 import { withTimeout } from '../lib/timeout'
 
 /** Live-feed sockets one hub accepts at once (each browser tab or SSE stream is one). */
@@ -214,7 +215,11 @@ async function runCredentialsCheck(feeds: Feeds) {
   } catch (err) {
     // Feeds go on meanwhile: closing every feed whenever D1 falters would be worse.
     feeds.checkAfter = Date.now() + CREDENTIALS_RETRY_MS
-    console.error(`hub ${feeds.codeId()}: live feeds' credentials not checked; retrying`, err)
+    log.error(
+      "live feeds' credentials not checked; retrying",
+      { codeId: feeds.codeId(), retryInMs: CREDENTIALS_RETRY_MS },
+      err,
+    )
     return
   } finally {
     feeds.validUntil = 0

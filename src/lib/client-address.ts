@@ -16,6 +16,7 @@
 import type { Bindings } from '../env'
 import { isProduction } from './environment'
 import { parseIPv6 } from './ip'
+import { log } from './log'
 
 let warned = false
 
@@ -28,7 +29,7 @@ export function clientKey(request: Request, env: Bindings): string {
   if (header) return addressKey(header)
   if (!warned) {
     warned = true
-    console.warn('a request without CF-Connecting-IP in production: not rate-limited by client')
+    log.warn('a request without CF-Connecting-IP in production: not rate-limited by client')
   }
   return `unattributed:${crypto.randomUUID()}`
 }

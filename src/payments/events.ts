@@ -4,6 +4,7 @@
  * test-mode checkout take this one path, so a test-mode payment settles exactly as a real one.
  */
 import type { Payment } from '../db/schema'
+import { log } from '../lib/log'
 import type { PaymentContext } from './context'
 import { afterPaymentEvent } from './effects'
 import { type ApplyResult, applyPaymentEvent, findPayment, type ProviderEvent } from './queries'
@@ -37,7 +38,7 @@ export async function settleInHub(ctx: PaymentContext, paymentId: string): Promi
   return afterPaymentEvent(ctx.env, view.payment, view.slug, ctx.origin).then(
     () => true,
     (err) => {
-      console.error('payment settled in D1 but not in its hub yet', paymentId, err)
+      log.error('payment settled in D1 but not in its hub yet', { paymentId }, err)
       return false
     },
   )

@@ -30,6 +30,7 @@ import { createDb, type Db } from '../db/client'
 import { codes, payments } from '../db/schema'
 import type { Bindings } from '../env'
 import { hubFor } from '../hub/client'
+import { log } from '../lib/log'
 import { afterPaymentEvent, HOLD_GRACE_MS, PROCESSING_HOLD_UNTIL } from './effects'
 import { applyPaymentEvent, failBeforeCheckout } from './queries'
 import { stripeProvider } from './stripe'
@@ -86,8 +87,13 @@ export async function reconcileHolds(
           await afterPaymentEvent(env, applied.payment, payment.slug, env.PUBLIC_BASE_URL ?? '')
             // The payment is closed now, so no later run selects it: say what happens instead.
             .catch((err) =>
-              console.error(
-                `payment ${payment.id}: ${session.outcome}, but its slot was not released; the hold lapses within ${HOLD_GRACE_MS.stripe / 3_600_000} h`,
+              log.error(
+                'payment closed, but its slot was not released; the hold lapses',
+                {
+                  paymentId: payment.id,
+                  outcome: session.outcome,
+                  lapsesWithinHours: HOLD_GRACE_MS.stripe / 3_600_000,
+                },
                 err,
               ),
             )
@@ -102,9 +108,11 @@ export async function reconcileHolds(
             holdUntil: PROCESSING_HOLD_UNTIL,
           })
           if (session.outcome === 'paid') keptForGood.push(payment.id)
-          console.error(
-            `payment ${payment.id}: Stripe session ${sessionId} is ${session.outcome} but no webhook was applied; its slot is kept. Check the webhook endpoint.`,
-          )
+          log.error('no webhook was applied; the slot is kept. Check the webhook endpoint', {
+            paymentId: payment.id,
+            sessionId,
+            outcome: session.outcome,
+          })
           result.kept++
           break
         case 'open':
@@ -112,7 +120,7 @@ export async function reconcileHolds(
           break
       }
     } catch (err) {
-      console.error(`payment ${payment.id}: hold not reconciled; a later run retries`, err)
+      log.error('hold not reconciled; a later run retries', { paymentId: payment.id }, err)
       result.unchanged++
     }
   }
@@ -125,7 +133,7 @@ export async function reconcileHolds(
       await hubFor(env, stray.codeId).settlePayment(stray.id, 'released')
       released.push(stray.id)
     } catch (err) {
-      console.error(`payment ${stray.id}: stray hold not released; a later run retries`, err)
+      log.error('stray hold not released; a later run retries', { paymentId: stray.id }, err)
     }
   }
   result.checked = checked.length
@@ -137,7 +145,7 @@ export async function reconcileHolds(
   if (keptForGood.length) {
     await db.update(payments).set({ holdKeptAt: now }).where(inArray(payments.id, keptForGood))
   }
-  if (result.checked || result.strays) console.log('payment holds reconciled', result)
+  if (result.checked || result.strays) log.info('payment holds reconciled', { ...result })
   return result
 }
 

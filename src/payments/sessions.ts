@@ -5,6 +5,7 @@
  */
 import type { Payment } from '../db/schema'
 import { hubFor } from '../hub/client'
+import { log } from '../lib/log'
 import type { PaymentContext } from './context'
 import { settleInHub } from './events'
 import type { PaymentProvider } from './provider'
@@ -29,7 +30,7 @@ async function askProvider<T>(
   try {
     return await ask(paymentProvider(ctx.env, ctx.db, ctx.base))
   } catch (err) {
-    console.error('payment provider not asked', paymentId, err)
+    log.error('payment provider not asked', { paymentId }, err)
     return undefined
   }
 }
@@ -46,7 +47,13 @@ export async function cancelCheckout(ctx: PaymentContext, payment: Payment) {
   if (await closeSession(ctx, payment)) {
     await hubFor(ctx.env, payment.codeId)
       .settlePayment(payment.id, 'released')
-      .catch((err) => console.error('closed checkout not released in the hub', payment.id, err))
+      .catch((err) =>
+        log.error(
+          'closed checkout not released in the hub',
+          { paymentId: payment.id, codeId: payment.codeId },
+          err,
+        ),
+      )
   }
   // Test mode changed the payment at once; Stripe changes it through its `expired` webhook.
   await settleInHub(ctx, payment.id)

@@ -8,6 +8,7 @@ import type { ResolvedCode } from '../codes/queries'
 import type { Payment } from '../db/schema'
 import { hubFor } from '../hub/client'
 import { newId } from '../lib/ids'
+import { log } from '../lib/log'
 import { amountProblem, formatMinor, parseMajorAmount } from '../money/currency'
 import type { PaymentContext } from './context'
 import { HOLD_GRACE_MS } from './effects'
@@ -86,7 +87,7 @@ export async function startPayment(
   try {
     provider = paymentProvider(env, db, base)
   } catch (err) {
-    console.error('payments unavailable', err)
+    log.error('payments unavailable', { codeId: code.id }, err)
     return { kind: 'unavailable', reason: 'not_configured' }
   }
   // Each press opens a Stripe session (Stripe itself limits us to 25/s in test mode): bound it per
@@ -109,7 +110,7 @@ export async function startPayment(
   try {
     await insertPayment(db, payment)
   } catch (err) {
-    console.error('payment not recorded', payment.id, err)
+    log.error('payment not recorded', { paymentId: payment.id, codeId: code.id }, err)
     return { kind: 'unavailable', reason: 'interrupted' }
   }
 
@@ -127,7 +128,11 @@ export async function startPayment(
       replaces,
     })
     .catch((err) => {
-      console.error('hub unavailable for a reservation', code.id, err)
+      log.error(
+        'hub unavailable for a reservation',
+        { codeId: code.id, paymentId: payment.id },
+        err,
+      )
       return null
     })
   /**
@@ -138,9 +143,9 @@ export async function startPayment(
   const abandon = async (reason: string) => {
     await hub
       .settlePayment(payment.id, 'released')
-      .catch((e) => console.error('release failed', payment.id, e))
+      .catch((e) => log.error('release failed', { paymentId: payment.id, codeId: code.id }, e))
     await failBeforeCheckout(db, payment.id, reason).catch((e) =>
-      console.error('payment left pending without a session', payment.id, e),
+      log.error('payment left pending without a session', { paymentId: payment.id }, e),
     )
   }
   if (!hold) {
@@ -151,7 +156,7 @@ export async function startPayment(
   if (!hold.ok) {
     // Refused before anything was opened: not a payment attempt.
     await discardUnopened(db, payment.id).catch((e) =>
-      console.error('refused payment left pending', payment.id, e),
+      log.error('refused payment left pending', { paymentId: payment.id }, e),
     )
     return { kind: 'refused', reason: hold.reason }
   }
@@ -171,7 +176,7 @@ export async function startPayment(
     return { kind: 'checkout', url: session.url, paymentId: payment.id }
   } catch (err) {
     const reason = err instanceof ProviderError ? err.message : 'checkout could not be created'
-    console.error('checkout not created', payment.id, err)
+    log.error('checkout not created', { paymentId: payment.id, codeId: code.id }, err)
     await abandon(reason)
     return { kind: 'unavailable', reason: 'provider_failed' }
   }

@@ -7,6 +7,7 @@ import { Hono } from 'hono'
 import type { AppEnv } from '../env'
 import { ApiError } from '../errors'
 import { limitBody } from '../http'
+import { log } from '../lib/log'
 import { paymentContext } from './context'
 import { receivePaymentEvent } from './events'
 import { ProviderError } from './provider'
@@ -51,7 +52,11 @@ webhookRoutes.post('/stripe', limitBody(WEBHOOK_MAX_BYTES), async (c) => {
     method: session.method,
   })
   if (received.kind === 'ignored') {
-    console.warn('stripe event not applied', event.id, event.type, received.reason)
+    log.warn('stripe event not applied', {
+      eventId: event.id,
+      type: event.type,
+      reason: received.reason,
+    })
     return c.json({ received: true, handled: false })
   }
   const { payment } = received
@@ -62,7 +67,9 @@ webhookRoutes.post('/stripe', limitBody(WEBHOOK_MAX_BYTES), async (c) => {
       stripeProvider(c.env)
         .getSession(session.id)
         .then((full) => full.method && setPaymentMethod(ctx.db, payment.id, full.method))
-        .catch((err) => console.error('card details not saved for the receipt', payment.id, err)),
+        .catch((err) =>
+          log.error('card details not saved for the receipt', { paymentId: payment.id }, err),
+        ),
     )
   }
   if (received.kind === 'unsettled') {

@@ -13,6 +13,7 @@ import { cachedCode, type ResolveContext, resolveCode } from '../codes/cache'
 import type { ResolvedCode } from '../codes/queries'
 import type { Bindings } from '../env'
 import { lazy } from '../lib/lazy'
+import { log } from '../lib/log'
 import { originOf } from '../lib/paths'
 import { cameFromQr } from '../lib/urls'
 import type { ScanInput } from './record'
@@ -44,7 +45,7 @@ export function recordAfter(
     viaQr: cameFromQr(slug),
     checkoutShown,
   }
-  const failed = (err: unknown) => console.error('scan not recorded', code.id, err)
+  const failed = (err: unknown) => log.error('scan not recorded', { codeId: code.id }, err)
   const recorder = recording.now()
   if (recorder) {
     try {

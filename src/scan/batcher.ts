@@ -21,6 +21,7 @@
 import { type HubEnv, hubFor } from '../hub/client'
 import { DEFAULT_PACE, type Pace, SLOWEST_PACE } from '../hub/pace'
 import type { HubScan } from '../hub/types'
+import { log } from '../lib/log'
 import { type VisitorInput, visitorHash } from './visitor'
 
 /** Tries per batch, and the wait before each try after the first (jittered ×0.5–1.5). */
@@ -127,7 +128,7 @@ function hashVisitors(batch: Batch) {
     try {
       scan.visitorHash = visitorHash(visitor.secret, scan.scannedAt, visitor.ip, visitor.userAgent)
     } catch (err) {
-      console.error('visitor hash not computed', scan.id, err)
+      log.error('visitor hash not computed', { codeId: batch.codeId, scanId: scan.id }, err)
     }
   }
   batch.visitors = []
@@ -155,10 +156,17 @@ async function deliver(env: HubEnv, batch: Batch) {
       }
     }
   }
-  console.error(
-    `scans not stored: hub ${batch.codeId} failed ${errors.length} times for ${batch.scans.length} scans`,
-    JSON.stringify(batch.scans),
-    ...errors,
+  // The scans themselves, so they can be replayed by hand; the last error, and what the others said.
+  log.error(
+    'scans not stored',
+    {
+      codeId: batch.codeId,
+      attempts: errors.length,
+      count: batch.scans.length,
+      scans: batch.scans,
+      earlierErrors: errors.slice(0, -1).map(String),
+    },
+    errors.at(-1),
   )
 }
 

@@ -12,6 +12,7 @@ import type { Bindings } from '../env'
 import { ApiError } from '../errors'
 import { hubFor } from '../hub/client'
 import { DIMENSIONS, type Dimension, type PendingStats } from '../hub/types'
+import { log } from '../lib/log'
 import { retainedSince } from './retention'
 import { type Bucket, bucketsFor, type Interval, localIso } from './tz'
 
@@ -203,7 +204,7 @@ export async function codeStats(
   const pending = await hubFor(env, codeId)
     .pendingStats({ from: start, to: end })
     .catch((err) => {
-      console.error('stats: hub unreachable', codeId, err)
+      log.error('stats: hub unreachable', { codeId }, err)
       throw new ApiError(
         503,
         'temporarily_unavailable',

@@ -5,6 +5,7 @@
  * A run issues at most 2 × MAX_CHUNKS statements (D1 allows 50 queries per invocation on the
  * free plan) and so deletes up to 40,000 rows of each; the next run carries on.
  */
+import { log } from '../lib/log'
 export const DEFAULT_RETENTION_DAYS = 400
 const DAY_MS = 86_400_000
 
@@ -13,9 +14,10 @@ export function retentionDays(env: { SCAN_RETENTION_DAYS?: string }): number {
   if (!raw) return DEFAULT_RETENTION_DAYS
   const days = Number(raw)
   if (Number.isInteger(days) && days >= 1) return days
-  console.error(
-    `SCAN_RETENTION_DAYS=${raw} is not a whole number of days ≥ 1; using ${DEFAULT_RETENTION_DAYS}`,
-  )
+  log.error('SCAN_RETENTION_DAYS is not a whole number of days ≥ 1', {
+    value: raw,
+    usingDays: DEFAULT_RETENTION_DAYS,
+  })
   return DEFAULT_RETENTION_DAYS
 }
 
@@ -75,8 +77,10 @@ export async function runRetention(
   const cutoff = retainedSince(env, controller.scheduledTime)
   const scans = await deleteScansBefore(env.DB, cutoff)
   const visitors = await deleteVisitorsBefore(env.DB, cutoff)
-  console.log(
-    `retention: deleted ${scans} raw scans and ${visitors} visitor-hours from before ${new Date(cutoff).toISOString()}`,
-  )
+  log.info('retention: old raw scans deleted', {
+    scans,
+    visitorHours: visitors,
+    before: new Date(cutoff).toISOString(),
+  })
   return { scans, visitors }
 }

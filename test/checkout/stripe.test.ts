@@ -2,6 +2,7 @@ import { env } from 'cloudflare:workers'
 import { describe, expect, it, vi } from 'vitest'
 import { hubFor } from '../../src/hub/client'
 import { call, merchantWithCode, ORIGIN } from '../helpers'
+import { logLine } from '../logs'
 import { fakeStripe, pay, sessionEvent, signedWebhook, stripeEnv, stripeRequests } from './support'
 
 async function paymentOf(codeId: string) {
@@ -200,11 +201,10 @@ describe('paying through Stripe Checkout (real SDK against the in-repo fake)', (
     const errors = vi.spyOn(console, 'error').mockImplementation(() => {})
     try {
       expect((await signedWebhook(event)).status).toBe(200)
-      expect(errors).toHaveBeenCalledWith(
-        'card details not saved for the receipt',
-        payment.id,
-        expect.anything(),
-      )
+      expect(logLine(errors, 'card details not saved for the receipt')).toMatchObject({
+        paymentId: payment.id,
+        error: { stack: expect.any(String) },
+      })
     } finally {
       errors.mockRestore()
     }

@@ -6,6 +6,7 @@ import { hubFor } from '../../src/hub/client'
 import { FLUSH_DELAY_MS, FLUSH_MAX_SCANS } from '../../src/hub/limits'
 import type { HubScan } from '../../src/hub/types'
 import { call, createCode, flushHub, newMerchant } from '../helpers'
+import { logLines } from '../logs'
 import { d1Count, d1Scans, hubRows, hubScans, IPHONE, scanFor } from './fixtures'
 
 async function newCode() {
@@ -101,6 +102,9 @@ describe('flushing the hub to D1', () => {
       expect(delays[1]).toBeGreaterThan(delays[0] as number)
       expect(delays[2]).toBeGreaterThan(delays[1] as number)
       expect(errors).toHaveBeenCalledTimes(3)
+      expect(logLines(errors).map((l) => [l.event, l.codeId, l.attempt])).toEqual(
+        [1, 2, 3].map((attempt) => ['hub flush failed; retrying', code.id, attempt]),
+      )
       // A failed batch is one rolled-back transaction: not even the raw rows went in.
       expect(await d1Count('select count(*) as n from scans where code_id = ?', code.id)).toBe(0)
       expect((await hub.counters()).unflushed).toBe(33)

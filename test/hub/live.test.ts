@@ -15,6 +15,7 @@ import {
   FEED_REVOKED,
 } from '../../src/hub/watchers'
 import { call, createCode, newMerchant, problemOf, replaceMethod } from '../helpers'
+import { logLines } from '../logs'
 import { hubScans, IPHONE, scanFor } from './fixtures'
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
@@ -477,7 +478,10 @@ describe('live feed: credentials that end while it runs', () => {
       await scan(code.slug)
       await live.next((m) => m.type === 'update', seen)
       expect(d1.asked).toBe(1)
-      expect(String(error.mock.calls[0]?.[0])).toContain("live feeds' credentials not checked")
+      expect(logLines(error)[0]).toMatchObject({
+        event: "live feeds' credentials not checked; retrying",
+        codeId: code.id,
+      })
       // Not asked again at every scan meanwhile…
       await scan(code.slug)
       await live.next((m) => m.type === 'update' && m.counters.scans === 2, seen)
@@ -503,7 +507,7 @@ describe('live feed: credentials that end while it runs', () => {
       await sleep(CREDENTIALS_TIMEOUT_MS / 2)
       expect(live.received.slice(seen)).toEqual([])
       await live.next((m) => m.type === 'update', seen, CREDENTIALS_TIMEOUT_MS * 2)
-      expect(String(error.mock.calls[0]?.[1])).toContain(
+      expect(logLines(error)[0]?.error?.message).toContain(
         `no answer within ${CREDENTIALS_TIMEOUT_MS} ms`,
       )
       expect(live.closed).toEqual([])
@@ -797,7 +801,10 @@ describe('live feed: delivery order', () => {
     later([server])
     await sleep(20)
     expect(got.map((m) => m.counters.scans)).toEqual([1, 3])
-    expect(String(error.mock.calls[0]?.[0])).toContain('a message was not sent')
+    expect(logLines(error)[0]).toMatchObject({
+      event: 'live feed: a message was not sent',
+      error: { message: 'no recipients' },
+    })
     // Nothing pending any more: the next one goes at once.
     feed.deliver([server], { type: 'counters', counters: counters(4) })
     await sleep(20)
@@ -898,7 +905,12 @@ describe('live feed: who may watch', () => {
     }
     // A deliberate 503 is logged once per isolate, not once per request, and not as a crash.
     expect(warnings).toHaveBeenCalledTimes(1)
-    expect(String(warnings.mock.calls[0]?.[0])).toContain('503 not_configured')
+    expect(logLines(warnings)[0]).toMatchObject({
+      event: 'deliberate 5xx answered',
+      status: 503,
+      code: 'not_configured',
+      route: '/api/v1/codes/:id/live-token',
+    })
     expect(errors).not.toHaveBeenCalled()
     errors.mockRestore()
     warnings.mockRestore()

@@ -4,6 +4,7 @@ import type { HubScan } from '../../src/hub/types'
 import { PACE_TTL_MS, paceOf, SEND_ATTEMPTS, sendScan } from '../../src/scan/batcher'
 import { visitorHash } from '../../src/scan/visitor'
 import { scanFor } from '../hub/fixtures'
+import { loggedText, logLine } from '../logs'
 
 /** A hub stub that records each call, fails the first `failures` ones, and answers `pace`. */
 function fakeHub(options: { failures?: number; error?: () => unknown; pace?: Pace } = {}) {
@@ -69,7 +70,11 @@ describe('the per-isolate batcher', () => {
       null,
     ])
     expect(calls[0]?.[0]?.visitorHash).toMatch(/^[0-9a-f]{32}$/)
-    expect(String(error.mock.calls[0]?.[0])).toContain('visitor hash not computed')
+    expect(logLine(error, 'visitor hash not computed')).toMatchObject({
+      codeId: code.id,
+      scanId: scans[3]?.id,
+      error: { message: 'unreadable' },
+    })
   })
 
   it('sends a full batch at once, from the request that filled it, which stays alive for it too', async () => {
@@ -117,12 +122,14 @@ describe('the per-isolate batcher', () => {
     expect(calls).toHaveLength(SEND_ATTEMPTS)
     expect(calls.every((c) => c[0]?.id === scan.id)).toBe(true)
     expect(error).toHaveBeenCalledTimes(1)
-    const logged = String(error.mock.calls[0]?.[1])
-    expect(logged).toContain(scan.id)
     // Every try, and the log, carry the visitor hash, never the IP or the user agent.
     const hash = visitorHash('s3cret', scan.scannedAt, ip, 'Quirky/1.0') as string
     expect(calls.every((c) => c[0]?.visitorHash === hash)).toBe(true)
-    expect(logged).toContain(hash)
+    const line = logLine(error, 'scans not stored')
+    expect(line).toMatchObject({ codeId: scan.codeId, attempts: SEND_ATTEMPTS, count: 1 })
+    expect(line.error?.stack).toEqual(expect.any(String))
+    expect(line.scans).toEqual([expect.objectContaining({ id: scan.id, visitorHash: hash })])
+    const logged = loggedText(error)
     expect(logged).not.toContain(ip)
     expect(logged).not.toContain('Quirky')
   })

@@ -2,6 +2,7 @@ import { env } from 'cloudflare:workers'
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import { CODE_CACHE_TTL_MS, OUTAGE_RETRY_MS, READ_TIMEOUT_MS } from '../../src/codes/cache'
 import { call, merchantWithCode, ORIGIN, problemOf, replaceMethod } from '../helpers'
+import { logLine, logLines } from '../logs'
 
 /** A D1 binding that fails like an outage: every statement throws. */
 const downD1 = new Proxy(
@@ -40,7 +41,10 @@ describe('scans during a D1 outage', () => {
     const during = await call(`/${code.slug}`, { env: { DB: downD1 } })
     expect(during.status).toBe(302)
     expect(during.headers.get('location')).toBe('https://example.com/menu')
-    expect(logged).toHaveBeenCalled()
+    expect(logLine(logged, 'D1 unavailable; answering from the last known entry')).toMatchObject({
+      slug: code.slug,
+      error: { stack: expect.any(String) },
+    })
   })
 
   it('answer a code never seen here with a 503 page, and the QR with a 503 problem, never a 500', async () => {
@@ -49,8 +53,8 @@ describe('scans during a D1 outage', () => {
     const page = await call('/neverseen1', { env: { DB: downD1 } })
     // The outage's cause is logged, with the code it stopped.
     expect(
-      logged.mock.calls.some(
-        (call) => String(call[0]).includes('D1 unavailable') && call[1] === 'neverseen1',
+      logLines(logged).some(
+        (line) => line.event.includes('D1 unavailable') && line.slug === 'neverseen1',
       ),
     ).toBe(true)
     expect(page.status).toBe(503)
@@ -62,11 +66,13 @@ describe('scans during a D1 outage', () => {
     for (const slug of ['neverseen3', 'neverseen4']) {
       expect((await call(`/${slug}`, { env: { DB: downD1 } })).status).toBe(503)
     }
-    const pageWarnings = warned.mock.calls.filter(
-      (call) =>
-        call[0] === '503 temporarily_unavailable' &&
-        call[1] === 'GET' &&
-        !String(call[2]).startsWith('/qr'),
+    const pageWarnings = logLines(warned).filter(
+      (line) =>
+        line.event === 'deliberate 5xx answered' &&
+        line.status === 503 &&
+        line.code === 'temporarily_unavailable' &&
+        line.method === 'GET' &&
+        !String(line.route).startsWith('/qr'),
     )
     expect(pageWarnings).toHaveLength(1)
   })

@@ -9,6 +9,7 @@ import worker from '../../src/index'
 import { RETENTION_CRON } from '../../src/lib/crons'
 import { DEFAULT_RETENTION_DAYS, deleteScansBefore, retentionDays } from '../../src/stats/retention'
 import { newMerchant, PLAIN_SCAN_ATTRS } from '../helpers'
+import { logLines } from '../logs'
 
 const DAY = 86_400_000
 
@@ -110,6 +111,7 @@ describe('raw scan retention (the scheduled handler)', () => {
       expect(retentionDays({ SCAN_RETENTION_DAYS: raw })).toBe(DEFAULT_RETENTION_DAYS)
     }
     expect(error).toHaveBeenCalledTimes(4)
+    expect(logLines(error).map((line) => line.value)).toEqual(['0', '-3', '1.5', 'forever'])
     error.mockRestore()
     expect(retentionDays({ SCAN_RETENTION_DAYS: ' 90 ' })).toBe(90)
   })

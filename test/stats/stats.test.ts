@@ -13,6 +13,7 @@ import {
   statsHubUnreachable,
 } from '../helpers'
 import { hubScans, IPHONE, random, scanFor } from '../hub/fixtures'
+import { logLine } from '../logs'
 
 /** The fixed 2026 dates below stay inside the retention whatever the test machine's clock says. */
 const keepAll = { ...env, SCAN_RETENTION_DAYS: '36500' } as Env
@@ -420,7 +421,11 @@ describe('GET /codes/{id}/stats: never behind, validated, scoped', () => {
       })
       expect(response.status).toBe(503)
       expect((await problemOf(response)).code).toBe('temporarily_unavailable')
-      expect(error).toHaveBeenCalledWith('stats: hub unreachable', code.id, expect.any(Error))
+      expect(logLine(error, 'stats: hub unreachable')).toMatchObject({
+        level: 'error',
+        codeId: code.id,
+        error: { message: 'Network connection lost.', stack: expect.any(String) },
+      })
     } finally {
       error.mockRestore()
     }

@@ -11,6 +11,7 @@ import type { Code } from '../../db/schema'
 import type { AppEnv } from '../../env'
 import { hubFor } from '../../hub/client'
 import { paginate } from '../../lib/cursor'
+import { log } from '../../lib/log'
 import { publicBase, qrContent } from '../../lib/urls'
 import { isTestMode } from '../../payments/mode'
 import { listPayments } from '../../payments/queries'
@@ -43,7 +44,7 @@ export async function showCode(c: Context<AppEnv, '/codes/:id'>) {
       interval: 'day',
       tz: 'UTC',
     }).catch((err) => {
-      console.error('stats unavailable', code.id, err)
+      log.error('stats unavailable', { codeId: code.id }, err)
       return null
     }),
   ])
