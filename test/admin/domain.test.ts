@@ -232,7 +232,7 @@ async function recheck(
 ) {
   const ctx = createExecutionContext()
   const bindings: Bindings = { ...env, DNS_RESOLVER_URL: resolver }
-  const log = vi.spyOn(console, 'log').mockImplementation(() => {})
+  const log = vi.spyOn(console, 'info').mockImplementation(() => {})
   try {
     await worker.scheduled(
       createScheduledController({ scheduledTime, cron: DOMAINS_CRON }),

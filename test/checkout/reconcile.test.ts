@@ -81,7 +81,7 @@ describe('the hourly reconciliation of holds whose webhook never came', () => {
   it('expires the payment of a session Stripe expired, once its webhook is overdue, freeing the slot', async () => {
     const { code, payment, due } = await heldCode()
     await fakeStripe(`sessions/${payment.session_id}/expire`, {})
-    vi.spyOn(console, 'log').mockImplementation(() => {})
+    vi.spyOn(console, 'info').mockImplementation(() => {})
 
     expect(await reconcileHolds(stripeBindings(), due - 1)).toMatchObject({ checked: 0 })
     expect((await press(code.slug, 2, stripeEnv())).status).toBe(409)
@@ -99,7 +99,7 @@ describe('the hourly reconciliation of holds whose webhook never came', () => {
   it('fails the payment of a delayed method the bank refused, freeing the slot', async () => {
     const { code, payment, due } = await heldCode()
     await fakeStripe(`sessions/${payment.session_id}/complete`, { payment_status: 'unpaid' })
-    vi.spyOn(console, 'log').mockImplementation(() => {})
+    vi.spyOn(console, 'info').mockImplementation(() => {})
     const error = vi.spyOn(console, 'error').mockImplementation(() => {})
     // Still processing at the bank: the slot stays, and it is asked about again.
     expect(await reconcileHolds(stripeBindings(), due)).toMatchObject({ kept: 1 })
@@ -131,7 +131,7 @@ describe('the hourly reconciliation of holds whose webhook never came', () => {
       await fakeStripe(`sessions/${payment.session_id}/complete`, { payment_status: 'paid' })
     }
     const error = vi.spyOn(console, 'error').mockImplementation(() => {})
-    vi.spyOn(console, 'log').mockImplementation(() => {})
+    vi.spyOn(console, 'info').mockImplementation(() => {})
     // Only the first code's hold is reconciled (the second one's session is not due yet).
     const result = await reconcileHolds(stripeBindings(), kept.due)
     expect(result).toMatchObject({ kept: 1, closed: 0 })
@@ -158,7 +158,7 @@ describe('the hourly reconciliation of holds whose webhook never came', () => {
 
   it('leaves a session that is still open at Stripe held, and asks again on the next run', async () => {
     const { code, payment, due } = await heldCode()
-    vi.spyOn(console, 'log').mockImplementation(() => {})
+    vi.spyOn(console, 'info').mockImplementation(() => {})
     expect(await reconcileHolds(stripeBindings(), due)).toMatchObject({ unchanged: 1 })
     expect((await press(code.slug, 2, stripeEnv())).status).toBe(409)
     await fakeStripe(`sessions/${payment.session_id}/expire`, {})
@@ -170,7 +170,7 @@ describe('the hourly reconciliation of holds whose webhook never came', () => {
     const { code, payment, due } = await heldCode()
     await fakeStripe(`sessions/${payment.session_id}/expire`, {})
     const error = vi.spyOn(console, 'error').mockImplementation(() => {})
-    vi.spyOn(console, 'log').mockImplementation(() => {})
+    vi.spyOn(console, 'info').mockImplementation(() => {})
     await fakeStripe('fail-next', { status: 400, type: 'invalid_request_error' })
     expect(await reconcileHolds(stripeBindings(), due)).toMatchObject({ checked: 1, unchanged: 1 })
     expect(logLines(error)[0]).toMatchObject({
@@ -182,7 +182,7 @@ describe('the hourly reconciliation of holds whose webhook never came', () => {
   })
 
   it('asks about a backlog in turn, those not asked about for longest first', async () => {
-    vi.spyOn(console, 'log').mockImplementation(() => {})
+    vi.spyOn(console, 'info').mockImplementation(() => {})
     const { code } = await limitedCode(MAX_PER_RUN + 10)
     for (let i = 1; i <= MAX_PER_RUN + 1; i++) {
       expect((await press(code.slug, i, stripeEnv())).status).toBe(303)
@@ -202,7 +202,7 @@ describe('the hourly reconciliation of holds whose webhook never came', () => {
   })
 
   it('releases again the hold of a payment that failed before its session existed', async () => {
-    vi.spyOn(console, 'log').mockImplementation(() => {})
+    vi.spyOn(console, 'info').mockImplementation(() => {})
     const { code } = await limitedCode(1)
     await strayPayment(code.id, 'pay_stray', 'failed')
     expect((await press(code.slug, 1, stripeEnv())).status).toBe(409)
@@ -212,7 +212,7 @@ describe('the hourly reconciliation of holds whose webhook never came', () => {
   })
 
   it('frees the slot of a reservation whose answer was lost and whose release failed', async () => {
-    vi.spyOn(console, 'log').mockImplementation(() => {})
+    vi.spyOn(console, 'info').mockImplementation(() => {})
     vi.spyOn(console, 'error').mockImplementation(() => {})
     const { code } = await limitedCode(1)
     const lost = await press(code.slug, 1, {
@@ -230,7 +230,7 @@ describe('the hourly reconciliation of holds whose webhook never came', () => {
   })
 
   it('fails a payment left pending with no session 15 minutes after pay was pressed, freeing its slot', async () => {
-    vi.spyOn(console, 'log').mockImplementation(() => {})
+    vi.spyOn(console, 'info').mockImplementation(() => {})
     const { code } = await limitedCode(1)
     const now = Date.now()
     await strayPayment(code.id, 'pay_stuck', 'pending', now - RECONCILE_AFTER_MS + 60_000)
@@ -246,7 +246,7 @@ describe('the hourly reconciliation of holds whose webhook never came', () => {
   })
 
   it('asks Stripe only about overdue sessions of limited codes that no webhook settled', async () => {
-    vi.spyOn(console, 'log').mockImplementation(() => {})
+    vi.spyOn(console, 'info').mockImplementation(() => {})
     // Settled by its webhook.
     const settled = await heldCode()
     const session = await fakeStripe(`sessions/${settled.payment.session_id}/get`)
@@ -272,7 +272,7 @@ describe('the hourly reconciliation of holds whose webhook never came', () => {
   })
 
   it("stays within one invocation's limits on the free plan in its worst run", async () => {
-    vi.spyOn(console, 'log').mockImplementation(() => {})
+    vi.spyOn(console, 'info').mockImplementation(() => {})
     const { code } = await limitedCode(MAX_PER_RUN * 2)
     for (let i = 1; i <= MAX_PER_RUN; i++) await press(code.slug, i, stripeEnv())
     const all = await paymentsOf(code.id)
@@ -308,7 +308,7 @@ describe('the hourly reconciliation of holds whose webhook never came', () => {
   it("runs from its own hourly cron, not from retention's", async () => {
     const { code, payment, due } = await heldCode()
     await fakeStripe(`sessions/${payment.session_id}/expire`, {})
-    vi.spyOn(console, 'log').mockImplementation(() => {})
+    vi.spyOn(console, 'info').mockImplementation(() => {})
     const cron = async (name: string) => {
       const ctx = createExecutionContext()
       await worker.scheduled(

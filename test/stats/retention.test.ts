@@ -44,7 +44,7 @@ const count = async (codeId: string) =>
 
 async function runCron(scheduledTime: number, vars: Partial<Env> = {}) {
   const ctx = createExecutionContext()
-  const log = vi.spyOn(console, 'log').mockImplementation(() => {})
+  const log = vi.spyOn(console, 'info').mockImplementation(() => {})
   await worker.scheduled(
     createScheduledController({ scheduledTime, cron: RETENTION_CRON }),
     { ...env, ...vars },
