@@ -21,6 +21,7 @@ import { exportPaymentsCsv } from './payments/export'
 import { showPayments } from './payments/list'
 import { showPayment } from './payments/show'
 import { requireAdmin } from './session'
+import { signOutEverywhere } from './sessions'
 import { checkDomainNow, createKey, revokeKey, saveProfile, showSettings } from './settings'
 import { showSignIn, showSignInLink, signInWithKey, signInWithLink, signOut } from './sign-in'
 
@@ -70,6 +71,7 @@ adminRoutes.post('/login/link/:token', signInWithLink)
 const signedIn = new Hono<AppEnv>()
 signedIn.use('*', requireAdmin)
 signedIn.post('/logout', signOut)
+signedIn.post('/logout/everywhere', signOutEverywhere)
 
 signedIn.get('/', showCodeList)
 // Before `/codes/:id`, which would take "new" for an id.
