@@ -86,15 +86,10 @@ export class ApiError extends HTTPException {
 
 export const notFound = (what = 'resource') => new ApiError(404, 'not_found', `No such ${what}.`)
 
-/**
- * Maps framework exceptions (validator, body limit, …) onto our codes so every 4xx looks alike.
- * `request` lets a refusal say what about the request was refused.
- */
-export function toApiError(err: unknown, request?: Request): ApiError {
+/** Maps framework exceptions (validator, body limit, …) onto our codes so every 4xx looks alike. */
+export function toApiError(err: unknown): ApiError {
   if (err instanceof ApiError) return err
   if (err instanceof HTTPException) {
-    // The only 403 a framework part throws: hono's csrf(), bare ("Forbidden", no message).
-    if (err.status === 403 && request) return formRefused(request)
     if (err.status === 400 && /json/i.test(err.message)) {
       return new ApiError(400, 'invalid_json', 'The request body is not valid JSON.')
     }
@@ -109,32 +104,6 @@ export function toApiError(err: unknown, request?: Request): ApiError {
     }
   }
   return new ApiError(500, 'internal_error')
-}
-
-/**
- * hono's csrf() refuses a form post that carries neither `Sec-Fetch-Site: same-origin` nor an
- * `Origin` of this site. Browsers send both, so the person sees this only when something removed
- * them (an extension, a proxy, an old browser) or the form really came from elsewhere: say which,
- * and what this site took its own origin to be (a proxy rewriting the host shows up here).
- */
-function formRefused(request: Request): ApiError {
-  const origin = request.headers.get('origin')
-  if (origin === null) {
-    return new ApiError(
-      403,
-      'validation_failed',
-      'This form was sent without an Origin header, so it cannot be checked as coming from this ' +
-        'site. Reload the page and send the form again; if it keeps failing, a browser extension ' +
-        'or a proxy may be removing the header.',
-    )
-  }
-  const from = origin === 'null' ? 'a page that does not say its origin' : origin
-  return new ApiError(
-    403,
-    'validation_failed',
-    `This form was sent from ${from}, not from this site (${new URL(request.url).origin}), so ` +
-      'it was refused. Open the form on this site and send it from there.',
-  )
 }
 
 export interface Problem {

@@ -78,7 +78,7 @@ export function handleErrors(app: Hono<AppEnv>) {
     renderError(c, new ApiError(404, 'not_found', 'There is nothing at this address.')),
   )
   app.onError((err, c) => {
-    const apiError = toApiError(err, c.req.raw)
+    const apiError = toApiError(err)
     if (apiError.status >= 500) {
       if (err instanceof ApiError) reportOnce(apiError, c.req.method, routePath(c))
       // The route, not the path: paths carry capabilities (receipt ids, sign-in tokens).

@@ -1,15 +1,15 @@
 /**
  * `/admin`: the merchant's minimal admin. Sign-in (API key or one-time link), then codes,
- * payments and settings behind a session. Every unsafe method is CSRF-checked (Origin) on top of
- * the SameSite cookie; no page is cacheable; the CSP allows our one script and same-origin
- * fetch/WebSocket for live updates, nothing else. Every admin URL is listed here, each answered
- * by its screen's file.
+ * payments and settings behind a session. Every unsafe request is CSRF-checked (Origin, else
+ * Sec-Fetch-Site; lib/csrf.ts), whatever its content type, on top of the SameSite cookie; no page
+ * is cacheable; the CSP allows our one script and same-origin fetch/WebSocket for live updates,
+ * nothing else. Every admin URL is listed here, each answered by its screen's file.
  */
 import { Hono } from 'hono'
-import { csrf } from 'hono/csrf'
 import { secureHeaders } from 'hono/secure-headers'
 import type { AppEnv } from '../env'
 import { limitBody, MAX_BODY_BYTES } from '../http'
+import { csrfGuard } from '../lib/csrf'
 import { ADMIN_CSS, ADMIN_CSS_PATH, ADMIN_JS, ADMIN_JS_PATH } from './assets'
 import { saveEdit, showEditForm } from './codes/edit'
 import { showCodeList } from './codes/list'
@@ -21,6 +21,7 @@ import { exportPaymentsCsv } from './payments/export'
 import { showPayments } from './payments/list'
 import { showPayment } from './payments/show'
 import { requireAdmin } from './session'
+import { signOutEverywhere } from './sessions'
 import { checkDomainNow, createKey, revokeKey, saveProfile, showSettings } from './settings'
 import { showSignIn, showSignInLink, signInWithKey, signInWithLink, signOut } from './sign-in'
 
@@ -56,7 +57,7 @@ adminAssets.get(ADMIN_JS_PATH, (c) =>
 
 export const adminRoutes = new Hono<AppEnv>()
 
-adminRoutes.use('*', adminHeaders, limitBody(MAX_BODY_BYTES), csrf(), async (c, next) => {
+adminRoutes.use('*', adminHeaders, limitBody(MAX_BODY_BYTES), csrfGuard, async (c, next) => {
   await next()
   c.header('cache-control', 'no-store')
 })
@@ -70,6 +71,7 @@ adminRoutes.post('/login/link/:token', signInWithLink)
 const signedIn = new Hono<AppEnv>()
 signedIn.use('*', requireAdmin)
 signedIn.post('/logout', signOut)
+signedIn.post('/logout/everywhere', signOutEverywhere)
 
 signedIn.get('/', showCodeList)
 // Before `/codes/:id`, which would take "new" for an id.

@@ -11,6 +11,7 @@ import {
   updateMerchantProfile,
   verifiedAfterSave,
 } from '../auth/queries'
+import { listAdminSessions } from '../auth/sessions'
 import type { AppEnv } from '../env'
 import { paginate } from '../lib/cursor'
 import { DnsFailure, domainRecord, provesDomain } from '../lib/dns'
@@ -19,6 +20,7 @@ import { log } from '../lib/log'
 import { truncate } from '../lib/text'
 import { readForm } from './forms'
 import { AdminLayout } from './layout'
+import { SESSIONS_SHOWN, SessionList } from './sessions'
 
 /** Keys listed here, newest first (the API pages through all of them). */
 const KEYS_SHOWN = 100
@@ -31,9 +33,10 @@ async function page(
 ) {
   const db = c.var.db
   const { merchantId } = c.var.admin
-  const [merchant, keyRows] = await Promise.all([
+  const [merchant, keyRows, sessions] = await Promise.all([
     getMerchant(db, merchantId),
     listApiKeys(db, merchantId, { limit: KEYS_SHOWN }),
+    listAdminSessions(db, merchantId, SESSIONS_SHOWN),
   ])
   const keys = paginate(keyRows, KEYS_SHOWN, (k) => ({ at: k.createdAt, id: k.id }))
   const iso = (ms: number | null) =>
@@ -132,6 +135,7 @@ async function page(
           <button type="submit">Create key</button>
         </form>
       </section>
+      <SessionList sessions={sessions} current={c.var.admin.sessionHash} />
     </AdminLayout>,
     status,
   )

@@ -6,12 +6,12 @@
  */
 import { Hono } from 'hono'
 import { getCookie, setCookie } from 'hono/cookie'
-import { csrf } from 'hono/csrf'
 import { unavailable } from '../codes/availability'
 import { findCodeBySlug } from '../codes/queries'
 import type { AppEnv } from '../env'
 import { limitBody, MAX_BODY_BYTES } from '../http'
 import { clientKey } from '../lib/client-address'
+import { csrfGuard } from '../lib/csrf'
 import { SLUG_PATTERN } from '../lib/paths'
 import type { StatusPageProps } from '../pages/layout'
 import { paymentContext } from '../payments/context'
@@ -120,7 +120,7 @@ checkoutRoutes.post(
   `/:slug{${SLUG_PATTERN}}/pay`,
   codeSlug,
   limitBody(MAX_BODY_BYTES),
-  csrf(),
+  csrfGuard,
   async (c) => {
     const ctx = paymentContext(c.env, c.req.url)
     // Authoritative read: money is never taken from a cache.

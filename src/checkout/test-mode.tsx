@@ -4,9 +4,9 @@
  * takes the same path as a Stripe webhook's event (`receivePaymentEvent`).
  */
 import { type Context, Hono } from 'hono'
-import { csrf } from 'hono/csrf'
 import type { AppEnv } from '../env'
 import { limitBody, MAX_BODY_BYTES } from '../http'
+import { csrfGuard } from '../lib/csrf'
 import { isProduction } from '../lib/environment'
 import { formatMinor } from '../money/currency'
 import { Layout } from '../pages/layout'
@@ -48,7 +48,7 @@ testModeRoutes.get('/checkout/:sessionId', async (c) => {
   )
 })
 
-testModeRoutes.post('/checkout/:sessionId', limitBody(MAX_BODY_BYTES), csrf(), async (c) => {
+testModeRoutes.post('/checkout/:sessionId', limitBody(MAX_BODY_BYTES), csrfGuard, async (c) => {
   const found = await testSession(c)
   if (!found) return notFoundPage(c)
   const { ctx, view } = found

@@ -248,10 +248,21 @@ export const adminSessions = sqliteTable(
     merchantId: text('merchant_id')
       .notNull()
       .references(() => merchants.id),
-    /** The key used to sign in; revoking it ends the session. Null for a sign-in link. */
+    /**
+     * The key used to sign in; revoking it ends the session. Null for a one-time sign-in link:
+     * such a session ends only by signing out, "sign out everywhere", idling or its expiry.
+     */
     apiKeyId: text('api_key_id'),
     createdAt: timestamp('created_at').notNull(),
+    /** The 7-day cap (SESSION_TTL_MS), whatever the use. */
     expiresAt: timestamp('expires_at').notNull(),
+    /**
+     * Its last request, written at most every SESSION_TOUCH_EVERY_MS; idle for SESSION_IDLE_MS
+     * after it, the session ends. Null only on rows older than the column (0010 fills them).
+     */
+    lastUsedAt: timestamp('last_used_at'),
+    /** Browser and system it signed in from ("Firefox on Linux"), never the raw User-Agent. */
+    client: text('client'),
     endedAt: timestamp('ended_at'),
   },
   (t) => [index('admin_sessions_merchant_idx').on(t.merchantId)],

@@ -1,4 +1,6 @@
+import { env } from 'cloudflare:workers'
 import { describe, expect, it, vi } from 'vitest'
+import { SESSION_IDLE_MS } from '../../src/auth/sessions'
 import { CREDENTIALS_CHECK_MS, FEED_REVOKED } from '../../src/hub/code-hub'
 import { call, createCode, IPHONE, merchantWithCode, newMerchant, problemOf } from '../helpers'
 import { AdminClient } from './client'
@@ -22,7 +24,11 @@ async function signedInWithToken() {
   })
   const admin = await AdminClient.signIn(key)
   const { url } = (await (await tokenFor(admin, code.id)).json()) as { url: string }
-  return { admin, code, live: new URL(url) }
+  return { admin, key, code, live: new URL(url) }
+}
+
+function openFeed(live: URL) {
+  return call(`${live.pathname}${live.search}`, { headers: { upgrade: 'websocket' } })
 }
 
 describe("the admin's live feed", () => {
@@ -100,6 +106,43 @@ describe("the admin's live feed", () => {
       for (let i = 0; i < 100 && !closed.length; i++) await new Promise((r) => setTimeout(r, 10))
       expect(closed).toEqual([FEED_REVOKED])
       expect(messages.slice(seen)).toEqual([])
+    } finally {
+      vi.useRealTimers()
+    }
+  })
+
+  it('stops honouring tokens once the merchant signs out everywhere, or the session idles out', async () => {
+    const everywhere = await signedInWithToken()
+    const other = await AdminClient.signIn(everywhere.key)
+    expect((await other.post('/admin/logout/everywhere')).status).toBe(303)
+    expect((await openFeed(everywhere.live)).status).toBe(401)
+
+    const idle = await signedInWithToken()
+    await env.DB.prepare('update admin_sessions set last_used_at = ? where hash = ?')
+      .bind(Date.now() - SESSION_IDLE_MS, await idle.admin.sessionHash())
+      .run()
+    expect((await openFeed(idle.live)).status).toBe(401)
+  })
+
+  it("closes a feed whose session has idled out, at the hub's next check", async () => {
+    const { admin, code, live } = await signedInWithToken()
+    const opened = await call(`${live.pathname}${live.search}`, {
+      headers: { upgrade: 'websocket' },
+    })
+    const ws = opened.webSocket
+    if (!ws) throw new Error('no websocket')
+    const closed: number[] = []
+    ws.accept()
+    ws.addEventListener('close', (e) => closed.push(e.code))
+    // Last used 12 hours before the hub's next check.
+    await env.DB.prepare('update admin_sessions set last_used_at = ? where hash = ?')
+      .bind(Date.now() + CREDENTIALS_CHECK_MS - SESSION_IDLE_MS, await admin.sessionHash())
+      .run()
+    vi.useFakeTimers({ toFake: ['Date'], now: Date.now() + CREDENTIALS_CHECK_MS })
+    try {
+      await call(`/${code.slug}`, { headers: { 'user-agent': IPHONE } })
+      for (let i = 0; i < 100 && !closed.length; i++) await new Promise((r) => setTimeout(r, 10))
+      expect(closed).toEqual([FEED_REVOKED])
     } finally {
       vi.useRealTimers()
     }

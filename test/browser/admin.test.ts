@@ -97,13 +97,16 @@ describe('a merchant runs the admin in Chromium', () => {
     await shoot(page, 'admin-codes-laptop')
     await page.getByRole('link', { name: 'Settings', exact: true }).click()
     await shoot(page, 'admin-settings-laptop')
+    const sessions = page.getByRole('region', { name: 'Signed-in sessions' })
+    expect(await sessions.textContent()).toContain('this browser')
 
     expect(seen.violations).toEqual([])
     expect(seen.errors).toEqual([])
     expect(seen.foreign).toEqual([])
     expect(await cspViolations(page)).toEqual([])
 
-    await page.getByRole('button', { name: 'Sign out' }).click()
+    // The header's, not Settings' "Sign out everywhere".
+    await page.getByRole('button', { name: 'Sign out', exact: true }).click()
     await page.waitForURL(/\/admin\/login$/)
     await page.goto(`${product.app.origin}/admin`)
     await page.waitForURL(/\/admin\/login$/)

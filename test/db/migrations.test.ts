@@ -223,6 +223,31 @@ describe('migrations that move data', () => {
     })
   })
 
+  it('0010 (admin session activity) counts open sessions as used when it runs: a deploy signs nobody out', async () => {
+    const { merchantId } = await newMerchant()
+    const future = Date.now() + 86_400_000
+    // The test's D1 has every migration applied: take the table back to before 0010.
+    await env.DB.batch([
+      env.DB.prepare('alter table admin_sessions drop column last_used_at'),
+      env.DB.prepare('alter table admin_sessions drop column client'),
+      env.DB.prepare(
+        `insert into admin_sessions (hash, merchant_id, api_key_id, created_at, expires_at, ended_at)
+         values ('h_open', ?1, null, 1000, ?2, null), ('h_ended', ?1, null, 1000, ?2, 2000)`,
+      ).bind(merchantId, future),
+    ])
+    const before = Date.now()
+    await env.DB.batch(migration('0010').queries.map((q) => env.DB.prepare(q)))
+    const { results } = await env.DB.prepare(
+      "select hash, last_used_at, client from admin_sessions where hash in ('h_open', 'h_ended') order by hash",
+    ).all<{ hash: string; last_used_at: number | null; client: string | null }>()
+    expect(results).toEqual([
+      { hash: 'h_ended', last_used_at: null, client: null },
+      { hash: 'h_open', last_used_at: expect.any(Number), client: null },
+    ])
+    expect(results[1]?.last_used_at).toBeGreaterThanOrEqual(before)
+    expect(results[1]?.last_used_at).toBeLessThanOrEqual(Date.now())
+  })
+
   describe('0011 (who was paid, kept on each payment)', () => {
     /** A receipt id of the shape the receipt page accepts. */
     const receiptOf = (id: string) => `rcpt_${id.padEnd(22, '0')}`
