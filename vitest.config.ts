@@ -9,12 +9,15 @@ const migrations = await readD1Migrations('migrations')
  * wrangler also reads a developer's `.dev.vars` for the tests: every secret and variable is set
  * here (wrangler.toml's [vars], fixed test secrets, the optional ones blank, as in CI), so no local
  * value — a real Stripe key, say — changes what the tests see. Tests set their own per request.
+ * wrangler.toml ships ENVIRONMENT = "production" (fail closed); the tests run as a local run does,
+ * in development, and set production per request where that is what they test.
  */
 const { vars } = unstable_readConfig({ config: 'wrangler.toml' }) as {
   vars: Record<string, string>
 }
 const TEST_ENV = {
   ...vars,
+  ENVIRONMENT: 'development',
   VISITOR_HASH_SECRET: 'test-visitor-secret',
   SESSION_SECRET: 'test-session-secret',
   LIVE_TOKEN_SECRET: 'test-live-token-secret',

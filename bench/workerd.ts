@@ -100,6 +100,13 @@ export interface Running {
   dispose(): Promise<void>
 }
 
+/**
+ * What every local run of the app's bundle gets over wrangler.toml's vars: it ships
+ * ENVIRONMENT = "production" so a deploy fails closed, and a run here is a local one (`vars` may
+ * still say otherwise).
+ */
+export const LOCAL_VARS = { ENVIRONMENT: 'development' }
+
 /** Vars that make the bench production-like and deterministic (see README "Performance"). */
 export const BENCH_VARS = {
   PUBLIC_BASE_URL: 'https://qr.example.com',
@@ -140,7 +147,11 @@ export async function startWorker(options: {
     ],
     compatibilityDate: options.compatibilityDate,
     compatibilityFlags: options.compatibilityFlags,
-    bindings: { ...(base.bindings ?? {}), ...(options.vars ?? {}) },
+    bindings: {
+      ...(base.bindings ?? {}),
+      ...(options.workerOptions ? LOCAL_VARS : {}),
+      ...(options.vars ?? {}),
+    },
     host: '127.0.0.1',
     port: 0,
     // A fixed request.cf so nothing is fetched from the network.

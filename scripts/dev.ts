@@ -1,7 +1,8 @@
 /**
- * `npm run dev`: the whole product locally. Applies migrations to the local D1, seeds a demo
- * merchant with an API key and two codes on first run, starts `wrangler dev`, and prints the key
- * and URLs once the Worker answers.
+ * `npm run dev`: the whole product locally. Writes what `.dev.vars` lacks (the local secrets, and
+ * `ENVIRONMENT=development`: wrangler.toml ships "production"), applies migrations to the local
+ * D1, seeds a demo merchant with an API key and two codes on first run, starts `wrangler dev`, and
+ * prints the key and URLs once the Worker answers.
  */
 import { spawn } from 'node:child_process'
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
@@ -9,7 +10,7 @@ import { createApiKey, createMerchant } from '../src/auth/queries'
 import { CreateCode } from '../src/codes/schemas'
 import { createCodeFor } from '../src/codes/service'
 import { openD1, wrangler } from './d1'
-import { withDevSecrets } from './dev-vars'
+import { withDevVars } from './dev-vars'
 import { devPort, writeDevOrigin } from './local-origin'
 
 const chosen = devPort(process.argv.slice(2), process.env)
@@ -37,12 +38,12 @@ interface Demo {
 }
 
 function ensureDevVars() {
-  const { text, written } = withDevSecrets(
+  const { text, written } = withDevVars(
     existsSync('.dev.vars') ? readFileSync('.dev.vars', 'utf8') : undefined,
   )
   if (!written.length) return
   writeFileSync('.dev.vars', text)
-  console.log(`Wrote ${written.join(' and ')} to .dev.vars.`)
+  console.log(`Wrote ${written.join(', ')} to .dev.vars.`)
 }
 
 async function seed(): Promise<Demo> {

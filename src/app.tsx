@@ -16,6 +16,7 @@ import { edgeRoutes } from './edge'
 import { ApiError } from './errors'
 import { handleErrors, limitBody, MAX_BODY_BYTES, pageHeaders, qrHeaders } from './http'
 import { registerLiveFeedRoute, registerLiveTokenRoute } from './hub/live-routes'
+import { publicBase } from './lib/urls'
 import { registerPaymentRoutes } from './payments/routes'
 import { webhookRoutes } from './payments/webhook-routes'
 import { qrRoutes } from './qr/routes'
@@ -86,11 +87,14 @@ export function createApp() {
       description:
         'Dynamic QR codes that redirect or take payments. Amounts are integers in minor units; errors are application/problem+json with a stable `code`.',
     },
-    servers: [{ url: new URL(c.req.url).origin }],
+    // Our public origin, never the Host header's (503 in production without PUBLIC_BASE_URL).
+    servers: [{ url: publicBase(c.env, c.req.url) }],
   }))
   // The reference renders the very document /openapi.json serves (asked for in-process), so the
   // two can never disagree; no script, nothing from another origin.
   app.get('/docs', async (c) => {
+    // Refused as a page (503) before the document is asked for, when it could not name a server.
+    publicBase(c.env, c.req.url)
     const spec = await app.fetch(new Request(new URL('/openapi.json', c.req.url)), c.env)
     const doc = (await spec.json()) as OpenApiDocument
     return c.html(<ReferencePage doc={doc} specPath="/openapi.json" />)

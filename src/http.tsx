@@ -64,11 +64,13 @@ export function renderError(c: Context<AppEnv>, err: ApiError): Response | Promi
   for (const [name, value] of Object.entries(err.headers ?? {})) c.header(name, value)
   c.header('cache-control', 'no-store')
   const page =
-    err.status >= 500
-      ? { icon: '⚠️', title: 'Something went wrong', message: 'Please try again in a moment.' }
-      : err.status === 404
-        ? { icon: '🔍', title: 'Page not found', message: 'There is nothing at this address.' }
-        : { icon: '⚠️', title: err.title, message: err.message }
+    err.code === 'not_configured'
+      ? { icon: '⚠️', title: 'Not available', message: 'This site is not fully set up yet.' }
+      : err.status >= 500
+        ? { icon: '⚠️', title: 'Something went wrong', message: 'Please try again in a moment.' }
+        : err.status === 404
+          ? { icon: '🔍', title: 'Page not found', message: 'There is nothing at this address.' }
+          : { icon: '⚠️', title: err.title, message: err.message }
   return c.html(<StatusPage {...page} />, err.status)
 }
 

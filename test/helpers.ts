@@ -35,6 +35,8 @@ export interface CallOptions {
   cf?: Record<string, unknown>
   /** Bindings to add or override for this request (e.g. a Stripe key). */
   env?: Partial<Cloudflare.Env & Bindings>
+  /** The request's origin, ORIGIN unless given: workerd builds it from the `Host` header. */
+  origin?: string
 }
 
 /** Sends one request through the Worker and waits for everything it left in `waitUntil`. */
@@ -46,7 +48,7 @@ export async function call(path: string, options: CallOptions = {}): Promise<Res
     body = JSON.stringify(options.json)
     if (!headers.has('content-type')) headers.set('content-type', 'application/json')
   }
-  const request = new Request(`${ORIGIN}${path}`, {
+  const request = new Request(`${options.origin ?? ORIGIN}${path}`, {
     method: options.method ?? (body === undefined ? 'GET' : 'POST'),
     headers,
     body,

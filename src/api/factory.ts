@@ -106,6 +106,10 @@ export const unprocessable = problem('The content cannot be turned into a QR sym
 export const unavailable = problem(
   'A service this needs is not available right now (nothing was changed); retry later.',
 )
+/** Answers that carry absolute URLs (`url`, `qr_content`…) when production has no origin set. */
+export const notConfigured = problem(
+  'This deployment has no public origin (`PUBLIC_BASE_URL`) to build the URLs of this answer with (nothing was changed).',
+)
 
 /** A write, as the API's write limit counts them (app.tsx): any method but GET and HEAD. */
 export const isWrite = (method: string) => !/^(get|head)$/i.test(method)

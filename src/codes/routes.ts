@@ -1,6 +1,14 @@
 /** `/api/v1/codes`: create, read, list, update and archive codes, and list a code's scans. */
 import { z } from '@hono/zod-openapi'
-import { type Api, apiRoute, conflict, json, jsonBody, security } from '../api/factory'
+import {
+  type Api,
+  apiRoute,
+  conflict,
+  json,
+  jsonBody,
+  notConfigured,
+  security,
+} from '../api/factory'
 import { ApiError, notFound } from '../errors'
 import { listPage } from '../lib/cursor'
 import { listOf, PageQuery } from '../lib/paging'
@@ -25,6 +33,7 @@ const createCode = apiRoute({
   responses: {
     201: json(CodeObject, 'The new code.'),
     409: conflict,
+    503: notConfigured,
   },
 })
 
@@ -35,7 +44,7 @@ const getCodeRoute = apiRoute({
   security,
   summary: 'Get a code',
   request: { params },
-  responses: { 200: json(CodeObject, 'The code.') },
+  responses: { 200: json(CodeObject, 'The code.'), 503: notConfigured },
 })
 
 const listCodesRoute = apiRoute({
@@ -45,7 +54,7 @@ const listCodesRoute = apiRoute({
   security,
   summary: 'List codes, newest first',
   request: { query: ListCodesQuery },
-  responses: { 200: json(listOf(CodeObject, 'CodeList'), 'A page of codes.') },
+  responses: { 200: json(listOf(CodeObject, 'CodeList'), 'A page of codes.'), 503: notConfigured },
 })
 
 const updateCodeRoute = apiRoute({
@@ -57,7 +66,7 @@ const updateCodeRoute = apiRoute({
   description:
     'Changes take effect for every scanner within the cache bound (see README). Static codes accept only status, expiry, metadata and reference.',
   request: { params, body: jsonBody(UpdateCode) },
-  responses: { 200: json(CodeObject, 'The updated code.'), 409: conflict },
+  responses: { 200: json(CodeObject, 'The updated code.'), 409: conflict, 503: notConfigured },
 })
 
 const archiveCodeRoute = apiRoute({
@@ -68,7 +77,7 @@ const archiveCodeRoute = apiRoute({
   summary: 'Archive a code',
   description: 'Archiving is final: the short URL answers 410 Gone from then on. Idempotent.',
   request: { params },
-  responses: { 200: json(CodeObject, 'The archived code.'), 409: conflict },
+  responses: { 200: json(CodeObject, 'The archived code.'), 409: conflict, 503: notConfigured },
 })
 
 const listScansRoute = apiRoute({
@@ -132,10 +141,12 @@ export function registerCodeRoutes(api: Api) {
   })
 
   api.openapi(createCode, async (c) => {
+    // Before the write: an answer that cannot carry the code's URL (503) must store nothing.
+    const base = publicBase(c.env, c.req.url)
     const rules = destinationRules(c.env)
     const code = await createCodeFor(c.var.db, c.var.auth.merchantId, c.req.valid('json'), rules)
     await forgetCode(code.slug, new URL(c.req.url).origin)
-    return c.json(presentCode(code, publicBase(c.env, c.req.url)), 201)
+    return c.json(presentCode(code, base), 201)
   })
 
   api.openapi(getCodeRoute, async (c) => {
@@ -158,6 +169,7 @@ export function registerCodeRoutes(api: Api) {
   })
 
   api.openapi(updateCodeRoute, async (c) => {
+    const base = publicBase(c.env, c.req.url)
     const code = await getCode(c.var.db, c.var.auth.merchantId, c.req.valid('param').id)
     if (!code) throw notFound('code')
     const { version, ...patch } = c.req.valid('json')
@@ -171,10 +183,11 @@ export function registerCodeRoutes(api: Api) {
     const actor = `api_key:${c.var.auth.apiKeyId}`
     const updated = await changeCode(c.var.db, code, patch, actor, destinationRules(c.env))
     await forgetCode(code.slug, new URL(c.req.url).origin)
-    return c.json(presentCode(updated, publicBase(c.env, c.req.url)), 200)
+    return c.json(presentCode(updated, base), 200)
   })
 
   api.openapi(archiveCodeRoute, async (c) => {
+    const base = publicBase(c.env, c.req.url)
     const code = await getCode(c.var.db, c.var.auth.merchantId, c.req.valid('param').id)
     if (!code) throw notFound('code')
     const archived =
@@ -182,7 +195,7 @@ export function registerCodeRoutes(api: Api) {
         ? code
         : await changeCode(c.var.db, code, { status: 'archived' }, `api_key:${c.var.auth.apiKeyId}`)
     await forgetCode(code.slug, new URL(c.req.url).origin)
-    return c.json(presentCode(archived, publicBase(c.env, c.req.url)), 200)
+    return c.json(presentCode(archived, base), 200)
   })
 
   api.openapi(listScansRoute, async (c) => {

@@ -11,6 +11,7 @@ import { CodeId } from '../codes/schemas'
 import type { AppEnv, Bindings } from '../env'
 import { ApiError, notFound } from '../errors'
 import { log } from '../lib/log'
+import { publicBase } from '../lib/urls'
 import { hubFor } from './client'
 import { isSubjectLive } from './credentials'
 import { LIVE_TOKEN_TTL_MS, signLiveToken, verifyLiveToken } from './live-token'
@@ -75,7 +76,9 @@ const liveTokenRoute = apiRoute({
   request: { params },
   responses: {
     201: json(LiveToken, 'A token and the URL to open.'),
-    503: problem('Live tokens are not configured on this deployment (`LIVE_TOKEN_SECRET`).'),
+    503: problem(
+      'Live tokens are not configured on this deployment (`LIVE_TOKEN_SECRET`, and in production `PUBLIC_BASE_URL`).',
+    ),
   },
 })
 
@@ -209,9 +212,12 @@ export function registerLiveTokenRoute(api: Api) {
   })
 }
 
-/** A token for one code's feed, and the WebSocket URL that carries it (503 without the secret). */
+/**
+ * A token for one code's feed, and the WebSocket URL that carries it, on our public origin (503
+ * without the secret, or in production without PUBLIC_BASE_URL).
+ */
 export async function issueLiveToken(
-  env: Pick<Bindings, 'LIVE_TOKEN_SECRET'>,
+  env: Pick<Bindings, 'LIVE_TOKEN_SECRET' | 'PUBLIC_BASE_URL' | 'ENVIRONMENT'>,
   code: { id: string; merchantId: string },
   subject: string,
   requestUrl: string,
@@ -227,7 +233,7 @@ export async function issueLiveToken(
     apiKeyId: subject,
     expiresAt,
   })
-  const url = new URL(`/api/v1/codes/${code.id}/live`, requestUrl)
+  const url = new URL(`/api/v1/codes/${code.id}/live`, publicBase(env, requestUrl))
   url.protocol = url.protocol === 'http:' ? 'ws:' : 'wss:'
   url.searchParams.set('token', token)
   return {

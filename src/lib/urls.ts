@@ -1,10 +1,28 @@
 /** Public URLs we print into QR codes and hand to integrators. */
-import type { Bindings } from '../env'
+import { ApiError } from '../errors'
+import { isProduction } from './environment'
 
-/** PUBLIC_BASE_URL when configured (production), otherwise the request's own origin. */
-export function publicBase(env: Bindings, requestUrl: string): string {
-  const configured = env.PUBLIC_BASE_URL?.trim()
-  return (configured ? configured : new URL(requestUrl).origin).replace(/\/+$/, '')
+/**
+ * The origin every absolute link starts with: PUBLIC_BASE_URL when set, whatever `Host` the
+ * request carried. Unset, a local run uses the request's own origin (zero configuration), but
+ * production answers 503 `not_configured`: the request's origin comes from its `Host` header,
+ * which anyone can send, and a link built from it could point a QR code, a Stripe return URL or an
+ * integrator at another site.
+ */
+export function publicBase(
+  env: { PUBLIC_BASE_URL?: string; ENVIRONMENT?: string },
+  requestUrl: string,
+): string {
+  const configured = env.PUBLIC_BASE_URL?.trim().replace(/\/+$/, '')
+  if (configured) return configured
+  if (isProduction(env)) {
+    throw new ApiError(
+      503,
+      'not_configured',
+      'Links cannot be built: this deployment has no PUBLIC_BASE_URL set.',
+    )
+  }
+  return new URL(requestUrl).origin
 }
 
 export interface QrSubject {

@@ -6,8 +6,12 @@ import { publicBase } from '../lib/urls'
 export interface PaymentContext {
   env: Bindings
   db: Db
-  /** Our public base URL: where a provider sends the customer back to. */
-  base: string
+  /**
+   * Our public base URL: where a provider sends the customer back to. Read when a link is built,
+   * not before: in production without PUBLIC_BASE_URL it throws (lib/urls.ts), and a webhook or a
+   * return page, which build none, must still work.
+   */
+  readonly base: string
   /** The request's own origin: whose cached copy of a code a settled payment drops. */
   origin: string
 }
@@ -16,7 +20,9 @@ export function paymentContext(env: Bindings, requestUrl: string): PaymentContex
   return {
     env,
     db: createDb(env.DB),
-    base: publicBase(env, requestUrl),
+    get base() {
+      return publicBase(env, requestUrl)
+    },
     origin: new URL(requestUrl).origin,
   }
 }

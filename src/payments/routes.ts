@@ -1,6 +1,6 @@
 /** `/api/v1/payments`: read-only; payments change state only through provider events. */
 import { z } from '@hono/zod-openapi'
-import { type Api, apiRoute, json, security } from '../api/factory'
+import { type Api, apiRoute, json, notConfigured, security } from '../api/factory'
 import { PAYMENT_STATUSES, type Payment } from '../db/schema'
 import { notFound } from '../errors'
 import { listPage } from '../lib/cursor'
@@ -82,7 +82,7 @@ export function registerPaymentRoutes(api: Api) {
       security,
       summary: 'List payments, newest first',
       request: { query: ListPaymentsQuery },
-      responses: { 200: json(PaymentList, 'A page of payments.') },
+      responses: { 200: json(PaymentList, 'A page of payments.'), 503: notConfigured },
     }),
     async (c) => {
       const q = c.req.valid('query')
@@ -119,7 +119,7 @@ export function registerPaymentRoutes(api: Api) {
             .openapi({ param: { name: 'id', in: 'path' } }),
         }),
       },
-      responses: { 200: json(PaymentObject, 'The payment.') },
+      responses: { 200: json(PaymentObject, 'The payment.'), 503: notConfigured },
     }),
     async (c) => {
       const payment = await getPayment(c.var.db, c.var.auth.merchantId, c.req.valid('param').id)

@@ -72,7 +72,7 @@ export async function startPayment(
   form: PayForm,
   payer: Payer,
 ): Promise<PaymentStart> {
-  const { env, db, base } = ctx
+  const { env, db } = ctx
   // Nothing is charged but the price the customer was shown. The page was shown with another
   // price (edited meanwhile), or the form did not say which (not our page's): show it, charge nothing.
   if (form.price === undefined) return reshow(400, 'Check the price, then pay.')
@@ -84,7 +84,11 @@ export async function startPayment(
 
   const payment = pendingPayment(code, amount, env.STRIPE_SECRET_KEY ? 'stripe' : 'test')
   let provider: PaymentProvider
+  let base: string
   try {
+    // Our base first: without one (production, no PUBLIC_BASE_URL) there is nowhere to send the
+    // customer back to, so nothing is stored or asked of the provider.
+    base = ctx.base
     provider = paymentProvider(env, db, base)
   } catch (err) {
     log.error('payments unavailable', { codeId: code.id }, err)

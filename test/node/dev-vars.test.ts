@@ -1,13 +1,14 @@
 /**
- * `npm run dev` writes the local secrets to `.dev.vars` itself; `.dev.vars.example` (committed)
- * lists every secret and variable, and a copy of it must not leave the secrets dev needs empty.
+ * `npm run dev` writes the local secrets and `ENVIRONMENT=development` to `.dev.vars` itself;
+ * `.dev.vars.example` (committed) lists every secret and variable, and a copy of it must not leave
+ * the secrets dev needs empty.
  */
 import { execFile } from 'node:child_process'
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
 import { describe, expect, it } from 'vitest'
-import { DEV_SECRETS, withDevSecrets } from '../../scripts/dev-vars'
+import { DEV_SECRETS, DEV_VARS, withDevVars } from '../../scripts/dev-vars'
 
 const ROOT = join(import.meta.dirname, '..', '..')
 const EXAMPLE = readFileSync(join(ROOT, '.dev.vars.example'), 'utf8')
@@ -23,14 +24,26 @@ const assignments = (text: string) =>
   )
 
 describe('.dev.vars', () => {
-  it('is written with a fresh random value for each secret dev needs', () => {
-    const { text, written } = withDevSecrets(undefined)
-    expect(written).toEqual(DEV_SECRETS)
+  it('is written with a fresh random value for each secret dev needs, and as development', () => {
+    const { text, written } = withDevVars(undefined)
+    expect(written).toEqual([...DEV_SECRETS, 'ENVIRONMENT'])
     for (const name of DEV_SECRETS) expect(assignments(text).get(name)).toMatch(HEX_SECRET)
+    expect(assignments(text).get('ENVIRONMENT')).toBe('development')
+  })
+
+  it('runs dev as development, since wrangler.toml ships production', () => {
+    expect(DEV_VARS).toEqual({ ENVIRONMENT: 'development' })
+    const toml = readFileSync(join(ROOT, 'wrangler.toml'), 'utf8')
+    expect(toml).toMatch(/^ENVIRONMENT = "production"$/m)
+    // An empty value (a copy of an older example) is filled in; a chosen one is kept.
+    expect(assignments(withDevVars('ENVIRONMENT=\n').text).get('ENVIRONMENT')).toBe('development')
+    const chosen = withDevVars('ENVIRONMENT=production\n')
+    expect(assignments(chosen.text).get('ENVIRONMENT')).toBe('production')
+    expect(chosen.written).not.toContain('ENVIRONMENT')
   })
 
   it('fills in the empty secrets of a copy of .dev.vars.example and keeps every other line', () => {
-    const { text, written } = withDevSecrets(EXAMPLE)
+    const { text, written } = withDevVars(EXAMPLE)
     expect(written).toEqual(DEV_SECRETS)
     for (const name of DEV_SECRETS) expect(assignments(text).get(name)).toMatch(HEX_SECRET)
     const untouched = (t: string) => t.split('\n').filter((l) => !/^[A-Z_]+=/.test(l))
@@ -38,11 +51,11 @@ describe('.dev.vars', () => {
   })
 
   it('keeps the secrets it already holds and adds the missing ones', () => {
-    const { text, written } = withDevSecrets('SESSION_SECRET = mine\nexport LIVE_TOKEN_SECRET=x')
-    expect(written).toEqual(['VISITOR_HASH_SECRET'])
+    const { text, written } = withDevVars('SESSION_SECRET = mine\nexport LIVE_TOKEN_SECRET=x')
+    expect(written).toEqual(['VISITOR_HASH_SECRET', 'ENVIRONMENT'])
     expect(assignments(text).get('SESSION_SECRET')).toBe('mine')
     expect(assignments(text).get('LIVE_TOKEN_SECRET')).toBe('x')
-    expect(withDevSecrets(text)).toEqual({ text, written: [] })
+    expect(withDevVars(text)).toEqual({ text, written: [] })
   })
 
   it('stays out of git, while the example is committed', async () => {
