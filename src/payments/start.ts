@@ -202,6 +202,7 @@ function pendingPayment(code: CheckoutCode, amount: number, provider: ProviderNa
     paidAt: null,
     holdCheckedAt: null,
     holdKeptAt: null,
+    stripeAccount: null,
   }
 }
 
