@@ -17,7 +17,8 @@ import {
 /** Stripe refuses webhooks older than this many seconds (its default, and SECURITY.md's). */
 export const WEBHOOK_TOLERANCE_SECONDS = 300
 
-async function loadStripe(env: Bindings) {
+/** The SDK and a client for the deployment's key (the platform's, in platform mode). */
+export async function loadStripe(env: Bindings) {
   const { default: StripeSdk } = await import('stripe')
   const key = env.STRIPE_SECRET_KEY
   if (!key) throw new ProviderError('STRIPE_SECRET_KEY is not configured')
