@@ -9,6 +9,7 @@ import type { Context } from 'hono'
 import type { AppEnv } from '../env'
 import { log } from '../lib/log'
 import { publicBase } from '../lib/urls'
+import { paymentMode } from '../money/payment-mode'
 import {
   accountsProvider,
   applyAccountSnapshot,
@@ -18,7 +19,6 @@ import {
   type TestOnboardingOutcome,
 } from '../payments/accounts'
 import { isTestMode } from '../payments/mode'
-import { paymentMode } from '../payments/platform'
 import { ProviderError } from '../payments/provider'
 import { readForm } from './forms'
 import { AdminLayout } from './layout'

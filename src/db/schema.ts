@@ -27,7 +27,7 @@ export const merchants = sqliteTable(
     domainMissingSince: timestamp('domain_missing_since'),
     createdAt: timestamp('created_at').notNull().default(now),
     /**
-     * Platform mode (payments/platform.ts): the merchant's connected Stripe account, made once by
+     * Platform mode (money/payment-mode.ts): the merchant's connected Stripe account, made once by
      * "Connect with Stripe", and its state as Stripe last told us (the return page or
      * `account.updated`); `stripeAccountUpdatedAt` is when that was, so an older event never wins.
      */

@@ -6,8 +6,8 @@
 import { z } from '@hono/zod-openapi'
 import { type Api, apiRoute, json, security } from '../api/factory'
 import { notFound } from '../errors'
+import { PAYABLE_REASONS, payability, paymentMode } from '../money/payment-mode'
 import { findMerchantAccount, type MerchantAccountRow } from './accounts'
-import { PAYABLE_REASONS, payability, paymentMode } from './platform'
 
 const PaymentAccountObject = z
   .object({

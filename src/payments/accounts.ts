@@ -1,5 +1,5 @@
 /**
- * Platform mode's connected accounts (payments/platform.ts): connecting a merchant's Stripe
+ * Platform mode's connected accounts (money/payment-mode.ts): connecting a merchant's Stripe
  * account through Stripe's hosted onboarding, and keeping what Stripe says of it in D1 (the
  * return page reads it from Stripe, `account.updated` events push it). Offline, the test-mode
  * accounts provider stands in, its "hosted onboarding" a page of ours (admin/payment-account.tsx).

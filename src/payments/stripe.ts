@@ -33,7 +33,12 @@ export async function loadStripe(env: Bindings) {
   return { StripeSdk, client }
 }
 
-export function stripeProvider(env: Bindings): PaymentProvider {
+/**
+ * `account`: a connected account (platform mode's direct charges): every call carries its
+ * `Stripe-Account` header, since its sessions exist only there. Null: the deployment's own.
+ */
+export function stripeProvider(env: Bindings, account: string | null = null): PaymentProvider {
+  const on = account ? { stripeAccount: account } : {}
   return {
     name: 'stripe',
     async createCheckout(request: CheckoutRequest): Promise<CheckoutSession> {
@@ -58,12 +63,15 @@ export function stripeProvider(env: Bindings): PaymentProvider {
             payment_intent_data: {
               description: truncate(`${request.merchantName}: ${request.description}`, 1000),
               metadata: request.metadata,
+              ...(account && request.applicationFee
+                ? { application_fee_amount: request.applicationFee }
+                : {}),
             },
             success_url: request.successUrl,
             cancel_url: request.cancelUrl,
             expires_at: Math.floor(request.expiresAt / 1000),
           },
-          { idempotencyKey: request.paymentId },
+          { idempotencyKey: request.paymentId, ...on },
         )
         if (!session.url) throw new ProviderError('Stripe returned a session without a URL')
         return { id: session.id, url: session.url }
@@ -75,9 +83,11 @@ export function stripeProvider(env: Bindings): PaymentProvider {
     async getSession(sessionId: string): Promise<SessionSnapshot> {
       const { client } = await loadStripe(env)
       try {
-        const session = await client.checkout.sessions.retrieve(sessionId, {
-          expand: ['payment_intent.latest_charge'],
-        })
+        const session = await client.checkout.sessions.retrieve(
+          sessionId,
+          { expand: ['payment_intent.latest_charge'] },
+          on,
+        )
         return snapshotOf(session)
       } catch (err) {
         throw asProviderError(err)
@@ -87,11 +97,11 @@ export function stripeProvider(env: Bindings): PaymentProvider {
     async cancelSession(sessionId: string): Promise<boolean> {
       const { client } = await loadStripe(env)
       try {
-        const session = await client.checkout.sessions.retrieve(sessionId)
+        const session = await client.checkout.sessions.retrieve(sessionId, {}, on)
         if (session.status === 'complete') return false
         if (session.status === 'open') {
           // Fails if the customer completes it meanwhile: then nothing is released.
-          await client.checkout.sessions.expire(sessionId)
+          await client.checkout.sessions.expire(sessionId, {}, on)
         }
         return true
       } catch (err) {

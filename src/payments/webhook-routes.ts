@@ -59,7 +59,7 @@ webhookRoutes.post('/stripe', limitBody(WEBHOOK_MAX_BYTES), async (c) => {
     // Checkout's event carries no card details: they are fetched for the receipt (display only)
     // after the answer, so Stripe is answered at once; a repeated delivery tries again.
     c.executionCtx.waitUntil(
-      stripeProvider(c.env)
+      stripeProvider(c.env, payment.stripeAccount)
         .getSession(session.id)
         .then((full) => full.method && setPaymentMethod(ctx.db, payment.id, full.method))
         .catch((err) => console.error('card details not saved for the receipt', payment.id, err)),

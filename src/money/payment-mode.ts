@@ -1,6 +1,7 @@
 /**
- * The two payment modes (docs/configuration.md, "Payment modes"). *One business*: every code pays
- * this deployment's own Stripe account, as before Connect. *Platform*: every merchant connects its
+ * The two payment modes (docs/configuration.md, "Payment modes"): who is paid, and the platform's
+ * fee, from configuration and a merchant's row alone (no I/O: codes, pages and payments share
+ * it). *One business*: every code pays this deployment's own Stripe account, as before Connect. *Platform*: every merchant connects its
  * own Stripe account, and its codes' Checkout Sessions are direct charges on that account (the
  * `Stripe-Account` header), with the platform's fee as `application_fee_amount`. Chosen only by
  * `PAYMENT_MODE`: who receives the money never changes because a secret happens to be set.
@@ -11,7 +12,7 @@ export type PaymentMode = 'one_business' | 'platform'
 
 /** The deployment's mode; null when `PAYMENT_MODE` holds anything else (nothing is then payable). */
 export function paymentMode(env: Bindings): PaymentMode | null {
-  const mode = (env.PAYMENT_MODE ?? '').trim()
+  const mode = String(env.PAYMENT_MODE ?? '').trim()
   if (mode === '' || mode === 'one_business') return 'one_business'
   if (mode === 'platform') return 'platform'
   return null
@@ -71,10 +72,10 @@ const FIXED_PART = /^([a-z]{3}):(\d{1,9})$/
  * fee nobody meant.
  */
 export function platformFeeTerms(env: Bindings): FeeTerms | null {
-  const bpsText = (env.PLATFORM_FEE_BPS ?? '').trim() || '0'
+  const bpsText = String(env.PLATFORM_FEE_BPS ?? '').trim() || '0'
   if (!BPS.test(bpsText) || Number(bpsText) > 10_000) return null
   const fixed = new Map<string, number>()
-  for (const part of (env.PLATFORM_FEE_FIXED ?? '').split(',')) {
+  for (const part of String(env.PLATFORM_FEE_FIXED ?? '').split(',')) {
     const text = part.trim().toLowerCase()
     if (!text) continue
     const match = FIXED_PART.exec(text)

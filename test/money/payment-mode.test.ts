@@ -1,8 +1,13 @@
-/** The two payment modes and the platform fee, as configuration reads them (payments/platform.ts). */
+/** The two payment modes and the platform fee, as configuration reads them (money/payment-mode.ts). */
 import { env } from 'cloudflare:workers'
 import { describe, expect, it } from 'vitest'
 import type { Bindings } from '../../src/env'
-import { payability, paymentMode, platformFee, platformFeeTerms } from '../../src/payments/platform'
+import {
+  payability,
+  paymentMode,
+  platformFee,
+  platformFeeTerms,
+} from '../../src/money/payment-mode'
 
 const withVars = (vars: Partial<Bindings>) => ({ ...env, ...vars }) as Bindings
 const ready = { stripeAccountId: 'acct_1', stripeChargesEnabled: true }
