@@ -161,21 +161,30 @@ const HANDLED: Record<string, (s: Stripe.Checkout.Session) => SessionOutcome> = 
 export interface VerifiedEvent {
   id: string
   type: string
+  /** `event.account`: the connected account it came from; null for the platform's own. */
+  account: string | null
+  /** When Stripe made the event, epoch ms. */
+  createdAt: number
+  /** The event's object as sent (for the types that carry no session, e.g. `account.updated`). */
+  object: unknown
   /** Undefined for event types we ignore. */
   session?: SessionSnapshot
 }
 
 /**
  * Verifies a webhook against the raw body and turns it into our terms. Throws on a bad
- * signature, a stale timestamp or a tampered body.
+ * signature, a stale timestamp or a tampered body. `endpoint`: whose signing secret applies, the
+ * platform's own endpoint's or the Connect endpoint's (events from connected accounts).
  */
 export async function verifyStripeWebhook(
   env: Bindings,
   rawBody: string,
   signature: string,
+  endpoint: 'platform' | 'connect' = 'platform',
 ): Promise<VerifiedEvent> {
-  const secret = env.STRIPE_WEBHOOK_SECRET
-  if (!secret) throw new ProviderError('STRIPE_WEBHOOK_SECRET is not configured')
+  const name = endpoint === 'connect' ? 'STRIPE_CONNECT_WEBHOOK_SECRET' : 'STRIPE_WEBHOOK_SECRET'
+  const secret = env[name]
+  if (!secret) throw new ProviderError(`${name} is not configured`)
   const { StripeSdk } = await loadStripe(env)
   const event = await StripeSdk.webhooks.constructEventAsync(
     rawBody,
@@ -184,8 +193,15 @@ export async function verifyStripeWebhook(
     WEBHOOK_TOLERANCE_SECONDS,
     StripeSdk.createSubtleCryptoProvider(),
   )
+  const base = {
+    id: event.id,
+    type: event.type,
+    account: event.account ?? null,
+    createdAt: event.created * 1000,
+    object: event.data.object as unknown,
+  }
   const toOutcome = HANDLED[event.type]
-  if (!toOutcome) return { id: event.id, type: event.type }
+  if (!toOutcome) return base
   const session = event.data.object as Stripe.Checkout.Session
-  return { id: event.id, type: event.type, session: snapshotOf(session, toOutcome(session)) }
+  return { ...base, session: snapshotOf(session, toOutcome(session)) }
 }
