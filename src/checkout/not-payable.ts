@@ -6,10 +6,14 @@
 import type { StatusPageProps } from '../pages/layout'
 
 /** 503: temporary (the merchant can finish onboarding), so nobody caches it. */
-export function merchantNotReady(merchantName: string): { status: 503; page: StatusPageProps } {
+export function merchantNotReady(
+  merchantName: string,
+  testMode = false,
+): { status: 503; page: StatusPageProps } {
   return {
     status: 503,
     page: {
+      testMode,
       icon: '⚠️',
       title: "This merchant can't take payments right now",
       message: `${merchantName} cannot receive card payments here yet. Nothing was charged; please pay another way or ask staff.`,

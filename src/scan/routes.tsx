@@ -40,7 +40,7 @@ scanRoutes.on(['GET', 'HEAD'], `/:slug{${SLUG_PATTERN}}`, async (c) => {
     unavailable(code, at) ??
     // A merchant that cannot be paid yet gets no pay button (D1's word, no Stripe call).
     (code.action === 'checkout' && !payability(c.env, code).payable
-      ? merchantNotReady(code.merchantName)
+      ? merchantNotReady(code.merchantName, isTestMode(c.env))
       : null)
   recordAfter(c.req.raw, c.env, c.executionCtx, {
     code,
