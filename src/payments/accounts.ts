@@ -119,6 +119,28 @@ export async function applyAccountSnapshot(
   return { merchantId: owner.id, applied: changed.length > 0 }
 }
 
+/**
+ * The merchant disconnected its account from the platform (`account.application.deauthorized`):
+ * the platform can no longer act for it, so the merchant has no account until it connects again
+ * (a new one). Payments made on the old one keep it (`payments.stripe_account`).
+ */
+export async function forgetAccount(db: Db, accountId: string, at: number) {
+  const changed = await db
+    .update(merchants)
+    .set({
+      stripeAccountId: null,
+      stripeChargesEnabled: false,
+      stripePayoutsEnabled: false,
+      stripeDetailsSubmitted: false,
+      stripeRequirementsDue: [],
+      stripeDisabledReason: null,
+      stripeAccountUpdatedAt: at,
+    })
+    .where(eq(merchants.stripeAccountId, accountId))
+    .returning({ id: merchants.id })
+  return changed[0]?.id
+}
+
 /** Test-mode account ids: one per merchant, recognisable, never a real Stripe account's. */
 export const TEST_ACCOUNT_PREFIX = 'acct_test_'
 

@@ -11,7 +11,7 @@ import type { AppEnv } from '../env'
 import { ApiError } from '../errors'
 import { limitBody } from '../http'
 import { log } from '../lib/log'
-import { applyAccountSnapshot } from './accounts'
+import { applyAccountSnapshot, forgetAccount } from './accounts'
 import { paymentContext } from './context'
 import { receivePaymentEvent } from './events'
 import { ProviderError } from './provider'
@@ -55,6 +55,13 @@ webhookRoutes.post('/stripe', limitBody(WEBHOOK_MAX_BYTES), async (c) =>
 webhookRoutes.post('/stripe/connect', limitBody(WEBHOOK_MAX_BYTES), async (c) => {
   const event = await verifiedEvent(c, 'connect')
   if (event.type === 'account.updated') return receiveAccountUpdate(c, event)
+  if (event.type === 'account.application.deauthorized') {
+    const merchantId = event.account
+      ? await forgetAccount(createDb(c.env.DB), event.account, event.createdAt)
+      : undefined
+    log.info('connected account disconnected', { eventId: event.id, merchantId })
+    return c.json({ received: true, handled: merchantId !== undefined })
+  }
   if (!event.account) {
     // A Connect endpoint only hears connected accounts; without one, it is not theirs.
     log.warn('connect event without an account', { eventId: event.id, type: event.type })

@@ -253,4 +253,20 @@ describe('account.updated keeps the merchant’s state, and only its own', () =>
     const stranger = ((await made.json()) as { id: string }).id
     expect(await handled(await deliver(await built('account.updated', stranger)))).toBe(false)
   })
+
+  it('forgets an account the merchant disconnected; its payments keep it', async () => {
+    const { account, key, code } = await connectedMerchant('ready')
+    expect((await pay(code.slug, {}, platformEnv())).status).toBe(303)
+    const deauthorized = await built('account.application.deauthorized', account)
+    expect(await handled(await deliver(deauthorized))).toBe(true)
+    expect(await accountState(key)).toMatchObject({
+      payable: false,
+      payable_reason: 'no_payment_account',
+      stripe_account_id: null,
+    })
+    expect((await paymentRow(code.id))?.stripe_account).toBe(account)
+    // A late account.updated of the old account finds no merchant.
+    expect(await handled(await deliver(await built('account.updated', account)))).toBe(false)
+    expect((await pay(code.slug, {}, platformEnv())).status).toBe(503)
+  })
 })
