@@ -8,6 +8,7 @@ import type { ResolvedCode } from '../codes/queries'
 import type { Payment } from '../db/schema'
 import { hubFor } from '../hub/client'
 import { newId } from '../lib/ids'
+import { log } from '../lib/log'
 import { amountProblem, formatMinor, parseMajorAmount } from '../money/currency'
 import { payability, platformFee, platformFeeTerms } from '../money/payment-mode'
 import type { PaymentContext } from './context'
@@ -81,7 +82,7 @@ export async function startPayment(
   const payee = payability(env, code)
   if (!payee.payable) {
     if (payee.reason === 'payments_not_configured') {
-      console.error('payments unavailable: PAYMENT_MODE or the platform fee cannot be read')
+      log.error('payments not configured', { codeId: code.id, reason: payee.reason })
       return { kind: 'unavailable', reason: 'not_configured' }
     }
     return { kind: 'refused', reason: 'merchant_not_ready' }

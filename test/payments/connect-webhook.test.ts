@@ -7,8 +7,8 @@
 import { env } from 'cloudflare:workers'
 import Stripe from 'stripe'
 import { describe, expect, inject, it } from 'vitest'
-import { fakeStripe, pay, stripeRequests, WEBHOOK_SECRET } from '../checkout/support'
-import { call } from '../helpers'
+import { fakeStripe, pay, stripeEnv, stripeRequests, WEBHOOK_SECRET } from '../checkout/support'
+import { call, merchantWithCode } from '../helpers'
 import {
   CONNECT_WEBHOOK_SECRET,
   connectedMerchant,
@@ -268,5 +268,23 @@ describe('account.updated keeps the merchant’s state, and only its own', () =>
     // A late account.updated of the old account finds no merchant.
     expect(await handled(await deliver(await built('account.updated', account)))).toBe(false)
     expect((await pay(code.slug, {}, platformEnv())).status).toBe(503)
+  })
+})
+
+describe('switching modes changes nothing already made', () => {
+  it('settles a one-business payment through the platform endpoint after the switch', async () => {
+    const { code } = await merchantWithCode()
+    expect((await pay(code.slug, {}, stripeEnv())).status).toBe(303)
+    const payment = await paymentRow(code.id)
+    if (!payment) throw new Error('no payment')
+    expect(payment.stripe_account).toBeNull()
+    await fakeStripe(`sessions/${payment.session_id}/complete`, {})
+    // The deployment is a platform now; the session's event still comes from its own account.
+    const completed = await built('checkout.session.completed', payment.session_id, {
+      secret: WEBHOOK_SECRET,
+    })
+    expect(completed.event.account).toBeUndefined()
+    expect(await handled(await deliver(completed, '/webhooks/stripe'))).toBe(true)
+    expect((await paymentRow(code.id))?.status).toBe('paid')
   })
 })
