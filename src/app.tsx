@@ -17,6 +17,7 @@ import { ApiError } from './errors'
 import { handleErrors, limitBody, MAX_BODY_BYTES, pageHeaders, qrHeaders } from './http'
 import { registerLiveFeedRoute, registerLiveTokenRoute } from './hub/live-routes'
 import { publicBase } from './lib/urls'
+import { registerAccountRoutes } from './payments/account-routes'
 import { registerPaymentRoutes } from './payments/routes'
 import { webhookRoutes } from './payments/webhook-routes'
 import { qrRoutes } from './qr/routes'
@@ -55,6 +56,7 @@ export function createApp() {
   registerLiveTokenRoute(api)
   registerApiKeyRoutes(api)
   registerPaymentRoutes(api)
+  registerAccountRoutes(api)
   answerUnrouted(api, API_BASE)
 
   const app = createApi()

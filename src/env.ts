@@ -11,6 +11,8 @@ export interface Secrets {
   STRIPE_SECRET_KEY?: string
   /** Signing secret of the Stripe webhook endpoint (`whsec_…`). */
   STRIPE_WEBHOOK_SECRET?: string
+  /** Platform mode: signing secret of the Connect webhook endpoint (`/webhooks/stripe/connect`). */
+  STRIPE_CONNECT_WEBHOOK_SECRET?: string
   /** Only to point the Stripe SDK at a local fake or stripe-mock (tests). */
   STRIPE_API_HOST?: string
   STRIPE_API_PORT?: string

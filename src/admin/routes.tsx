@@ -17,6 +17,13 @@ import { issueCodeLiveToken } from './codes/live-token'
 import { createCodeFromForm, showNewCodeForm } from './codes/new'
 import { showCode } from './codes/show'
 import { changeCodeStatus } from './codes/status'
+import {
+  chooseTestOnboarding,
+  connectStripe,
+  refreshStripeLink,
+  returnFromStripe,
+  showTestOnboarding,
+} from './payment-account'
 import { exportPaymentsCsv } from './payments/export'
 import { showPayments } from './payments/list'
 import { showPayment } from './payments/show'
@@ -92,5 +99,10 @@ signedIn.post('/settings', saveProfile)
 signedIn.post('/settings/domain/verify', checkDomainNow)
 signedIn.post('/settings/keys', createKey)
 signedIn.post('/settings/keys/:id/revoke', revokeKey)
+signedIn.post('/settings/stripe/connect', connectStripe)
+signedIn.get('/settings/stripe/return', returnFromStripe)
+signedIn.get('/settings/stripe/refresh', refreshStripeLink)
+signedIn.get('/settings/stripe/test-onboarding', showTestOnboarding)
+signedIn.post('/settings/stripe/test-onboarding', chooseTestOnboarding)
 
 adminRoutes.route('/', signedIn)

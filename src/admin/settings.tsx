@@ -18,8 +18,12 @@ import { DnsFailure, domainRecord, provesDomain } from '../lib/dns'
 import { normalizeDomain } from '../lib/domain'
 import { log } from '../lib/log'
 import { truncate } from '../lib/text'
+import { paymentMode } from '../money/payment-mode'
+import { findMerchantAccount } from '../payments/accounts'
+import { isTestMode } from '../payments/mode'
 import { readForm } from './forms'
 import { AdminLayout } from './layout'
+import { type AccountMessage, PaymentAccountCard } from './payment-account-card'
 import { SESSIONS_SHOWN, SessionList } from './sessions'
 
 /** Keys listed here, newest first (the API pages through all of them). */
@@ -28,21 +32,33 @@ const KEYS_SHOWN = 100
 /** The settings page, as it is now, with what the last action left to say. */
 async function page(
   c: Context<AppEnv>,
-  extra: { error?: string; saved?: boolean; newKey?: string; domainError?: string } = {},
-  status: 200 | 400 | 502 = 200,
+  extra: {
+    error?: string
+    saved?: boolean
+    newKey?: string
+    domainError?: string
+    account?: AccountMessage
+  } = {},
+  status: 200 | 400 | 404 | 409 | 502 | 503 = 200,
 ) {
   const db = c.var.db
   const { merchantId } = c.var.admin
-  const [merchant, keyRows, sessions] = await Promise.all([
+  const [merchant, keyRows, sessions, account] = await Promise.all([
     getMerchant(db, merchantId),
     listApiKeys(db, merchantId, { limit: KEYS_SHOWN }),
     listAdminSessions(db, merchantId, SESSIONS_SHOWN),
+    findMerchantAccount(db, merchantId),
   ])
   const keys = paginate(keyRows, KEYS_SHOWN, (k) => ({ at: k.createdAt, id: k.id }))
   const iso = (ms: number | null) =>
     ms ? new Date(ms).toISOString().slice(0, 16).replace('T', ' ') : '—'
   return c.html(
-    <AdminLayout title="Settings" section="settings" merchantName={merchant?.name}>
+    <AdminLayout
+      title="Settings"
+      section="settings"
+      merchantName={merchant?.name}
+      testMode={isTestMode(c.env)}
+    >
       <h1>Settings</h1>
       <form method="post" action="/admin/settings" class="card">
         <h2>Business</h2>
@@ -67,6 +83,11 @@ async function page(
           <button type="submit">Save</button>
         </p>
       </form>
+      <PaymentAccountCard
+        platform={paymentMode(c.env) === 'platform'}
+        account={account}
+        message={extra.account}
+      />
       {merchant?.displayDomain ? (
         <DomainCheck
           domain={merchant.displayDomain}
@@ -206,6 +227,9 @@ function DomainCheck(props: {
     </section>
   )
 }
+
+/** The settings page, for the payment account's handlers (payment-account.tsx). */
+export const settingsPage = page
 
 export function showSettings(c: Context<AppEnv>) {
   return page(c)

@@ -25,6 +25,7 @@ import {
   startPayment,
 } from '../payments/start'
 import { afterPayRoutes } from './after-pay'
+import { merchantNotReady } from './not-payable'
 import { CheckoutPage, customerLocale } from './page'
 import { codeSlug, notFoundPage, statusPage } from './respond'
 import { testModeRoutes } from './test-mode'
@@ -88,6 +89,7 @@ const NOT_STARTED: Record<
       message: 'Please wait a minute before trying to pay again. Nothing was charged.',
     },
   }),
+  merchant_not_ready: (code) => merchantNotReady(code.merchantName),
   not_configured: () => ({
     status: 503,
     page: {

@@ -2,11 +2,18 @@
 import type { z } from '@hono/zod-openapi'
 import type { Code, Scan } from '../db/schema'
 import { qrContent } from '../lib/urls'
+import type { Payability } from '../money/payment-mode'
 import type { CodeObject, ScanObject } from './schemas'
 
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString())
 
-export function presentCode(code: Code, base: string): z.infer<typeof CodeObject> {
+/** `payee`: whether the merchant can be paid now (money/payment-mode.ts), for checkout codes. */
+export function presentCode(
+  code: Code,
+  base: string,
+  payee: Payability,
+): z.infer<typeof CodeObject> {
+  const checkout = code.action === 'checkout'
   return {
     id: code.id,
     object: 'code',
@@ -25,6 +32,8 @@ export function presentCode(code: Code, base: string): z.infer<typeof CodeObject
     amount_max: code.amountMax,
     description: code.description,
     max_payments: code.maxPayments,
+    payable: checkout ? payee.payable : null,
+    payable_reason: checkout && !payee.payable ? payee.reason : null,
     expires_at: iso(code.expiresAt),
     metadata: code.metadata,
     reference: code.reference,

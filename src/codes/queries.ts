@@ -155,6 +155,9 @@ export async function findCodeBySlug(db: Db, slug: string) {
       version: codes.version,
       merchantName: merchants.name,
       merchantDomain: verifiedDomain,
+      // Whether the merchant can be paid (money/payment-mode.ts): no Stripe call to know it.
+      stripeAccountId: merchants.stripeAccountId,
+      stripeChargesEnabled: merchants.stripeChargesEnabled,
     })
     .from(codes)
     .innerJoin(merchants, eq(merchants.id, codes.merchantId))

@@ -9,10 +9,14 @@ import {
   notConfigured,
   security,
 } from '../api/factory'
+import type { Db } from '../db/client'
+import type { Bindings } from '../env'
 import { ApiError, notFound } from '../errors'
 import { listPage } from '../lib/cursor'
 import { listOf, PageQuery } from '../lib/paging'
 import { publicBase } from '../lib/urls'
+import { payability } from '../money/payment-mode'
+import { findMerchantAccount } from '../payments/accounts'
 import { forgetCode } from './cache'
 import { presentCode, presentScan } from './present'
 import { getCode, listCodeChanges, listCodes, listScans } from './queries'
@@ -118,6 +122,12 @@ const listChangesRoute = apiRoute({
   },
 })
 
+/** Whether the merchant's codes can be paid now, for `payable` on each code (one D1 read). */
+async function payeeOf(env: Bindings, db: Db, merchantId: string) {
+  const account = await findMerchantAccount(db, merchantId)
+  return payability(env, account ?? { stripeAccountId: null, stripeChargesEnabled: false })
+}
+
 export function registerCodeRoutes(api: Api) {
   api.openapi(listChangesRoute, async (c) => {
     const code = await getCode(c.var.db, c.var.auth.merchantId, c.req.valid('param').id)
@@ -146,24 +156,27 @@ export function registerCodeRoutes(api: Api) {
     const rules = destinationRules(c.env)
     const code = await createCodeFor(c.var.db, c.var.auth.merchantId, c.req.valid('json'), rules)
     await forgetCode(code.slug, new URL(c.req.url).origin)
-    return c.json(presentCode(code, base), 201)
+    const payee = await payeeOf(c.env, c.var.db, c.var.auth.merchantId)
+    return c.json(presentCode(code, base, payee), 201)
   })
 
   api.openapi(getCodeRoute, async (c) => {
     const code = await getCode(c.var.db, c.var.auth.merchantId, c.req.valid('param').id)
     if (!code) throw notFound('code')
-    return c.json(presentCode(code, publicBase(c.env, c.req.url)), 200)
+    const payee = await payeeOf(c.env, c.var.db, c.var.auth.merchantId)
+    return c.json(presentCode(code, publicBase(c.env, c.req.url), payee), 200)
   })
 
   api.openapi(listCodesRoute, async (c) => {
     const q = c.req.valid('query')
     const base = publicBase(c.env, c.req.url)
+    const payee = await payeeOf(c.env, c.var.db, c.var.auth.merchantId)
     const page = await listPage(
       q,
       (p) =>
         listCodes(c.var.db, c.var.auth.merchantId, { status: q.status, action: q.action, ...p }),
       (r) => ({ at: r.createdAt, id: r.id }),
-      (r) => presentCode(r, base),
+      (r) => presentCode(r, base, payee),
     )
     return c.json(page, 200)
   })
@@ -183,7 +196,8 @@ export function registerCodeRoutes(api: Api) {
     const actor = `api_key:${c.var.auth.apiKeyId}`
     const updated = await changeCode(c.var.db, code, patch, actor, destinationRules(c.env))
     await forgetCode(code.slug, new URL(c.req.url).origin)
-    return c.json(presentCode(updated, base), 200)
+    const payee = await payeeOf(c.env, c.var.db, c.var.auth.merchantId)
+    return c.json(presentCode(updated, base, payee), 200)
   })
 
   api.openapi(archiveCodeRoute, async (c) => {
@@ -195,7 +209,8 @@ export function registerCodeRoutes(api: Api) {
         ? code
         : await changeCode(c.var.db, code, { status: 'archived' }, `api_key:${c.var.auth.apiKeyId}`)
     await forgetCode(code.slug, new URL(c.req.url).origin)
-    return c.json(presentCode(archived, base), 200)
+    const payee = await payeeOf(c.env, c.var.db, c.var.auth.merchantId)
+    return c.json(presentCode(archived, base, payee), 200)
   })
 
   api.openapi(listScansRoute, async (c) => {

@@ -6,6 +6,7 @@ import { z } from '@hono/zod-openapi'
 import { PageQuery } from '../lib/paging'
 import { customerText, text } from '../lib/text'
 import { SUPPORTED_CURRENCIES } from '../money/currency'
+import { PAYABLE_REASONS } from '../money/payment-mode'
 
 export const METADATA_MAX_KEYS = 20
 
@@ -170,6 +171,14 @@ export const CodeObject = z
     amount_max: z.number().int().nullable(),
     description: z.string().nullable(),
     max_payments: z.number().int().nullable(),
+    payable: z.boolean().nullable().openapi({
+      description:
+        "Checkout codes: whether the merchant's payment account can take this code's payments now (its status, expiry and limit aside); null for redirect codes.",
+    }),
+    payable_reason: z.enum(PAYABLE_REASONS).nullable().openapi({
+      description:
+        'Why not, when `payable` is false: `no_payment_account` (platform mode, no Stripe account connected), `account_not_ready` (Stripe does not let it take charges yet), `payments_not_configured`. See `GET /api/v1/account`.',
+    }),
     expires_at: z.string().nullable(),
     metadata: z.record(z.string(), z.string()),
     reference: z.string().nullable(),

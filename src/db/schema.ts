@@ -10,21 +10,47 @@ import { SCAN_ATTRS } from './scan-attrs'
 const timestamp = (name: string) => integer(name, { mode: 'number' })
 const now = sql`(cast(unixepoch('subsecond') * 1000 as integer))`
 
-export const merchants = sqliteTable('merchants', {
-  id: text('id').primaryKey(),
-  name: text('name').notNull(),
-  /** Shown on checkout pages, once verified, so customers can spot a pasted-over sticker. */
-  displayDomain: text('display_domain'),
-  /** The TXT value that proves control of `displayDomain` (new for each domain set). */
-  domainToken: text('domain_token'),
-  /** When the TXT record was found; null until then, and again whenever the domain changes. */
-  domainVerifiedAt: timestamp('domain_verified_at'),
-  /** The last look at a verified domain's TXT record (auth/domains.ts re-checks it daily). */
-  domainCheckedAt: timestamp('domain_checked_at'),
-  /** Since when a verified domain's TXT record has been missing; null while it is found. */
-  domainMissingSince: timestamp('domain_missing_since'),
-  createdAt: timestamp('created_at').notNull().default(now),
-})
+export const merchants = sqliteTable(
+  'merchants',
+  {
+    id: text('id').primaryKey(),
+    name: text('name').notNull(),
+    /** Shown on checkout pages, once verified, so customers can spot a pasted-over sticker. */
+    displayDomain: text('display_domain'),
+    /** The TXT value that proves control of `displayDomain` (new for each domain set). */
+    domainToken: text('domain_token'),
+    /** When the TXT record was found; null until then, and again whenever the domain changes. */
+    domainVerifiedAt: timestamp('domain_verified_at'),
+    /** The last look at a verified domain's TXT record (auth/domains.ts re-checks it daily). */
+    domainCheckedAt: timestamp('domain_checked_at'),
+    /** Since when a verified domain's TXT record has been missing; null while it is found. */
+    domainMissingSince: timestamp('domain_missing_since'),
+    createdAt: timestamp('created_at').notNull().default(now),
+    /**
+     * Platform mode (money/payment-mode.ts): the merchant's connected Stripe account, made once by
+     * "Connect with Stripe", and its state as Stripe last told us (the return page or
+     * `account.updated`); `stripeAccountUpdatedAt` is when that was, so an older event never wins.
+     */
+    stripeAccountId: text('stripe_account_id'),
+    stripeChargesEnabled: integer('stripe_charges_enabled', { mode: 'boolean' })
+      .notNull()
+      .default(false),
+    stripePayoutsEnabled: integer('stripe_payouts_enabled', { mode: 'boolean' })
+      .notNull()
+      .default(false),
+    stripeDetailsSubmitted: integer('stripe_details_submitted', { mode: 'boolean' })
+      .notNull()
+      .default(false),
+    /** Stripe's `requirements.currently_due`: what the merchant must still provide. */
+    stripeRequirementsDue: text('stripe_requirements_due', { mode: 'json' })
+      .$type<string[]>()
+      .notNull()
+      .default(sql`'[]'`),
+    stripeDisabledReason: text('stripe_disabled_reason'),
+    stripeAccountUpdatedAt: timestamp('stripe_account_updated_at'),
+  },
+  (t) => [uniqueIndex('merchants_stripe_account_idx').on(t.stripeAccountId)],
+)
 
 /** What customers are shown of a merchant's domain: the display domain once verified, else null. */
 export const verifiedDomain = sql<
@@ -190,6 +216,11 @@ export const payments = sqliteTable(
     holdCheckedAt: timestamp('hold_checked_at'),
     /** When it found the session paid with no webhook applied, and kept the slot for good. */
     holdKeptAt: timestamp('hold_kept_at'),
+    /**
+     * The connected account the session was made on (platform mode), null for the deployment's
+     * own account: every later Stripe call about this payment is made for this account.
+     */
+    stripeAccount: text('stripe_account'),
   },
   (t) => [
     uniqueIndex('payments_receipt_idx').on(t.receiptId),

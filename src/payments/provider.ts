@@ -19,6 +19,8 @@ export interface CheckoutRequest {
   cancelUrl: string
   /** Epoch ms; the provider closes the session then. */
   expiresAt: number
+  /** Platform mode: the platform's fee, in minor units (`application_fee_amount`); 0 = none. */
+  applicationFee?: number
   metadata: Record<string, string>
 }
 

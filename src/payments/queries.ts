@@ -108,6 +108,12 @@ export interface ProviderEvent {
   currency: string | null
   email: string | null
   method: PaymentMethod | null
+  /**
+   * The Stripe account a webhook event came from (`event.account`; null: the platform's own).
+   * Set by both webhooks, it must be the account the payment was made on. Unset for what we
+   * asked ourselves of the payment's own account (the holds job) and for test mode.
+   */
+  account?: string | null
 }
 
 export type ApplyResult =
@@ -115,7 +121,7 @@ export type ApplyResult =
   | {
       applied: false
       payment: null
-      reason: 'unknown_payment' | 'session_mismatch' | 'amount_mismatch'
+      reason: 'unknown_payment' | 'session_mismatch' | 'account_mismatch' | 'amount_mismatch'
     }
 
 /** Applies a verified provider event to its payment, at most once. */
@@ -124,6 +130,10 @@ export async function applyPaymentEvent(db: Db, event: ProviderEvent): Promise<A
   if (!current) return { applied: false, payment: null, reason: 'unknown_payment' }
   if (current.sessionId !== event.sessionId) {
     return { applied: false, payment: null, reason: 'session_mismatch' }
+  }
+  // Another account's event (a connected account's about the platform's payment, or the reverse).
+  if (event.account !== undefined && event.account !== current.stripeAccount) {
+    return { applied: false, payment: null, reason: 'account_mismatch' }
   }
   // What was charged must be what the payment asked for; Stripe always says what it charged.
   const charged = event.amount !== null || event.currency !== null || event.provider === 'stripe'

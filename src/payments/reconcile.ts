@@ -59,14 +59,14 @@ export async function reconcileHolds(
   if (!env.STRIPE_SECRET_KEY) return undefined
   const db = createDb(env.DB)
   const result: Reconciled = { checked: 0, closed: 0, kept: 0, unchanged: 0, strays: 0 }
-  const stripe = stripeProvider(env)
   const checked: string[] = []
   const keptForGood: string[] = []
   for (const payment of await overdue(db, now)) {
     const sessionId = payment.sessionId as string
     checked.push(payment.id)
     try {
-      const session = await stripe.getSession(sessionId)
+      // Asked of the account the session was made on (a connected one, in platform mode).
+      const session = await stripeProvider(env, payment.stripeAccount).getSession(sessionId)
       switch (session.outcome) {
         case 'expired':
         case 'failed': {
@@ -156,6 +156,7 @@ function overdue(db: Db, now: number) {
       id: payments.id,
       codeId: payments.codeId,
       sessionId: payments.sessionId,
+      stripeAccount: payments.stripeAccount,
       slug: codes.slug,
     })
     .from(payments)

@@ -22,13 +22,15 @@ export const MAX_PROVIDER_CHECKS = 6
  */
 async function askProvider<T>(
   ctx: PaymentContext,
-  paymentId: string,
+  payment: Pick<Payment, 'id' | 'stripeAccount'>,
   ask: (provider: PaymentProvider) => Promise<T>,
 ): Promise<T | undefined> {
+  const paymentId = payment.id
   const { success } = await ctx.env.PAY_LIMITER.limit({ key: `ask:${paymentId}` })
   if (!success) return undefined
   try {
-    return await ask(paymentProvider(ctx.env, ctx.db, ctx.base))
+    // The account the session was made on: a connected one's sessions exist only there.
+    return await ask(paymentProvider(ctx.env, ctx.db, ctx.base, payment.stripeAccount))
   } catch (err) {
     log.error('payment provider not asked', { paymentId }, err)
     return undefined
@@ -39,7 +41,7 @@ async function askProvider<T>(
 export async function closeSession(ctx: PaymentContext, payment: Payment): Promise<boolean> {
   const sessionId = payment.sessionId
   if (!sessionId) return false
-  return (await askProvider(ctx, payment.id, (p) => p.cancelSession(sessionId))) ?? false
+  return (await askProvider(ctx, payment, (p) => p.cancelSession(sessionId))) ?? false
 }
 
 /** Cancel: closes the session and, once it can no longer be paid, frees its slot at once. */
@@ -84,7 +86,7 @@ export async function paymentProgress(
     // The webhook may not have arrived yet. Each refresh counts itself, waits longer, and stops
     // asking after a few, so an open tab cannot poll Stripe forever if a webhook is stuck.
     if (checks >= MAX_PROVIDER_CHECKS) return { kind: 'taking_long' }
-    const snapshot = await askProvider(ctx, payment.id, (p) => p.getSession(sessionId))
+    const snapshot = await askProvider(ctx, payment, (p) => p.getSession(sessionId))
     if (snapshot?.outcome === 'paid' || snapshot?.outcome === 'processing') {
       return { kind: 'confirming', checks: checks + 1 }
     }

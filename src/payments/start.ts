@@ -10,6 +10,7 @@ import { hubFor } from '../hub/client'
 import { newId } from '../lib/ids'
 import { log } from '../lib/log'
 import { amountProblem, formatMinor, parseMajorAmount } from '../money/currency'
+import { payability, platformFee, platformFeeTerms } from '../money/payment-mode'
 import type { PaymentContext } from './context'
 import { HOLD_GRACE_MS } from './effects'
 import { priceShown } from './price-shown'
@@ -56,8 +57,11 @@ export interface Payer {
 export type PaymentStart =
   /** A session is open: send the customer there. */
   | { kind: 'checkout'; url: string; paymentId: string }
-  /** Nothing opened, and the customer can only wait or give up. */
-  | { kind: 'refused'; reason: 'sold_out' | 'busy' | 'rate_limited' }
+  /**
+   * Nothing opened, and the customer can only wait or give up; `merchant_not_ready`: the
+   * merchant's Stripe account cannot take charges (platform mode), known without asking Stripe.
+   */
+  | { kind: 'refused'; reason: 'sold_out' | 'busy' | 'rate_limited' | 'merchant_not_ready' }
   /** The checkout page again, with why nothing was charged. */
   | { kind: 'reshow'; status: 400 | 409 | 422; error: string }
   /**
@@ -73,6 +77,16 @@ export async function startPayment(
   payer: Payer,
 ): Promise<PaymentStart> {
   const { env, db } = ctx
+  // Whom the money goes to (the deployment, or the merchant's connected account), from D1: a
+  // merchant Stripe would refuse is told so here, before anything is recorded or sent.
+  const payee = payability(env, code)
+  if (!payee.payable) {
+    if (payee.reason === 'payments_not_configured') {
+      log.error('payments not configured', { codeId: code.id, reason: payee.reason })
+      return { kind: 'unavailable', reason: 'not_configured' }
+    }
+    return { kind: 'refused', reason: 'merchant_not_ready' }
+  }
   // Nothing is charged but the price the customer was shown. The page was shown with another
   // price (edited meanwhile), or the form did not say which (not our page's): show it, charge nothing.
   if (form.price === undefined) return reshow(400, 'Check the price, then pay.')
@@ -83,13 +97,16 @@ export async function startPayment(
   if (typeof amount === 'string') return reshow(422, amount)
 
   const payment = pendingPayment(code, amount, env.STRIPE_SECRET_KEY ? 'stripe' : 'test')
+  payment.stripeAccount = payee.account
+  const terms = platformFeeTerms(env)
+  const applicationFee = payee.account && terms ? platformFee(terms, amount, code.currency) : 0
   let provider: PaymentProvider
   let base: string
   try {
     // Our base first: without one (production, no PUBLIC_BASE_URL) there is nowhere to send the
     // customer back to, so nothing is stored or asked of the provider.
     base = ctx.base
-    provider = paymentProvider(env, db, base)
+    provider = paymentProvider(env, db, base, payee.account)
   } catch (err) {
     log.error('payments unavailable', { codeId: code.id }, err)
     return { kind: 'unavailable', reason: 'not_configured' }
@@ -174,6 +191,7 @@ export async function startPayment(
       successUrl: `${base}/${code.slug}/return/${payment.id}`,
       cancelUrl: `${base}/${code.slug}/cancel/${payment.id}`,
       expiresAt,
+      applicationFee,
       metadata: { payment_id: payment.id, code_id: code.id, merchant_id: code.merchantId },
     })
     await attachSession(db, payment.id, session.id, expiresAt)
@@ -214,6 +232,7 @@ function pendingPayment(code: CheckoutCode, amount: number, provider: ProviderNa
     paidAt: null,
     holdCheckedAt: null,
     holdKeptAt: null,
+    stripeAccount: null,
   }
 }
 

@@ -17,7 +17,8 @@ import {
 /** Stripe refuses webhooks older than this many seconds (its default, and SECURITY.md's). */
 export const WEBHOOK_TOLERANCE_SECONDS = 300
 
-async function loadStripe(env: Bindings) {
+/** The SDK and a client for the deployment's key (the platform's, in platform mode). */
+export async function loadStripe(env: Bindings) {
   const { default: StripeSdk } = await import('stripe')
   const key = env.STRIPE_SECRET_KEY
   if (!key) throw new ProviderError('STRIPE_SECRET_KEY is not configured')
@@ -32,7 +33,12 @@ async function loadStripe(env: Bindings) {
   return { StripeSdk, client }
 }
 
-export function stripeProvider(env: Bindings): PaymentProvider {
+/**
+ * `account`: a connected account (platform mode's direct charges): every call carries its
+ * `Stripe-Account` header, since its sessions exist only there. Null: the deployment's own.
+ */
+export function stripeProvider(env: Bindings, account: string | null = null): PaymentProvider {
+  const on = account ? { stripeAccount: account } : {}
   return {
     name: 'stripe',
     async createCheckout(request: CheckoutRequest): Promise<CheckoutSession> {
@@ -57,12 +63,15 @@ export function stripeProvider(env: Bindings): PaymentProvider {
             payment_intent_data: {
               description: truncate(`${request.merchantName}: ${request.description}`, 1000),
               metadata: request.metadata,
+              ...(account && request.applicationFee
+                ? { application_fee_amount: request.applicationFee }
+                : {}),
             },
             success_url: request.successUrl,
             cancel_url: request.cancelUrl,
             expires_at: Math.floor(request.expiresAt / 1000),
           },
-          { idempotencyKey: request.paymentId },
+          { idempotencyKey: request.paymentId, ...on },
         )
         if (!session.url) throw new ProviderError('Stripe returned a session without a URL')
         return { id: session.id, url: session.url }
@@ -74,9 +83,11 @@ export function stripeProvider(env: Bindings): PaymentProvider {
     async getSession(sessionId: string): Promise<SessionSnapshot> {
       const { client } = await loadStripe(env)
       try {
-        const session = await client.checkout.sessions.retrieve(sessionId, {
-          expand: ['payment_intent.latest_charge'],
-        })
+        const session = await client.checkout.sessions.retrieve(
+          sessionId,
+          { expand: ['payment_intent.latest_charge'] },
+          on,
+        )
         return snapshotOf(session)
       } catch (err) {
         throw asProviderError(err)
@@ -86,11 +97,11 @@ export function stripeProvider(env: Bindings): PaymentProvider {
     async cancelSession(sessionId: string): Promise<boolean> {
       const { client } = await loadStripe(env)
       try {
-        const session = await client.checkout.sessions.retrieve(sessionId)
+        const session = await client.checkout.sessions.retrieve(sessionId, {}, on)
         if (session.status === 'complete') return false
         if (session.status === 'open') {
           // Fails if the customer completes it meanwhile: then nothing is released.
-          await client.checkout.sessions.expire(sessionId)
+          await client.checkout.sessions.expire(sessionId, {}, on)
         }
         return true
       } catch (err) {
@@ -150,21 +161,30 @@ const HANDLED: Record<string, (s: Stripe.Checkout.Session) => SessionOutcome> = 
 export interface VerifiedEvent {
   id: string
   type: string
+  /** `event.account`: the connected account it came from; null for the platform's own. */
+  account: string | null
+  /** When Stripe made the event, epoch ms. */
+  createdAt: number
+  /** The event's object as sent (for the types that carry no session, e.g. `account.updated`). */
+  object: unknown
   /** Undefined for event types we ignore. */
   session?: SessionSnapshot
 }
 
 /**
  * Verifies a webhook against the raw body and turns it into our terms. Throws on a bad
- * signature, a stale timestamp or a tampered body.
+ * signature, a stale timestamp or a tampered body. `endpoint`: whose signing secret applies, the
+ * platform's own endpoint's or the Connect endpoint's (events from connected accounts).
  */
 export async function verifyStripeWebhook(
   env: Bindings,
   rawBody: string,
   signature: string,
+  endpoint: 'platform' | 'connect' = 'platform',
 ): Promise<VerifiedEvent> {
-  const secret = env.STRIPE_WEBHOOK_SECRET
-  if (!secret) throw new ProviderError('STRIPE_WEBHOOK_SECRET is not configured')
+  const name = endpoint === 'connect' ? 'STRIPE_CONNECT_WEBHOOK_SECRET' : 'STRIPE_WEBHOOK_SECRET'
+  const secret = env[name]
+  if (!secret) throw new ProviderError(`${name} is not configured`)
   const { StripeSdk } = await loadStripe(env)
   const event = await StripeSdk.webhooks.constructEventAsync(
     rawBody,
@@ -173,8 +193,15 @@ export async function verifyStripeWebhook(
     WEBHOOK_TOLERANCE_SECONDS,
     StripeSdk.createSubtleCryptoProvider(),
   )
+  const base = {
+    id: event.id,
+    type: event.type,
+    account: event.account ?? null,
+    createdAt: event.created * 1000,
+    object: event.data.object as unknown,
+  }
   const toOutcome = HANDLED[event.type]
-  if (!toOutcome) return { id: event.id, type: event.type }
+  if (!toOutcome) return base
   const session = event.data.object as Stripe.Checkout.Session
-  return { id: event.id, type: event.type, session: snapshotOf(session, toOutcome(session)) }
+  return { ...base, session: snapshotOf(session, toOutcome(session)) }
 }

@@ -4,11 +4,13 @@
  * redirect. It records the same way the entry does.
  */
 import { Hono } from 'hono'
+import { merchantNotReady } from '../checkout/not-payable'
 import { CheckoutPage, customerLocale } from '../checkout/page'
 import { unavailable } from '../codes/availability'
 import { resolveCode } from '../codes/cache'
 import type { AppEnv } from '../env'
 import { SLUG_PATTERN } from '../lib/paths'
+import { payability } from '../money/payment-mode'
 import { StatusPage } from '../pages/layout'
 import { isTestMode } from '../payments/mode'
 import { NO_STORE, recordAfter, redirectTo, resolveContext } from './answer'
@@ -34,7 +36,12 @@ scanRoutes.on(['GET', 'HEAD'], `/:slug{${SLUG_PATTERN}}`, async (c) => {
   }
 
   const at = Date.now()
-  const closed = unavailable(code, at)
+  const closed =
+    unavailable(code, at) ??
+    // A merchant that cannot be paid yet gets no pay button (D1's word, no Stripe call).
+    (code.action === 'checkout' && !payability(c.env, code).payable
+      ? merchantNotReady(code.merchantName, isTestMode(c.env))
+      : null)
   recordAfter(c.req.raw, c.env, c.executionCtx, {
     code,
     at,

@@ -215,6 +215,14 @@ describe('the API answers as /openapi.json says', () => {
     await conforming(`GET ${payments}/{id}`, `${payments}/${payment?.id}`, { key })
     await conforming(`GET ${payments}/{id}`, `${payments}/${payment?.id}`, { key: other.key })
 
+    // The payment account.
+    await conforming('GET /api/v1/account', '/api/v1/account', { key })
+    await conforming('GET /api/v1/account', '/api/v1/account', {
+      key,
+      env: { PAYMENT_MODE: 'platform' },
+    })
+    await conforming('GET /api/v1/account', '/api/v1/account?x=1', { key })
+
     // The live feed.
     await conforming(`POST ${one}/live-token`, `${codes}/${redirect.id}/live-token`, { key })
     await conforming(`POST ${one}/live-token`, `${codes}/${redirect.id}/live-token`, {
