@@ -21,6 +21,12 @@ export const REQUIRED_SECRETS: Record<string, string> = {
   LIVE_TOKEN_SECRET: `${RANDOM} LIVE_TOKEN_SECRET   (without it the admin gets no live updates)`,
 }
 
+/** Platform mode (`PAYMENT_MODE = "platform"`) also needs the Connect endpoint's secret. */
+export const PLATFORM_SECRETS: Record<string, string> = {
+  STRIPE_CONNECT_WEBHOOK_SECRET:
+    'npx wrangler secret put STRIPE_CONNECT_WEBHOOK_SECRET   (the whsec_… of the "Events on connected accounts" endpoint {PUBLIC_BASE_URL}/webhooks/stripe/connect)',
+}
+
 /** Only for pointing the Stripe SDK at a fake in tests: in production they would divert payments. */
 export const TEST_ONLY = ['STRIPE_API_HOST', 'STRIPE_API_PORT', 'STRIPE_API_PROTOCOL']
 
@@ -82,6 +88,16 @@ export function preflight(
     )
   }
 
+  const mode = String(vars.PAYMENT_MODE ?? '').trim()
+  if (mode !== '' && mode !== 'one_business' && mode !== 'platform') {
+    problems.push(
+      `PAYMENT_MODE is "${mode}" in wrangler.toml [vars]: set "one_business" (or leave it out) or ` +
+        '"platform". Any other value leaves every checkout code unpayable.',
+    )
+  }
+  const required =
+    mode === 'platform' ? { ...REQUIRED_SECRETS, ...PLATFORM_SECRETS } : REQUIRED_SECRETS
+
   if (!config.databaseId || config.databaseId === PLACEHOLDER_DATABASE_ID) {
     problems.push(
       'database_id in wrangler.toml [[d1_databases]] is the placeholder: run ' +
@@ -89,11 +105,11 @@ export function preflight(
     )
   }
 
-  for (const name of Object.keys(REQUIRED_SECRETS)) {
+  for (const [name, how] of Object.entries(required)) {
     if (name in vars) {
       problems.push(
         `${name} is in wrangler.toml [vars], which is committed and shown in the dashboard: ` +
-          `delete it there and set it as a secret: ${REQUIRED_SECRETS[name]}`,
+          `delete it there and set it as a secret: ${how}`,
       )
     }
   }
@@ -111,7 +127,7 @@ export function preflight(
   }
 
   if (deployed) {
-    for (const [name, how] of Object.entries(REQUIRED_SECRETS)) {
+    for (const [name, how] of Object.entries(required)) {
       if (!deployed.has(name) && !(name in vars)) problems.push(`${name} is not set: ${how}`)
     }
   } else if ('unavailable' in secrets) {

@@ -15,6 +15,7 @@ import {
   type DeployConfig,
   isHttpsOrigin,
   PLACEHOLDER_DATABASE_ID,
+  PLATFORM_SECRETS,
   preflight,
   REQUIRED_SECRETS,
 } from '../../scripts/deploy-preflight'
@@ -48,6 +49,20 @@ function toml(name: string, changes: { vars?: Record<string, string>; databaseId
 describe('the deploy preflight', () => {
   it('lets a production configuration with every secret through', () => {
     expect(preflight(READY, ALL_SECRETS)).toEqual({ problems: [], warnings: [] })
+  })
+
+  it('asks platform mode for the Connect webhook secret too, and refuses an unknown mode', () => {
+    const platform = withVars({ PAYMENT_MODE: 'platform' })
+    const missing = preflight(platform, ALL_SECRETS).problems
+    expect(missing).toHaveLength(1)
+    expect(missing[0]).toMatch(
+      /STRIPE_CONNECT_WEBHOOK_SECRET is not set.*webhooks\/stripe\/connect/,
+    )
+    const names = [...ALL_SECRETS.names, ...Object.keys(PLATFORM_SECRETS)]
+    expect(preflight(platform, { names })).toEqual({ problems: [], warnings: [] })
+    expect(preflight(withVars({ PAYMENT_MODE: 'one_business' }), ALL_SECRETS).problems).toEqual([])
+    const typo = preflight(withVars({ PAYMENT_MODE: 'platfrom' }), ALL_SECRETS).problems
+    expect(typo).toEqual([expect.stringMatching(/PAYMENT_MODE is "platfrom".*unpayable/)])
   })
 
   it.each([
