@@ -202,6 +202,12 @@ function pendingPayment(code: CheckoutCode, amount: number, provider: ProviderNa
     paidAt: null,
     holdCheckedAt: null,
     holdKeptAt: null,
+    providerPaymentId: null,
+    refundedAmount: 0,
+    disputeId: null,
+    disputeStatus: null,
+    disputeAmount: null,
+    disputeUpdatedAt: null,
   }
 }
 

@@ -1,5 +1,6 @@
 /** `GET /admin/payments/{id}`: one payment, with its receipt link once paid. */
 import type { Context } from 'hono'
+import { isPaidStatus } from '../../db/schema'
 import type { AppEnv } from '../../env'
 import { publicBase } from '../../lib/urls'
 import { formatMinor } from '../../money/currency'
@@ -68,7 +69,7 @@ export async function showPayment(c: Context<AppEnv, '/payments/:id'>) {
             </>
           ) : null}
         </dl>
-        {payment.status === 'paid' ? (
+        {isPaidStatus(payment.status) ? (
           <a class="button" href={`${base}/r/${payment.receiptId}`}>
             Receipt
           </a>
