@@ -16,6 +16,7 @@ import { edgeRoutes } from './edge'
 import { ApiError } from './errors'
 import { handleErrors, limitBody, MAX_BODY_BYTES, pageHeaders, qrHeaders } from './http'
 import { registerLiveFeedRoute, registerLiveTokenRoute } from './hub/live-routes'
+import { registerRefundRoutes } from './payments/refund-routes'
 import { registerPaymentRoutes } from './payments/routes'
 import { webhookRoutes } from './payments/webhook-routes'
 import { qrRoutes } from './qr/routes'
@@ -54,6 +55,7 @@ export function createApp() {
   registerLiveTokenRoute(api)
   registerApiKeyRoutes(api)
   registerPaymentRoutes(api)
+  registerRefundRoutes(api)
   answerUnrouted(api, API_BASE)
 
   const app = createApi()

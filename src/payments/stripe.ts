@@ -17,7 +17,7 @@ import {
 /** Stripe refuses webhooks older than this many seconds (its default, and SECURITY.md's). */
 export const WEBHOOK_TOLERANCE_SECONDS = 300
 
-async function loadStripe(env: Bindings) {
+export async function loadStripe(env: Bindings) {
   const { default: StripeSdk } = await import('stripe')
   const key = env.STRIPE_SECRET_KEY
   if (!key) throw new ProviderError('STRIPE_SECRET_KEY is not configured')
@@ -122,6 +122,8 @@ export function snapshotOf(
     currency: session.currency,
     email: session.customer_details?.email ?? null,
     method: card ? { brand: card.brand ?? null, last4: card.last4 ?? null } : null,
+    providerPaymentId:
+      typeof session.payment_intent === 'string' ? session.payment_intent : (intent?.id ?? null),
   }
 }
 
@@ -152,6 +154,10 @@ export interface VerifiedEvent {
   type: string
   /** Undefined for event types we ignore. */
   session?: SessionSnapshot
+  /** The event's object, for the events money-events.ts reads (refunds, disputes). */
+  object?: unknown
+  /** The connected account the event is from (Connect), if any. */
+  account?: string | null
 }
 
 /**
@@ -174,7 +180,9 @@ export async function verifyStripeWebhook(
     StripeSdk.createSubtleCryptoProvider(),
   )
   const toOutcome = HANDLED[event.type]
-  if (!toOutcome) return { id: event.id, type: event.type }
+  if (!toOutcome) {
+    return { id: event.id, type: event.type, object: event.data.object, account: event.account }
+  }
   const session = event.data.object as Stripe.Checkout.Session
   return { id: event.id, type: event.type, session: snapshotOf(session, toOutcome(session)) }
 }

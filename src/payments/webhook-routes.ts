@@ -4,13 +4,16 @@
  * (events.ts): the event id and the state change land in one D1 batch, then the code's hub.
  */
 import { Hono } from 'hono'
+import { isPaidStatus } from '../db/schema'
 import type { AppEnv } from '../env'
 import { ApiError } from '../errors'
 import { limitBody } from '../http'
 import { paymentContext } from './context'
 import { receivePaymentEvent } from './events'
+import { isMoneyEvent, receiveMoneyWebhook } from './money-events'
 import { ProviderError } from './provider'
 import { setPaymentMethod } from './queries'
+import { rememberProviderPayment } from './refund-queries'
 import { stripeProvider, type VerifiedEvent, verifyStripeWebhook } from './stripe'
 
 export const webhookRoutes = new Hono<AppEnv>()
@@ -34,6 +37,7 @@ webhookRoutes.post('/stripe', limitBody(WEBHOOK_MAX_BYTES), async (c) => {
       'The signature does not match this body and secret.',
     )
   }
+  if (isMoneyEvent(event.type)) return c.json(await receiveMoneyWebhook(c, event))
   const session = event.session
   if (!session?.paymentId) return c.json({ received: true, handled: false })
 
@@ -55,6 +59,9 @@ webhookRoutes.post('/stripe', limitBody(WEBHOOK_MAX_BYTES), async (c) => {
     return c.json({ received: true, handled: false })
   }
   const { payment } = received
+  if (session.providerPaymentId && isPaidStatus(payment.status)) {
+    await rememberProviderPayment(ctx.db, payment.id, session.providerPaymentId)
+  }
   if (payment.status === 'paid' && !payment.methodLast4) {
     // Checkout's event carries no card details: they are fetched for the receipt (display only)
     // after the answer, so Stripe is answered at once; a repeated delivery tries again.
