@@ -28,6 +28,7 @@ import { afterPayRoutes } from './after-pay'
 import { CheckoutPage, customerLocale } from './page'
 import { codeSlug, notFoundPage, statusPage } from './respond'
 import { testModeRoutes } from './test-mode'
+import { testModeDisputeRoutes } from './test-mode-disputes'
 
 export const checkoutRoutes = new Hono<AppEnv>()
 
@@ -166,3 +167,4 @@ checkoutRoutes.post(
 
 checkoutRoutes.route('/', afterPayRoutes)
 checkoutRoutes.route('/test-mode', testModeRoutes)
+checkoutRoutes.route('/test-mode', testModeDisputeRoutes)

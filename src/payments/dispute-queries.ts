@@ -49,8 +49,6 @@ export interface DisputeUpdate {
   amount: number
   currency: string
   status: DisputeStatus
-  /** Epoch ms. */
-  at: number
 }
 
 export type DisputeApplyResult =

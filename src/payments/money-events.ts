@@ -113,7 +113,6 @@ export async function receiveMoneyEvent(
       amount: dispute.amount,
       currency: dispute.currency,
       status: disputeStatusOf(dispute.status),
-      at: dispute.created * 1000,
     })
     if (!result.payment) return { handled: false, reason: result.reason }
     paymentId = result.payment.id

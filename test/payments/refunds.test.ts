@@ -13,55 +13,9 @@ import {
   signedWebhook,
   stripeEnv,
   stripeRequests,
-  WEBHOOK_SECRET,
 } from '../checkout/support'
 import { call, merchantWithCode, problemOf } from '../helpers'
-
-interface PaymentRow {
-  id: string
-  status: string
-  refunded_amount: number
-  session_id: string
-  provider_payment_id: string | null
-  dispute_status: string | null
-  dispute_amount: number | null
-}
-
-const paymentRow = async (id: string) =>
-  (await env.DB.prepare('select * from payments where id = ?').bind(id).first()) as PaymentRow
-
-/** Posts the fake's signed event about `object` to our webhook. */
-async function stripeEvent(type: string, object: string, id?: string) {
-  const built = (await fakeStripe('events', { type, object, secret: WEBHOOK_SECRET, id })) as {
-    payload: string
-    signature: string
-  }
-  return call('/webhooks/stripe', {
-    method: 'POST',
-    body: built.payload,
-    headers: { 'stripe-signature': built.signature, 'content-type': 'application/json' },
-    env: stripeEnv(),
-  })
-}
-
-/** A €4.50 payment paid through Stripe Checkout, confirmed by its signed webhook. */
-async function paidPayment(amount = 450) {
-  const { key, code } = await merchantWithCode({
-    action: 'checkout',
-    currency: 'eur',
-    amount,
-    description: 'Flat white',
-  })
-  expect((await pay(code.slug, {}, stripeEnv())).status).toBe(303)
-  const { id, session_id } = (await env.DB.prepare('select * from payments where code_id = ?')
-    .bind(code.id)
-    .first()) as PaymentRow
-  await fakeStripe(`sessions/${session_id}/complete`, { payment_status: 'paid' })
-  expect((await stripeEvent('checkout.session.completed', session_id)).status).toBe(200)
-  const payment = await paymentRow(id)
-  expect(payment.status).toBe('paid')
-  return { key, code, payment }
-}
+import { type PaymentRow, paidPayment, paymentRow, stripeEvent } from './support'
 
 function refund(
   key: string,
@@ -257,6 +211,28 @@ describe('refunds in test mode (no Stripe)', () => {
     expect(await paymentRow(id)).toMatchObject({ status: 'paid', refunded_amount: 0 })
     expect(await (await post(1000)).json()).toMatchObject({ status: 'succeeded' })
     expect(await paymentRow(id)).toMatchObject({ status: 'refunded', refunded_amount: 1000 })
+  })
+})
+
+describe('a refunded payment of a limited code', () => {
+  it('keeps its slot: a single-use code stays paid after a full refund', async () => {
+    const { key, code } = await merchantWithCode({
+      action: 'checkout',
+      currency: 'eur',
+      amount: 500,
+      description: 'x',
+      max_payments: 1,
+    })
+    await chooseOutcome((await pay(code.slug)).headers.get('location') ?? '', 'paid')
+    const { id } = (await env.DB.prepare('select id from payments where code_id = ?')
+      .bind(code.id)
+      .first()) as { id: string }
+    const refunded = await call(`/api/v1/payments/${id}/refunds`, { method: 'POST', key, json: {} })
+    expect(await refunded.json()).toMatchObject({ status: 'succeeded', amount: 500 })
+    expect((await paymentRow(id)).status).toBe('refunded')
+    const again = await pay(code.slug, {}, {})
+    expect(again.status).toBe(410)
+    expect(await again.text()).toContain('This has already been paid')
   })
 })
 
