@@ -19,6 +19,7 @@ import { showCode } from './codes/show'
 import { changeCodeStatus } from './codes/status'
 import { exportPaymentsCsv } from './payments/export'
 import { showPayments } from './payments/list'
+import { refundFromAdmin } from './payments/refund'
 import { showPayment } from './payments/show'
 import { requireAdmin } from './session'
 import { checkDomainNow, createKey, revokeKey, saveProfile, showSettings } from './settings'
@@ -84,6 +85,7 @@ signedIn.post('/codes/:id/edit', saveEdit)
 signedIn.get('/payments', showPayments)
 signedIn.get('/payments.csv', exportPaymentsCsv)
 signedIn.get('/payments/:id', showPayment)
+signedIn.post('/payments/:id/refund', refundFromAdmin)
 
 signedIn.get('/settings', showSettings)
 signedIn.post('/settings', saveProfile)
