@@ -24,6 +24,12 @@ import {
   reserveRefund,
 } from './refund-queries'
 
+/**
+ * A refund still `pending` without Stripe's id this long after it was reserved was never answered
+ * (the request died between D1 and Stripe): a retry with its key sends it again.
+ */
+const STALLED_AFTER_MS = 30_000
+
 export interface RefundRequest {
   /** Minor units; null refunds all that remains. */
   amount: number | null
@@ -62,12 +68,14 @@ export async function refundPayment(
       (request.amount === null || request.amount === refund.amount) &&
       request.reason === refund.reason
     if (!sameBody) return { kind: 'key_reused', refund }
-    // Stripe confirmed it (or is about to): the same answer again.
-    if (refund.providerRefundId || refund.status === 'pending') {
+    // Stripe confirmed it, or another request is sending it now: the same answer again.
+    const inFlight = refund.status === 'pending' && Date.now() - refund.updatedAt < STALLED_AFTER_MS
+    if (refund.providerRefundId || inFlight) {
       return { kind: 'created', refund, payment, replayed: true }
     }
-    // Released after Stripe could not be reached: try again with the same id, if it still fits.
-    if (!(await reReserveRefund(ctx.db, refund))) {
+    // Released after Stripe could not be reached (or stalled before it was asked): send it again
+    // with the same id, if it still fits. Stripe's idempotency key makes a second send harmless.
+    if (refund.status === 'failed' && !(await reReserveRefund(ctx.db, refund))) {
       return { kind: 'exceeds', remaining: await remainingAmount(ctx.db, payment.id) }
     }
   }

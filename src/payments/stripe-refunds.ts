@@ -89,7 +89,8 @@ function classify(err: unknown): Error {
   if (err instanceof RefundRefused || err instanceof ProviderError) return err
   const status = (err as { statusCode?: number }).statusCode
   const message = err instanceof Error ? err.message : String(err)
-  if (status !== undefined && status >= 400 && status < 500 && status !== 429) {
+  // 409: the same idempotency key is in flight elsewhere; 429: rate limited. Neither is a no.
+  if (status !== undefined && status >= 400 && status < 500 && status !== 409 && status !== 429) {
     return new RefundRefused(`Stripe refused the refund: ${message}`)
   }
   return new ProviderError(`Stripe: ${message}`)
