@@ -8,7 +8,7 @@ import { call, merchantWithCode, postForm } from '../helpers'
 import { paidPayment, paymentRow, stripeEvent } from './support'
 
 describe('disputes from Stripe (signed events, fake Stripe)', () => {
-  it('created → under review → won, shown in the API and the CSV; late or repeated events change nothing', async () => {
+  it('created → under review → won, shown in the API; late or repeated events change nothing', async () => {
     const { key, payment } = await paidPayment()
     const intent = (await paymentRow(payment.id)).provider_payment_id
     expect(intent).toMatch(/^pi_/)
