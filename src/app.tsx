@@ -18,6 +18,7 @@ import { handleErrors, limitBody, MAX_BODY_BYTES, pageHeaders, qrHeaders } from 
 import { registerLiveFeedRoute, registerLiveTokenRoute } from './hub/live-routes'
 import { publicBase } from './lib/urls'
 import { registerAccountRoutes } from './payments/account-routes'
+import { registerRefundRoutes } from './payments/refund-routes'
 import { registerPaymentRoutes } from './payments/routes'
 import { webhookRoutes } from './payments/webhook-routes'
 import { qrRoutes } from './qr/routes'
@@ -57,6 +58,7 @@ export function createApp() {
   registerApiKeyRoutes(api)
   registerPaymentRoutes(api)
   registerAccountRoutes(api)
+  registerRefundRoutes(api)
   answerUnrouted(api, API_BASE)
 
   const app = createApi()

@@ -30,6 +30,11 @@ export type ErrorCode =
   | 'temporarily_unavailable'
   | 'upgrade_required'
   | 'internal_error'
+  | 'payment_not_refundable'
+  | 'refund_exceeds_remaining'
+  | 'idempotency_key_reused'
+  | 'refund_refused'
+  | 'provider_unavailable'
 
 export interface FieldError {
   /** Where in the request: `body.amount`, `query.limit`. */
@@ -65,6 +70,11 @@ const TITLES: Record<ErrorCode, string> = {
   temporarily_unavailable: 'Temporarily unavailable; retry shortly',
   upgrade_required: 'Open this URL as a WebSocket',
   internal_error: 'Something went wrong on our side',
+  payment_not_refundable: 'Only a paid payment can be refunded',
+  refund_exceeds_remaining: 'The refund is more than what remains of the payment',
+  idempotency_key_reused: 'This Idempotency-Key was used for another request',
+  refund_refused: 'The payment provider refused the refund',
+  provider_unavailable: 'The payment provider could not be reached; nothing was changed',
 }
 
 export class ApiError extends HTTPException {

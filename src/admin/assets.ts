@@ -25,9 +25,9 @@ td.num,th.num{text-align:right;font-variant-numeric:tabular-nums}
 .scroll{overflow-x:auto}
 .muted{color:#5b6370}
 .badge{display:inline-block;padding:.05rem .5rem;border-radius:999px;font-size:.8rem;font-weight:600;background:#e6e9ee}
-.badge.active,.badge.paid{background:#e3f4e8;color:#17623a}
-.badge.paused,.badge.pending,.badge.processing{background:#fff4d6;color:#7a5200}
-.badge.archived,.badge.failed,.badge.expired,.badge.canceled{background:#fde7e6;color:#8c1d18}
+.badge.active,.badge.paid,.badge.succeeded,.badge.won{background:#e3f4e8;color:#17623a}
+.badge.paused,.badge.pending,.badge.processing,.badge.partially_refunded,.badge.refunded,.badge.needs_response,.badge.under_review,.badge.warning_needs_response,.badge.warning_under_review{background:#fff4d6;color:#7a5200}
+.badge.archived,.badge.failed,.badge.expired,.badge.canceled,.badge.lost{background:#fde7e6;color:#8c1d18}
 label{display:block;font-weight:600;margin:.75rem 0 .25rem}
 input,select,textarea{width:100%;max-width:32rem;font:inherit;padding:.5rem .6rem;border:1px solid #8a919c;border-radius:8px;background:#fff;color:#1a1d21}
 input[type=radio],input[type=checkbox]{width:auto}

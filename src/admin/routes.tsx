@@ -26,6 +26,7 @@ import {
 } from './payment-account'
 import { exportPaymentsCsv } from './payments/export'
 import { showPayments } from './payments/list'
+import { refundFromAdmin } from './payments/refund'
 import { showPayment } from './payments/show'
 import { requireAdmin } from './session'
 import { signOutEverywhere } from './sessions'
@@ -93,6 +94,7 @@ signedIn.post('/codes/:id/edit', saveEdit)
 signedIn.get('/payments', showPayments)
 signedIn.get('/payments.csv', exportPaymentsCsv)
 signedIn.get('/payments/:id', showPayment)
+signedIn.post('/payments/:id/refund', refundFromAdmin)
 
 signedIn.get('/settings', showSettings)
 signedIn.post('/settings', saveProfile)

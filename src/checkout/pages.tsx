@@ -53,6 +53,15 @@ export function ReceiptPage(props: { view: PaymentView; locale: string; testMode
               </dd>
             </>
           ) : null}
+          {payment.refundedAmount > 0 ? (
+            <>
+              <dt>Refunded</dt>
+              <dd>
+                {formatMinor(payment.refundedAmount, payment.currency, props.locale)}
+                {payment.status === 'refunded' ? ' (in full)' : ''}
+              </dd>
+            </>
+          ) : null}
           <dt>Reference</dt>
           <dd>{payment.id}</dd>
           {props.view.reference ? (

@@ -29,6 +29,7 @@ import { merchantNotReady } from './not-payable'
 import { CheckoutPage, customerLocale } from './page'
 import { codeSlug, notFoundPage, statusPage } from './respond'
 import { testModeRoutes } from './test-mode'
+import { testModeDisputeRoutes } from './test-mode-disputes'
 
 export const checkoutRoutes = new Hono<AppEnv>()
 
@@ -168,3 +169,4 @@ checkoutRoutes.post(
 
 checkoutRoutes.route('/', afterPayRoutes)
 checkoutRoutes.route('/test-mode', testModeRoutes)
+checkoutRoutes.route('/test-mode', testModeDisputeRoutes)

@@ -172,8 +172,30 @@ export const PAYMENT_STATUSES = [
   'failed',
   'expired',
   'canceled',
+  'partially_refunded',
+  'refunded',
 ] as const
 export type PaymentStatus = (typeof PAYMENT_STATUSES)[number]
+
+/**
+ * The statuses of a payment that was paid: a refund does not undo the sale, so a refunded payment
+ * keeps its receipt and its slot on a `max_payments` code, and counts as paid everywhere.
+ */
+export const PAID_STATUSES = ['paid', 'partially_refunded', 'refunded'] as const
+export const isPaidStatus = (status: PaymentStatus) =>
+  (PAID_STATUSES as readonly PaymentStatus[]).includes(status)
+
+/** A dispute's status as Stripe names it (`charge.dispute.*` events). */
+export const DISPUTE_STATUSES = [
+  'warning_needs_response',
+  'warning_under_review',
+  'warning_closed',
+  'needs_response',
+  'under_review',
+  'won',
+  'lost',
+] as const
+export type DisputeStatus = (typeof DISPUTE_STATUSES)[number]
 
 export const payments = sqliteTable(
   'payments',
@@ -221,9 +243,19 @@ export const payments = sqliteTable(
      * own account: every later Stripe call about this payment is made for this account.
      */
     stripeAccount: text('stripe_account'),
+    /** Stripe's payment intent, learned from the completed session: what a refund names. */
+    providerPaymentId: text('provider_payment_id'),
+    /** Sum of the succeeded refunds (minor units), recomputed from `refunds`, never incremented. */
+    refundedAmount: integer('refunded_amount').notNull().default(0),
+    /** The latest dispute on the payment, as Stripe's `charge.dispute.*` events tell it. */
+    disputeId: text('dispute_id'),
+    disputeStatus: text('dispute_status', { enum: DISPUTE_STATUSES }),
+    disputeAmount: integer('dispute_amount'),
+    disputeUpdatedAt: timestamp('dispute_updated_at'),
   },
   (t) => [
     uniqueIndex('payments_receipt_idx').on(t.receiptId),
+    index('payments_provider_payment_idx').on(t.providerPaymentId),
     uniqueIndex('payments_session_idx').on(t.sessionId),
     index('payments_merchant_created_idx').on(t.merchantId, t.createdAt, t.id),
     index('payments_code_status_idx').on(t.codeId, t.status),
@@ -245,6 +277,47 @@ export const paymentEvents = sqliteTable('payment_events', {
   delivery: text('delivery').notNull(),
   receivedAt: timestamp('received_at').notNull(),
 })
+
+export const REFUND_STATUSES = ['pending', 'succeeded', 'failed', 'canceled'] as const
+export type RefundStatus = (typeof REFUND_STATUSES)[number]
+export const REFUND_REASONS = ['duplicate', 'fraudulent', 'requested_by_customer'] as const
+export type RefundReason = (typeof REFUND_REASONS)[number]
+
+/**
+ * Refunds of a payment. A row is written (as `pending`) before Stripe is asked, by one statement
+ * that refuses it when the pending and succeeded refunds plus this one would exceed what was paid
+ * (payments/refunds.ts): that reservation is the guard. Then only Stripe's answer or its events
+ * move the status, forward only.
+ */
+export const refunds = sqliteTable(
+  'refunds',
+  {
+    /** `rfd_…`; also the idempotency key sent to Stripe, so a retry never refunds twice. */
+    id: text('id').primaryKey(),
+    paymentId: text('payment_id')
+      .notNull()
+      .references(() => payments.id),
+    merchantId: text('merchant_id').notNull(),
+    amount: integer('amount').notNull(),
+    currency: text('currency').notNull(),
+    reason: text('reason', { enum: REFUND_REASONS }),
+    status: text('status', { enum: REFUND_STATUSES }).notNull(),
+    /** Stripe's `re_…`, once Stripe answered (or an event told us of a refund made elsewhere). */
+    providerRefundId: text('provider_refund_id'),
+    failureReason: text('failure_reason'),
+    /** The caller's `Idempotency-Key`, if any: the same key on the same payment is the same refund. */
+    idempotencyKey: text('idempotency_key'),
+    /** `api_key:key_…`, `admin:key_…`/`admin:link`, or `stripe` for one made in Stripe's dashboard. */
+    actor: text('actor').notNull(),
+    createdAt: timestamp('created_at').notNull(),
+    updatedAt: timestamp('updated_at').notNull(),
+  },
+  (t) => [
+    index('refunds_payment_idx').on(t.paymentId, t.createdAt),
+    uniqueIndex('refunds_provider_idx').on(t.providerRefundId),
+    uniqueIndex('refunds_idempotency_idx').on(t.paymentId, t.idempotencyKey),
+  ],
+)
 
 /**
  * Who changed what on a code, and when: every change of destination, amount or status is kept,
@@ -314,6 +387,7 @@ export type ApiKey = typeof apiKeys.$inferSelect
 export type Code = typeof codes.$inferSelect
 export type NewCode = typeof codes.$inferInsert
 export type Payment = typeof payments.$inferSelect
+export type Refund = typeof refunds.$inferSelect
 export type Scan = typeof scans.$inferSelect
 export type NewScan = typeof scans.$inferInsert
 

@@ -4,7 +4,7 @@ import { customAlphabet } from 'nanoid'
 const base62 = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz'
 const random22 = customAlphabet(base62, 22) // ~131 bits
 
-export type IdPrefix = 'mer' | 'key' | 'code' | 'scan' | 'pay' | 'rcpt' | 'evt' | 'chg'
+export type IdPrefix = 'mer' | 'key' | 'code' | 'scan' | 'pay' | 'rcpt' | 'evt' | 'chg' | 'rfd'
 
 export function newId(prefix: IdPrefix): string {
   return `${prefix}_${random22()}`

@@ -32,6 +32,9 @@ export async function afterPaymentEvent(
   const hub = hubFor(env, payment.codeId)
   switch (payment.status) {
     case 'paid':
+    // A refund does not give the slot back: the sale happened (docs/architecture.md, Refunds).
+    case 'partially_refunded':
+    case 'refunded':
       await hub.settlePayment(payment.id, 'paid')
       // A paid payment can sell a limited code out: show it at once here (elsewhere within the TTL).
       await forgetCode(slug, origin)

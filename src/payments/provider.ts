@@ -43,6 +43,8 @@ export interface SessionSnapshot {
   currency: string | null
   email: string | null
   method: PaymentMethod | null
+  /** The provider's payment (Stripe's payment intent), once there is one: what refunds name. */
+  providerPaymentId?: string | null
 }
 
 export interface PaymentProvider {

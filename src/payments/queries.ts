@@ -8,7 +8,9 @@ import type { Db } from '../db/client'
 import { readByIdGroups } from '../db/id-groups'
 import {
   codes,
+  isPaidStatus,
   merchants,
+  PAID_STATUSES,
   type Payment,
   type PaymentStatus,
   paymentEvents,
@@ -94,7 +96,7 @@ export async function findLinkedPayment(db: Db, id: string, slug?: string) {
 export async function findReceipt(db: Db, receiptId: string) {
   if (!RECEIPT_ID.test(receiptId)) return undefined
   const view = await findPayment(db, { receiptId })
-  return view?.payment.status === 'paid' ? view : undefined
+  return view && isPaidStatus(view.payment.status) ? view : undefined
 }
 
 export interface ProviderEvent {
@@ -265,7 +267,7 @@ export async function paidCountsByCode(db: Db, codeIds: string[], since: number)
         and(
           inArray(payments.codeId, ids),
           gte(payments.paidAt, since),
-          eq(payments.status, 'paid'),
+          inArray(payments.status, [...PAID_STATUSES]),
         ),
       )
       .groupBy(payments.codeId),

@@ -1,7 +1,7 @@
 /** `/api/v1/payments`: read-only; payments change state only through provider events. */
 import { z } from '@hono/zod-openapi'
 import { type Api, apiRoute, json, notConfigured, security } from '../api/factory'
-import { PAYMENT_STATUSES, type Payment } from '../db/schema'
+import { DISPUTE_STATUSES, isPaidStatus, PAYMENT_STATUSES, type Payment } from '../db/schema'
 import { notFound } from '../errors'
 import { listPage } from '../lib/cursor'
 import { listOf, PageQuery } from '../lib/paging'
@@ -31,6 +31,19 @@ const PaymentObject = z
     created_at: z.string(),
     updated_at: z.string(),
     paid_at: z.string().nullable(),
+    refunded_amount: z.number().int().openapi({
+      description:
+        'Minor units refunded so far (succeeded refunds). `partially_refunded` / `refunded` once above 0.',
+    }),
+    dispute: z
+      .object({
+        id: z.string(),
+        status: z.enum(DISPUTE_STATUSES),
+        amount: z.number().int().nullable().openapi({ description: 'Minor units disputed.' }),
+        updated_at: z.string().nullable(),
+      })
+      .nullable()
+      .openapi({ description: "The payment's latest dispute (chargeback or inquiry), if any." }),
   })
   .openapi('Payment')
 
@@ -44,13 +57,23 @@ const present = (p: Payment, base: string): z.infer<typeof PaymentObject> => ({
   description: p.description,
   status: p.status,
   provider: p.provider,
-  receipt_url: p.status === 'paid' ? `${base}/r/${p.receiptId}` : null,
+  receipt_url: isPaidStatus(p.status) ? `${base}/r/${p.receiptId}` : null,
   customer_email: p.customerEmail,
   payment_method: p.methodLast4 ? { brand: p.methodBrand, last4: p.methodLast4 } : null,
   failure_reason: p.failureReason,
   created_at: new Date(p.createdAt).toISOString(),
   updated_at: new Date(p.updatedAt).toISOString(),
   paid_at: iso(p.paidAt),
+  refunded_amount: p.refundedAmount,
+  dispute:
+    p.disputeId && p.disputeStatus
+      ? {
+          id: p.disputeId,
+          status: p.disputeStatus,
+          amount: p.disputeAmount,
+          updated_at: iso(p.disputeUpdatedAt),
+        }
+      : null,
 })
 
 const Timestamp = z.iso.datetime({ offset: true, message: 'use an ISO 8601 date-time' })

@@ -3,7 +3,7 @@
  * page asks how it went, cancel and a second press of pay close it. Every question to the provider
  * from these pages shares one budget, since Stripe's rate limit is the whole account's.
  */
-import type { Payment } from '../db/schema'
+import { isPaidStatus, type Payment } from '../db/schema'
 import { hubFor } from '../hub/client'
 import { log } from '../lib/log'
 import type { PaymentContext } from './context'
@@ -78,7 +78,8 @@ export async function paymentProgress(
   payment: Payment,
   checks: number,
 ): Promise<PaymentProgress> {
-  if (payment.status === 'paid' || payment.status === 'processing' || payment.status === 'failed') {
+  if (isPaidStatus(payment.status)) return { kind: 'paid' }
+  if (payment.status === 'processing' || payment.status === 'failed') {
     return { kind: payment.status }
   }
   const sessionId = payment.sessionId

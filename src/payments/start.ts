@@ -233,6 +233,12 @@ function pendingPayment(code: CheckoutCode, amount: number, provider: ProviderNa
     holdCheckedAt: null,
     holdKeptAt: null,
     stripeAccount: null,
+    providerPaymentId: null,
+    refundedAmount: 0,
+    disputeId: null,
+    disputeStatus: null,
+    disputeAmount: null,
+    disputeUpdatedAt: null,
   }
 }
 

@@ -133,6 +133,8 @@ export function snapshotOf(
     currency: session.currency,
     email: session.customer_details?.email ?? null,
     method: card ? { brand: card.brand ?? null, last4: card.last4 ?? null } : null,
+    providerPaymentId:
+      typeof session.payment_intent === 'string' ? session.payment_intent : (intent?.id ?? null),
   }
 }
 
@@ -165,7 +167,7 @@ export interface VerifiedEvent {
   account: string | null
   /** When Stripe made the event, epoch ms. */
   createdAt: number
-  /** The event's object as sent (for the types that carry no session, e.g. `account.updated`). */
+  /** The event's object as sent: what account, refund and dispute events are read from. */
   object: unknown
   /** Undefined for event types we ignore. */
   session?: SessionSnapshot

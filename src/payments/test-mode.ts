@@ -5,7 +5,7 @@
  */
 import { eq } from 'drizzle-orm'
 import type { Db } from '../db/client'
-import { type Payment, payments } from '../db/schema'
+import { isPaidStatus, type Payment, payments } from '../db/schema'
 import { newId } from '../lib/ids'
 import type { PaymentProvider, SessionOutcome, SessionSnapshot } from './provider'
 import { applyPaymentEvent, type ProviderEvent } from './queries'
@@ -47,6 +47,8 @@ const OUTCOME_OF_STATUS: Record<string, SessionOutcome> = {
   pending: 'open',
   processing: 'processing',
   paid: 'paid',
+  partially_refunded: 'paid',
+  refunded: 'paid',
   failed: 'failed',
   expired: 'expired',
   canceled: 'expired',
@@ -77,7 +79,7 @@ export function testModeProvider(db: Db, base: string): PaymentProvider {
       const [row] = await db.select().from(payments).where(eq(payments.sessionId, sessionId))
       if (!row) return true
       const { payment } = await applyPaymentEvent(db, testSessionEvent(row, 'canceled'))
-      return payment?.status !== 'paid' && payment?.status !== 'processing'
+      return !payment || (!isPaidStatus(payment.status) && payment.status !== 'processing')
     },
   }
 }

@@ -7,6 +7,7 @@
 import { type Context, Hono } from 'hono'
 import type Stripe from 'stripe'
 import { createDb } from '../db/client'
+import { isPaidStatus } from '../db/schema'
 import type { AppEnv } from '../env'
 import { ApiError } from '../errors'
 import { limitBody } from '../http'
@@ -14,8 +15,10 @@ import { log } from '../lib/log'
 import { applyAccountSnapshot, forgetAccount } from './accounts'
 import { paymentContext } from './context'
 import { receivePaymentEvent } from './events'
+import { isMoneyEvent, receiveMoneyWebhook } from './money-events'
 import { ProviderError } from './provider'
 import { setPaymentMethod } from './queries'
+import { rememberProviderPayment } from './refund-queries'
 import { stripeProvider, type VerifiedEvent, verifyStripeWebhook } from './stripe'
 import { accountSnapshotOf } from './stripe-accounts'
 
@@ -72,6 +75,7 @@ webhookRoutes.post('/stripe/connect', limitBody(WEBHOOK_MAX_BYTES), async (c) =>
 
 /** A Checkout event, from either endpoint: the one path every provider's event takes. */
 async function receiveCheckoutEvent(c: Context<AppEnv>, event: VerifiedEvent) {
+  if (isMoneyEvent(event.type)) return c.json(await receiveMoneyWebhook(c, event))
   const session = event.session
   if (!session?.paymentId) return c.json({ received: true, handled: false })
 
@@ -98,6 +102,9 @@ async function receiveCheckoutEvent(c: Context<AppEnv>, event: VerifiedEvent) {
     return c.json({ received: true, handled: false })
   }
   const { payment } = received
+  if (session.providerPaymentId && isPaidStatus(payment.status)) {
+    await rememberProviderPayment(ctx.db, payment.id, session.providerPaymentId)
+  }
   if (payment.status === 'paid' && !payment.methodLast4) {
     // Checkout's event carries no card details: they are fetched for the receipt (display only)
     // after the answer, so Stripe is answered at once; a repeated delivery tries again.

@@ -214,6 +214,13 @@ describe('the API answers as /openapi.json says', () => {
     expect(payment?.status).toBe('paid')
     await conforming(`GET ${payments}/{id}`, `${payments}/${payment?.id}`, { key })
     await conforming(`GET ${payments}/{id}`, `${payments}/${payment?.id}`, { key: other.key })
+    const refunds = `${payments}/{id}/refunds`
+    const refundsOf = `${payments}/${payment?.id}/refunds`
+    await conforming(`POST ${refunds}`, refundsOf, { key, json: { amount: 100 } })
+    await conforming(`POST ${refunds}`, refundsOf, { key, json: { amount: 1_000_000 } })
+    await conforming(`POST ${refunds}`, refundsOf, { key: other.key, json: {} })
+    await conforming(`GET ${refunds}`, refundsOf, { key })
+    await conforming(`GET ${payments}/{id}`, `${payments}/${payment?.id}`, { key })
 
     // The payment account.
     await conforming('GET /api/v1/account', '/api/v1/account', { key })

@@ -85,7 +85,7 @@ describe('payments API', () => {
   })
 
   it.each([
-    '?status=refunded',
+    '?status=chargeback',
     '?code_id=nope',
     '?from=yesterday',
     '?from=2030-01-02T00:00:00Z&to=2030-01-01T00:00:00Z',

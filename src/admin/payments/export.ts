@@ -22,6 +22,8 @@ export async function exportPaymentsCsv(c: Context<AppEnv>) {
     'code_id',
     'customer_email',
     'paid_at',
+    'refunded_minor',
+    'dispute_status',
   ]
   const lines = rows
     .slice(0, EXPORT_MAX)
@@ -37,6 +39,8 @@ export async function exportPaymentsCsv(c: Context<AppEnv>) {
         p.codeId,
         p.customerEmail,
         p.paidAt ? new Date(p.paidAt).toISOString() : null,
+        p.refundedAmount,
+        p.disputeStatus,
       ]),
     )
   return c.body([csvLine(header), ...lines].join(''), 200, {

@@ -1,12 +1,15 @@
 /** `GET /admin/payments/{id}`: one payment, with its receipt link once paid. */
 import type { Context } from 'hono'
+import { isPaidStatus } from '../../db/schema'
 import type { AppEnv } from '../../env'
 import { publicBase } from '../../lib/urls'
 import { formatMinor } from '../../money/currency'
 import { isTestMode } from '../../payments/mode'
 import { getPayment } from '../../payments/queries'
+import { listRefunds, remainingAmount } from '../../payments/refund-queries'
 import { Badge } from '../components'
 import { AdminLayout } from '../layout'
+import { PaymentRefunds, RefundForm } from './refund'
 
 export async function showPayment(c: Context<AppEnv, '/payments/:id'>) {
   const id = c.req.param('id')
@@ -23,6 +26,10 @@ export async function showPayment(c: Context<AppEnv, '/payments/:id'>) {
     )
   }
   const base = publicBase(c.env, c.req.url)
+  const [refunds, remaining] = await Promise.all([
+    listRefunds(c.var.db, payment.id),
+    remainingAmount(c.var.db, payment.id),
+  ])
   const iso = (ms: number | null) =>
     ms ? `${new Date(ms).toISOString().replace('T', ' ').slice(0, 19)} UTC` : '—'
   return c.html(
@@ -61,6 +68,24 @@ export async function showPayment(c: Context<AppEnv, '/payments/:id'>) {
             {payment.provider}{' '}
             {payment.sessionId ? <span class="change">{payment.sessionId}</span> : null}
           </dd>
+          {payment.refundedAmount > 0 ? (
+            <>
+              <dt>Refunded</dt>
+              <dd>{formatMinor(payment.refundedAmount, payment.currency)}</dd>
+            </>
+          ) : null}
+          {payment.disputeStatus ? (
+            <>
+              <dt>Dispute</dt>
+              <dd>
+                <Badge value={payment.disputeStatus} />{' '}
+                {payment.disputeAmount !== null
+                  ? formatMinor(payment.disputeAmount, payment.currency)
+                  : ''}{' '}
+                <span class="change">{payment.disputeId}</span>
+              </dd>
+            </>
+          ) : null}
           {payment.failureReason ? (
             <>
               <dt>Failure</dt>
@@ -68,12 +93,22 @@ export async function showPayment(c: Context<AppEnv, '/payments/:id'>) {
             </>
           ) : null}
         </dl>
-        {payment.status === 'paid' ? (
+        {isPaidStatus(payment.status) ? (
           <a class="button" href={`${base}/r/${payment.receiptId}`}>
             Receipt
           </a>
         ) : null}
+        {payment.provider === 'test' && payment.sessionId && isPaidStatus(payment.status) ? (
+          <>
+            {' '}
+            <a class="button" href={`/test-mode/disputes/${payment.sessionId}`}>
+              Simulate a dispute (test mode)
+            </a>
+          </>
+        ) : null}
       </div>
+      <PaymentRefunds refunds={refunds} />
+      <RefundForm payment={payment} remaining={remaining} />
     </AdminLayout>,
   )
 }
