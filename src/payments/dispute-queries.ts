@@ -39,6 +39,11 @@ const stageOf = (column: unknown) => sql`(case ${column}
   when 'warning_under_review' then 1 when 'under_review' then 1 else 2 end)`
 
 export interface DisputeUpdate {
+  /**
+   * The connected account a Stripe event came from (null: the platform's own). When given, the
+   * payment must have been made on that account, or the update changes nothing.
+   */
+  account?: string | null
   eventId: string
   provider?: ProviderName
   type: string
@@ -53,7 +58,7 @@ export interface DisputeUpdate {
 
 export type DisputeApplyResult =
   | { payment: Payment }
-  | { payment: null; reason: 'unknown_payment' | 'amount_mismatch' }
+  | { payment: null; reason: 'unknown_payment' | 'amount_mismatch' | 'wrong_account' }
 
 export async function applyDisputeUpdate(
   db: Db,
@@ -66,6 +71,9 @@ export async function applyDisputeUpdate(
       : undefined
   const [payment] = where ? await db.select().from(payments).where(where) : []
   if (!payment) return { payment: null, reason: 'unknown_payment' }
+  if (update.account !== undefined && update.account !== (payment.stripeAccount ?? null)) {
+    return { payment: null, reason: 'wrong_account' }
+  }
   if (update.currency.toLowerCase() !== payment.currency || update.amount > payment.amount) {
     return { payment: null, reason: 'amount_mismatch' }
   }

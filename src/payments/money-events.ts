@@ -55,9 +55,11 @@ async function applyRefund(
   eventId: string,
   type: string,
   refund: Stripe.Refund,
+  account: string | null,
 ): Promise<RefundApplyResult> {
   const answer = answerOf(refund)
   return applyRefundUpdate(ctx.db, {
+    account,
     eventId,
     provider: 'stripe',
     type,
@@ -78,7 +80,13 @@ export async function receiveMoneyEvent(
 ): Promise<MoneyEventResult> {
   let paymentId: string
   if (REFUND_EVENTS.has(event.type)) {
-    const result = await applyRefund(ctx, event.id, event.type, event.object as Stripe.Refund)
+    const result = await applyRefund(
+      ctx,
+      event.id,
+      event.type,
+      event.object as Stripe.Refund,
+      event.account ?? null,
+    )
     if (!result.payment) return { handled: false, reason: result.reason }
     paymentId = result.payment.id
   } else if (event.type === 'charge.refunded') {
@@ -98,7 +106,13 @@ export async function receiveMoneyEvent(
     }
     let found: string | null = null
     for (const refund of list) {
-      const result = await applyRefund(ctx, `${event.id}:${refund.id}`, event.type, refund)
+      const result = await applyRefund(
+        ctx,
+        `${event.id}:${refund.id}`,
+        event.type,
+        refund,
+        event.account ?? null,
+      )
       if (result.payment) found = result.payment.id
     }
     if (!found) return { handled: false, reason: 'unknown_payment' }
@@ -106,6 +120,7 @@ export async function receiveMoneyEvent(
   } else if (DISPUTE_EVENTS.has(event.type)) {
     const dispute = event.object as Stripe.Dispute
     const result = await applyDisputeUpdate(ctx.db, {
+      account: event.account ?? null,
       eventId: event.id,
       type: event.type,
       disputeId: dispute.id,

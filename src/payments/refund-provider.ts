@@ -31,7 +31,7 @@ export interface RefundAnswer {
   failureReason: string | null
 }
 
-/** Where the refund goes; `stripeAccount` is for a connected account (platform mode), later. */
+/** Where the refund goes; `stripeAccount`: the connected account the payment was made on. */
 export interface RefundOptions {
   stripeAccount?: string
 }

@@ -153,6 +153,11 @@ export async function releaseRefund(db: Db, refundId: string, reason: string) {
 
 /** A refund as Stripe (or the test provider) reports it, in our words. */
 export interface RefundUpdate {
+  /**
+   * The connected account a Stripe event came from (null: the platform's own). When given, the
+   * payment must have been made on that account, or the update changes nothing.
+   */
+  account?: string | null
   /** The event's id (or a made-up one for a confirmed answer): applied at most once. */
   eventId: string
   provider: ProviderName
@@ -171,7 +176,7 @@ export interface RefundUpdate {
 
 export type RefundApplyResult =
   | { payment: Payment; refund: Refund | undefined }
-  | { payment: null; reason: 'unknown_payment' | 'amount_mismatch' }
+  | { payment: null; reason: 'unknown_payment' | 'amount_mismatch' | 'wrong_account' }
 
 /** The payment a refund update is about, and our row for it if there is one. */
 async function targetOf(db: Db, update: RefundUpdate) {
@@ -203,6 +208,9 @@ async function targetOf(db: Db, update: RefundUpdate) {
 export async function applyRefundUpdate(db: Db, update: RefundUpdate): Promise<RefundApplyResult> {
   const { refund, payment } = await targetOf(db, update)
   if (!payment) return { payment: null, reason: 'unknown_payment' }
+  if (update.account !== undefined && update.account !== (payment.stripeAccount ?? null)) {
+    return { payment: null, reason: 'wrong_account' }
+  }
   // A refund is in the payment's currency; our row (if any) says how much we asked for.
   if (
     update.currency.toLowerCase() !== payment.currency ||

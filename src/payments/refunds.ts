@@ -47,11 +47,15 @@ export type RefundOutcome =
   | { kind: 'refused'; refund: Refund; message: string }
   | { kind: 'unavailable'; refund: Refund; message: string }
 
+/** A payment is refunded on the account it was made on: a connected one in platform mode. */
+const accountOptions = (payment: Payment): RefundOptions =>
+  payment.stripeAccount ? { stripeAccount: payment.stripeAccount } : {}
+
 export async function refundPayment(
   ctx: PaymentContext,
   payment: Payment,
   request: RefundRequest,
-  options: RefundOptions = {},
+  options: RefundOptions = accountOptions(payment),
 ): Promise<RefundOutcome> {
   const reservation = await reserveRefund(ctx.db, {
     paymentId: payment.id,

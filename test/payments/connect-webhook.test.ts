@@ -288,3 +288,35 @@ describe('switching modes changes nothing already made', () => {
     expect((await paymentRow(code.id))?.status).toBe('paid')
   })
 })
+
+describe('refunds and disputes of a payment made on a connected account', () => {
+  it('refunds on that account, and takes its dispute events from that account only', async () => {
+    const { payment, code, key, account } = await paidAtStripe()
+    const completed = await built('checkout.session.completed', payment.session_id)
+    expect(await handled(await deliver(completed))).toBe(true)
+    const intent = (await paymentRow(code.id))?.provider_payment_id
+    expect(intent).toMatch(/^pi_/)
+
+    // A refund through the API is asked of the account the payment was made on.
+    const before = (await stripeRequests()).length
+    const refunded = await call(`/api/v1/payments/${payment.id}/refunds`, {
+      key,
+      method: 'POST',
+      json: { amount: 100 },
+      env: platformEnv(),
+    })
+    expect(refunded.status).toBe(201)
+    const sent = (await stripeRequests()).slice(before).filter((r) => r.path === '/v1/refunds')
+    expect(sent.map((r) => r.stripeAccount)).toEqual([account])
+
+    // A dispute event about this payment sent by another connected account changes nothing.
+    const dispute = (await fakeStripe(`charges/${intent}/dispute`, {})) as { id: string }
+    const other = await connectedMerchant('ready')
+    const forged = await built('charge.dispute.created', dispute.id, { account: other.account })
+    expect(await handled(await deliver(forged))).toBe(false)
+    expect((await paymentRow(code.id))?.dispute_status).toBeNull()
+    const genuine = await built('charge.dispute.created', dispute.id)
+    expect(await handled(await deliver(genuine))).toBe(true)
+    expect((await paymentRow(code.id))?.dispute_status).toBe('needs_response')
+  })
+})
