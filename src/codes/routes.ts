@@ -26,6 +26,7 @@ const params = z.object({ id: CodeId })
 const createCode = apiRoute({
   method: 'post',
   path: '/codes',
+  operationId: 'createCode',
   tags,
   security,
   summary: 'Create a code',
@@ -40,6 +41,7 @@ const createCode = apiRoute({
 const getCodeRoute = apiRoute({
   method: 'get',
   path: '/codes/{id}',
+  operationId: 'getCode',
   tags,
   security,
   summary: 'Get a code',
@@ -50,6 +52,7 @@ const getCodeRoute = apiRoute({
 const listCodesRoute = apiRoute({
   method: 'get',
   path: '/codes',
+  operationId: 'listCodes',
   tags,
   security,
   summary: 'List codes, newest first',
@@ -60,6 +63,7 @@ const listCodesRoute = apiRoute({
 const updateCodeRoute = apiRoute({
   method: 'patch',
   path: '/codes/{id}',
+  operationId: 'updateCode',
   tags,
   security,
   summary: 'Update a dynamic code',
@@ -72,6 +76,7 @@ const updateCodeRoute = apiRoute({
 const archiveCodeRoute = apiRoute({
   method: 'delete',
   path: '/codes/{id}',
+  operationId: 'archiveCode',
   tags,
   security,
   summary: 'Archive a code',
@@ -83,6 +88,7 @@ const archiveCodeRoute = apiRoute({
 const listScansRoute = apiRoute({
   method: 'get',
   path: '/codes/{id}/scans',
+  operationId: 'listScans',
   tags,
   security,
   summary: "List a code's scans, newest first",
@@ -109,6 +115,7 @@ const ChangeObject = z
 const listChangesRoute = apiRoute({
   method: 'get',
   path: '/codes/{id}/changes',
+  operationId: 'listCodeChanges',
   tags,
   security,
   summary: "A code's audit log: every change of destination, amount, status…, newest first",

@@ -78,6 +78,7 @@ export function registerPaymentRoutes(api: Api) {
     apiRoute({
       method: 'get',
       path: '/payments',
+      operationId: 'listPayments',
       tags,
       security,
       summary: 'List payments, newest first',
@@ -108,6 +109,7 @@ export function registerPaymentRoutes(api: Api) {
     apiRoute({
       method: 'get',
       path: '/payments/{id}',
+      operationId: 'getPayment',
       tags,
       security,
       summary: 'Get a payment',

@@ -25,7 +25,9 @@ const QrFile = z
 const qrRoute = apiRoute({
   method: 'get',
   path: '/qr/{file}',
+  operationId: 'getQr',
   tags: ['QR images'],
+  security: [],
   summary: "A code's QR image (SVG)",
   description:
     'Public, no key needed: the image holds nothing but the short URL (or, for a static redirect code, its destination).',

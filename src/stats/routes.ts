@@ -114,6 +114,7 @@ const CodeStats = z
 const statsRoute = apiRoute({
   method: 'get',
   path: '/codes/{id}/stats',
+  operationId: 'getStats',
   tags,
   security,
   summary:
@@ -127,6 +128,7 @@ const statsRoute = apiRoute({
 const csvRoute = apiRoute({
   method: 'get',
   path: '/codes/{id}/scans.csv',
+  operationId: 'exportScans',
   tags,
   security,
   summary: "Export a code's raw scans as CSV, oldest first",
