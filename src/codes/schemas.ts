@@ -20,13 +20,22 @@ const refuseProtoKey = (value: unknown, ctx: z.RefinementCtx) => {
   return value
 }
 
+/**
+ * The rule for metadata keys, as JSON Schema says it (`propertyNames`, valid in OpenAPI 3.1, which
+ * the metadata type of zod-openapi does not list, hence `object`).
+ */
+const METADATA_KEYS: object = {
+  propertyNames: { minLength: 1, maxLength: 40, not: { const: '__proto__' } },
+}
+
 const Metadata = z
   .preprocess(
     refuseProtoKey,
     z
       .record(text().min(1).max(40), text().max(500, 'metadata values are at most 500 characters'))
-      // The count is checked around this record (refine); stated here for the contract.
-      .openapi({ maxProperties: METADATA_MAX_KEYS }),
+      // The count is checked around this record (refine), the keys by its key schema and
+      // refuseProtoKey; stated here for the contract.
+      .openapi({ maxProperties: METADATA_MAX_KEYS, ...METADATA_KEYS }),
   )
   .refine((m) => Object.keys(m).length <= METADATA_MAX_KEYS, {
     message: `metadata has at most ${METADATA_MAX_KEYS} keys`,

@@ -46,7 +46,8 @@ const StatsQuery = z.strictObject({
   interval: z.enum(['hour', 'day']).default('day'),
   tz: z.string().max(64).default('UTC').openapi({
     example: 'Europe/Berlin',
-    description: 'IANA time zone for bucket boundaries and labels.',
+    description:
+      'IANA time zone name (`Europe/Berlin`, `UTC`) for bucket boundaries and labels; a name the runtime does not know is refused (400).',
   }),
 })
 
