@@ -5,7 +5,7 @@
 import { z } from '@hono/zod-openapi'
 import { PageQuery } from '../lib/paging'
 import { customerText, text } from '../lib/text'
-import { SUPPORTED_CURRENCIES } from '../money/currency'
+import { StoredCurrency, SUPPORTED_CURRENCIES } from '../money/currency'
 
 export const METADATA_MAX_KEYS = 20
 
@@ -173,7 +173,7 @@ export const CodeObject = z
     status: z.enum(['active', 'paused', 'archived']),
     destination_url: z.string().nullable(),
     allow_http: z.boolean(),
-    currency: z.string().nullable(),
+    currency: StoredCurrency.nullable(),
     amount: z.number().int().nullable(),
     amount_min: z.number().int().nullable(),
     amount_max: z.number().int().nullable(),
