@@ -114,31 +114,46 @@ export const notConfigured = problem(
 /** A write, as the API's write limit counts them (app.tsx): any method but GET and HEAD. */
 export const isWrite = (method: string) => !/^(get|head)$/i.test(method)
 
+/** What a 429 carries, as every problem answer of that status does (http.tsx `renderError`). */
+const retryAfter = {
+  'Retry-After': {
+    description: 'Seconds to wait before trying again.',
+    required: true,
+    schema: { type: 'integer' as const, minimum: 1 },
+  },
+}
+
 /**
  * Declares an operation (`createRoute`) with the error responses its shape can give, so the
  * published contract lists those and no others; `responses` adds the ones only its handler
  * knows (409, 422, 503…):
  * - 400 always (validation). An operation without a query schema refuses any query parameter,
  *   as every other unknown field is refused;
- * - 401 when it needs credentials (`security`);
+ * - 401 when it needs credentials (a non-empty `security`; a public one says `security: []`);
  * - 404 when its path names a resource (`{id}`);
- * - under the API key (`security`): 413 for a method that can carry a body (the API's body limit,
- *   app.tsx), 415 when it takes a JSON body, 429 for writes (the merchant's write limit).
+ * - under the API key: 413 for any method, since the API's body limit (app.tsx) reads a body
+ *   wherever one is sent, a GET's too; 415 when it takes a JSON body; 429 with `Retry-After`
+ *   for writes (the merchant's write limit).
+ * `operationId` is required: it names the method a generated client gets (camelCase verb first,
+ * `listCodes`), and the OpenAPI lint test refuses an operation without one.
  */
-export function apiRoute<const R extends RouteConfig>(config: R): R {
-  const guarded = config.security !== undefined
+export function apiRoute<const R extends RouteConfig & { operationId: string }>(config: R): R {
+  const guarded = (config.security?.length ?? 0) > 0
   const write = isWrite(config.method)
   const derived: RouteConfig['responses'] = {
     400: problem('The request is malformed or fails validation.'),
     ...(guarded && { 401: problem('Missing, malformed, unknown or revoked credentials.') }),
     ...(config.path.includes('{') && { 404: problem('No such resource for this merchant.') }),
-    ...(guarded && write && { 413: problem('The body is larger than the API accepts.') }),
+    ...(guarded && { 413: problem('The body is larger than the API accepts.') }),
     ...(config.request?.body && { 415: problem('The body is not JSON.') }),
     ...(guarded &&
       write && {
-        429: problem(
-          "Too many writes with this merchant's API keys; retry after `Retry-After` seconds.",
-        ),
+        429: {
+          ...problem(
+            "Too many writes with this merchant's API keys; retry after `Retry-After` seconds.",
+          ),
+          headers: retryAfter,
+        },
       }),
   }
   return createRoute({

@@ -55,6 +55,7 @@ export function registerApiKeyRoutes(api: Api) {
     apiRoute({
       method: 'post',
       path: '/api-keys',
+      operationId: 'createApiKey',
       tags,
       security,
       summary: 'Create an API key',
@@ -72,6 +73,7 @@ export function registerApiKeyRoutes(api: Api) {
     apiRoute({
       method: 'get',
       path: '/api-keys',
+      operationId: 'listApiKeys',
       tags,
       security,
       summary: "List the merchant's API keys, newest first (revoked ones too)",
@@ -95,6 +97,7 @@ export function registerApiKeyRoutes(api: Api) {
     apiRoute({
       method: 'delete',
       path: '/api-keys/{id}',
+      operationId: 'revokeApiKey',
       tags,
       security,
       summary: 'Revoke an API key',

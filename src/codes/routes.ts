@@ -30,6 +30,7 @@ const params = z.object({ id: CodeId })
 const createCode = apiRoute({
   method: 'post',
   path: '/codes',
+  operationId: 'createCode',
   tags,
   security,
   summary: 'Create a code',
@@ -44,6 +45,7 @@ const createCode = apiRoute({
 const getCodeRoute = apiRoute({
   method: 'get',
   path: '/codes/{id}',
+  operationId: 'getCode',
   tags,
   security,
   summary: 'Get a code',
@@ -54,6 +56,7 @@ const getCodeRoute = apiRoute({
 const listCodesRoute = apiRoute({
   method: 'get',
   path: '/codes',
+  operationId: 'listCodes',
   tags,
   security,
   summary: 'List codes, newest first',
@@ -64,6 +67,7 @@ const listCodesRoute = apiRoute({
 const updateCodeRoute = apiRoute({
   method: 'patch',
   path: '/codes/{id}',
+  operationId: 'updateCode',
   tags,
   security,
   summary: 'Update a dynamic code',
@@ -76,6 +80,7 @@ const updateCodeRoute = apiRoute({
 const archiveCodeRoute = apiRoute({
   method: 'delete',
   path: '/codes/{id}',
+  operationId: 'archiveCode',
   tags,
   security,
   summary: 'Archive a code',
@@ -87,6 +92,7 @@ const archiveCodeRoute = apiRoute({
 const listScansRoute = apiRoute({
   method: 'get',
   path: '/codes/{id}/scans',
+  operationId: 'listScans',
   tags,
   security,
   summary: "List a code's scans, newest first",
@@ -113,6 +119,7 @@ const ChangeObject = z
 const listChangesRoute = apiRoute({
   method: 'get',
   path: '/codes/{id}/changes',
+  operationId: 'listCodeChanges',
   tags,
   security,
   summary: "A code's audit log: every change of destination, amount, status…, newest first",

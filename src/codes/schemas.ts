@@ -5,7 +5,7 @@
 import { z } from '@hono/zod-openapi'
 import { PageQuery } from '../lib/paging'
 import { customerText, text } from '../lib/text'
-import { SUPPORTED_CURRENCIES } from '../money/currency'
+import { StoredCurrency, SUPPORTED_CURRENCIES } from '../money/currency'
 import { PAYABLE_REASONS } from '../money/payment-mode'
 
 export const METADATA_MAX_KEYS = 20
@@ -21,13 +21,22 @@ const refuseProtoKey = (value: unknown, ctx: z.RefinementCtx) => {
   return value
 }
 
+/**
+ * The rule for metadata keys, as JSON Schema says it (`propertyNames`, valid in OpenAPI 3.1, which
+ * the metadata type of zod-openapi does not list, hence `object`).
+ */
+const METADATA_KEYS: object = {
+  propertyNames: { minLength: 1, maxLength: 40, not: { const: '__proto__' } },
+}
+
 const Metadata = z
   .preprocess(
     refuseProtoKey,
     z
       .record(text().min(1).max(40), text().max(500, 'metadata values are at most 500 characters'))
-      // The count is checked around this record (refine); stated here for the contract.
-      .openapi({ maxProperties: METADATA_MAX_KEYS }),
+      // The count is checked around this record (refine), the keys by its key schema and
+      // refuseProtoKey; stated here for the contract.
+      .openapi({ maxProperties: METADATA_MAX_KEYS, ...METADATA_KEYS }),
   )
   .refine((m) => Object.keys(m).length <= METADATA_MAX_KEYS, {
     message: `metadata has at most ${METADATA_MAX_KEYS} keys`,
@@ -165,7 +174,7 @@ export const CodeObject = z
     status: z.enum(['active', 'paused', 'archived']),
     destination_url: z.string().nullable(),
     allow_http: z.boolean(),
-    currency: z.string().nullable(),
+    currency: StoredCurrency.nullable(),
     amount: z.number().int().nullable(),
     amount_min: z.number().int().nullable(),
     amount_max: z.number().int().nullable(),

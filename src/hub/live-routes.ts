@@ -29,6 +29,7 @@ const liveSecurity: Record<string, string[]>[] = [{ bearer: [] }, { liveToken: [
 const liveRoute = apiRoute({
   method: 'get',
   path: '/codes/{id}/live',
+  operationId: 'openLiveFeed',
   tags,
   security: liveSecurity,
   summary: "Watch a code's scans and payments live (WebSocket)",
@@ -69,6 +70,7 @@ const LiveToken = z
 const liveTokenRoute = apiRoute({
   method: 'post',
   path: '/codes/{id}/live-token',
+  operationId: 'createLiveToken',
   tags,
   security,
   summary: 'Get a short-lived token to open the live feed from a browser',
@@ -129,6 +131,7 @@ const SSE_MAX_MS = 30 * 60_000
 const eventsRoute = apiRoute({
   method: 'get',
   path: '/codes/{id}/events',
+  operationId: 'streamLiveEvents',
   tags,
   security: liveSecurity,
   summary: 'The same live feed as Server-Sent Events (text/event-stream)',

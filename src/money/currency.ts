@@ -3,6 +3,7 @@
  * currency's minor unit: cents for USD, yen for JPY (zero-decimal), fils for KWD (three-decimal).
  * Source: https://docs.stripe.com/currencies (minimums: "Minimum and maximum charge amounts").
  */
+import { z } from '@hono/zod-openapi'
 
 export interface CurrencyRule {
   /** Digits after the decimal point in Stripe's amounts: 0, 2 or 3. */
@@ -77,6 +78,14 @@ const RULES: Record<string, CurrencyRule> = {
 }
 
 export const SUPPORTED_CURRENCIES = Object.keys(RULES).sort()
+
+/**
+ * A currency as the API answers it: lower case, one of those a code can be created with. Only
+ * answers declare the list as an enum: requests take any case (codes/schemas.ts).
+ */
+export const StoredCurrency = z
+  .enum(SUPPORTED_CURRENCIES as [string, ...string[]])
+  .openapi({ example: 'eur', description: 'ISO 4217, lower case.' })
 
 export function currencyRule(currency: string): CurrencyRule | undefined {
   return RULES[currency.toLowerCase()]

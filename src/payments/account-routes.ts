@@ -67,6 +67,7 @@ export function registerAccountRoutes(api: Api) {
     apiRoute({
       method: 'get',
       path: '/account',
+      operationId: 'getAccount',
       tags: ['Account'],
       security,
       summary: "The merchant's payment account",

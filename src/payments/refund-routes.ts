@@ -121,6 +121,7 @@ export function registerRefundRoutes(api: Api) {
     apiRoute({
       method: 'post',
       path: '/payments/{id}/refunds',
+      operationId: 'createRefund',
       tags,
       security,
       summary: 'Refund a payment, all or part of it',
@@ -162,6 +163,7 @@ export function registerRefundRoutes(api: Api) {
     apiRoute({
       method: 'get',
       path: '/payments/{id}/refunds',
+      operationId: 'listRefunds',
       tags,
       security,
       summary: "List a payment's refunds, oldest first",

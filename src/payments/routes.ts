@@ -6,6 +6,7 @@ import { notFound } from '../errors'
 import { listPage } from '../lib/cursor'
 import { listOf, PageQuery } from '../lib/paging'
 import { publicBase } from '../lib/urls'
+import { StoredCurrency } from '../money/currency'
 import { getPayment, listPayments } from './queries'
 
 const tags = ['Payments']
@@ -18,7 +19,7 @@ const PaymentObject = z
     code_id: z.string(),
     code_version: z.number().int(),
     amount: z.number().int().openapi({ description: 'Minor units.' }),
-    currency: z.string(),
+    currency: StoredCurrency,
     description: z.string(),
     status: z.enum(PAYMENT_STATUSES),
     provider: z.enum(['stripe', 'test']),
@@ -101,6 +102,7 @@ export function registerPaymentRoutes(api: Api) {
     apiRoute({
       method: 'get',
       path: '/payments',
+      operationId: 'listPayments',
       tags,
       security,
       summary: 'List payments, newest first',
@@ -131,6 +133,7 @@ export function registerPaymentRoutes(api: Api) {
     apiRoute({
       method: 'get',
       path: '/payments/{id}',
+      operationId: 'getPayment',
       tags,
       security,
       summary: 'Get a payment',

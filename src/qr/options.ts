@@ -5,6 +5,9 @@
  */
 import { z } from '@hono/zod-openapi'
 
+/** The least contrast ratio (WCAG) between a QR's colours that scanners read reliably. */
+export const MIN_CONTRAST = 3
+
 const Colour = z
   .string()
   .regex(/^#?([0-9a-fA-F]{3}|[0-9a-fA-F]{6})$/, 'a hex colour such as 000000 or #1a2b3c')
@@ -35,8 +38,12 @@ export const QrQuery = z.strictObject({
     .enum(['L', 'M', 'Q', 'H'])
     .default('M')
     .openapi({ description: 'Error correction level.' }),
-  fg: Colour.default('#000000'),
-  bg: Colour.default('#ffffff'),
+  fg: Colour.default('#000000').openapi({
+    description: `Foreground colour: hex \`rrggbb\` or \`rgb\`, with or without \`#\`. It must be darker than \`bg\` with a contrast ratio of at least ${MIN_CONTRAST}:1 (else 400 \`qr_low_contrast\`).`,
+  }),
+  bg: Colour.default('#ffffff').openapi({
+    description: 'Background colour, in the same form; lighter than `fg` (see there).',
+  }),
   download: z.enum(['0', '1']).default('0').openapi({ description: '1 = download as a file.' }),
 })
 

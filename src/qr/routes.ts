@@ -10,12 +10,11 @@ import { toHex } from '../auth/keys'
 import { resolveCode } from '../codes/cache'
 import { ApiError } from '../errors'
 import { publicBase, qrContent } from '../lib/urls'
-import { QrQuery } from './options'
+import { MIN_CONTRAST, QrQuery } from './options'
 import { QrContentError, type QrRenderOptions, renderQrSvg } from './render'
 
 /** Bump when the SVG output changes for the same input, so old ETags stop matching. */
 const RENDERER_VERSION = 1
-const MIN_CONTRAST = 3
 
 const QrFile = z
   .string()
@@ -25,7 +24,9 @@ const QrFile = z
 const qrRoute = apiRoute({
   method: 'get',
   path: '/qr/{file}',
+  operationId: 'getQr',
   tags: ['QR images'],
+  security: [],
   summary: "A code's QR image (SVG)",
   description:
     'Public, no key needed: the image holds nothing but the short URL (or, for a static redirect code, its destination).',

@@ -46,7 +46,8 @@ const StatsQuery = z.strictObject({
   interval: z.enum(['hour', 'day']).default('day'),
   tz: z.string().max(64).default('UTC').openapi({
     example: 'Europe/Berlin',
-    description: 'IANA time zone for bucket boundaries and labels.',
+    description:
+      'IANA time zone name (`Europe/Berlin`, `UTC`) for bucket boundaries and labels; a name the runtime does not know is refused (400).',
   }),
 })
 
@@ -114,6 +115,7 @@ const CodeStats = z
 const statsRoute = apiRoute({
   method: 'get',
   path: '/codes/{id}/stats',
+  operationId: 'getStats',
   tags,
   security,
   summary:
@@ -127,6 +129,7 @@ const statsRoute = apiRoute({
 const csvRoute = apiRoute({
   method: 'get',
   path: '/codes/{id}/scans.csv',
+  operationId: 'exportScans',
   tags,
   security,
   summary: "Export a code's raw scans as CSV, oldest first",

@@ -2,7 +2,8 @@
  * The published contract is true: every API operation is called (success and typical errors),
  * and each answer's status must be one the operation declares in `/openapi.json`, its content
  * type a declared one, and its JSON body valid against the declared schema, with no field the
- * schema does not name (@cfworker/json-schema, draft 2020-12, as OpenAPI 3.1 uses).
+ * schema does not name (@cfworker/json-schema, draft 2020-12, as OpenAPI 3.1 uses); a header
+ * the answer declares as required must be there.
  */
 
 import { type Schema, Validator } from '@cfworker/json-schema'
@@ -18,7 +19,13 @@ import {
 } from '../helpers'
 
 interface Operation {
-  responses: Record<string, { content?: Record<string, { schema?: Schema }> }>
+  responses: Record<
+    string,
+    {
+      content?: Record<string, { schema?: Schema }>
+      headers?: Record<string, { required?: boolean }>
+    }
+  >
 }
 interface Spec {
   paths: Record<string, Record<string, Operation>>
@@ -92,6 +99,9 @@ async function conforming(operation: string, path: string, options: CallOptions 
   seen.set(operation, (seen.get(operation) ?? new Set()).add(response.status))
   const answer = declared?.responses[String(response.status)]
   expect(answer, `${label} is not a declared response`).toBeDefined()
+  for (const [name, header] of Object.entries(answer?.headers ?? {})) {
+    if (header.required) expect(response.headers.has(name), `${label} lacks ${name}`).toBe(true)
+  }
   const type = response.headers.get('content-type')?.split(';')[0]?.trim() ?? null
   const content = answer?.content
   if (!content) {
