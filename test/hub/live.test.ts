@@ -693,6 +693,7 @@ describe('live feed: credentials that end while it runs', () => {
     }
   })
 
+  // 61 keys, each made, watched and revoked in turn: seconds when the machine is quiet.
   it('sends nothing to a feed its checks have not reached yet, when many keys are due at once', async () => {
     const { key, code } = await newCode()
     const start = Date.now()
@@ -721,7 +722,7 @@ describe('live feed: credentials that end while it runs', () => {
       vi.useRealTimers()
       for (const feed of feeds) feed.ws.close()
     }
-  })
+  }, 60_000)
 
   it('confirms the feeds of one key opened at different times together', async () => {
     const { key, code } = await newCode()
