@@ -298,7 +298,10 @@ describe('GET /{slug}: the scan path', () => {
     const response = await call('/doesnotexist')
     expect(response.status).toBe(404)
     expect(response.headers.get('content-type')).toContain('text/html')
-    expect(await response.text()).toContain('does not exist')
+    const html = await response.text()
+    expect(html).toContain('does not exist')
+    expect(html).toContain('<svg class="i-search"')
+    expect(html).not.toMatch(/\p{Extended_Pictographic}/u)
     expect(await count()).toBe(before)
   })
 
