@@ -10,7 +10,7 @@ import { secureHeaders } from 'hono/secure-headers'
 import type { AppEnv } from './env'
 import { ApiError, toApiError, toProblem } from './errors'
 import { log } from './lib/log'
-import { StatusPage } from './pages/layout'
+import { StatusPage, type StatusPageProps } from './pages/layout'
 
 /** Customer pages: no script, our stylesheet only, and forms may post to us or Stripe Checkout. */
 export const pageHeaders = secureHeaders({
@@ -63,14 +63,22 @@ export function renderError(c: Context<AppEnv>, err: ApiError): Response | Promi
   }
   for (const [name, value] of Object.entries(err.headers ?? {})) c.header(name, value)
   c.header('cache-control', 'no-store')
-  const page =
+  const page: StatusPageProps =
     err.code === 'not_configured'
-      ? { icon: '⚠️', title: 'Not available', message: 'This site is not fully set up yet.' }
+      ? { icon: 'warning', title: 'Not available', message: 'This site is not fully set up yet.' }
       : err.status >= 500
-        ? { icon: '⚠️', title: 'Something went wrong', message: 'Please try again in a moment.' }
+        ? {
+            icon: 'warning',
+            title: 'Something went wrong',
+            message: 'Please try again in a moment.',
+          }
         : err.status === 404
-          ? { icon: '🔍', title: 'Page not found', message: 'There is nothing at this address.' }
-          : { icon: '⚠️', title: err.title, message: err.message }
+          ? {
+              icon: 'search',
+              title: 'Page not found',
+              message: 'There is nothing at this address.',
+            }
+          : { icon: 'warning', title: err.title, message: err.message }
   return c.html(<StatusPage {...page} />, err.status)
 }
 

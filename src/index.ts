@@ -1,6 +1,6 @@
 /**
  * The Worker's entry. A scan (`GET /{slug}`) of an active redirect code is answered right here
- * (scan/answer.ts); the scan's pages, their stylesheet and the health check load the small edge
+ * (scan/answer.ts); the scan's pages, their stylesheet, the health check and robots.txt load the small edge
  * app on first use, and everything else loads the full app (API, admin, payments) on first use.
  * So a cold isolate evaluates only what a redirect needs. Also the hourly jobs (scan retention,
  * payment hold reconciliation) and the Durable Object classes.
@@ -8,7 +8,7 @@
 
 import { DOMAINS_CRON, HOLDS_CRON } from './lib/crons'
 import { lazy } from './lib/lazy'
-import { CSS_PREFIX, pathOf, RESERVED_SLUGS, SLUG_PATTERN } from './lib/paths'
+import { CSS_PREFIX, pathOf, RESERVED_SLUGS, ROBOTS_PATH, SLUG_PATTERN } from './lib/paths'
 import { answerScan } from './scan/answer'
 
 export { CodeHub } from './hub/code-hub'
@@ -23,10 +23,11 @@ function scanSlug(path: string): string | undefined {
   return found !== undefined && !RESERVED_SLUGS.has(found.toLowerCase()) ? found : undefined
 }
 
-/** The edge app's paths other than scans: its CSS and the health check. */
-const isEdgeResource = (path: string) => path.startsWith(CSS_PREFIX) || path === '/health'
+/** The edge app's paths other than scans: its CSS, the health check, robots.txt. */
+const isEdgeResource = (path: string) =>
+  path.startsWith(CSS_PREFIX) || path === '/health' || path === ROBOTS_PATH
 
-/** Paths the edge app answers: scans, its CSS, the health check. */
+/** Paths the edge app answers: scans, its CSS, the health check, robots.txt. */
 export function isEdgePath(path: string): boolean {
   return isEdgeResource(path) || scanSlug(path) !== undefined
 }

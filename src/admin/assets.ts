@@ -1,6 +1,6 @@
 /**
  * The admin's stylesheet and its one small script, served by us under content-hashed URLs. The
- * script only adds comfort (copy, PNG download, live updates); every screen works without it.
+ * script only adds comfort (copy, live updates); every screen works without it.
  */
 import { fingerprint } from '../pages/styles'
 
@@ -65,31 +65,6 @@ export const ADMIN_JS = `
     button.addEventListener('click', async () => {
       await navigator.clipboard.writeText(button.dataset.copy)
       button.textContent = 'Copied'
-    })
-  }
-  for (const button of document.querySelectorAll('[data-png]')) {
-    button.hidden = false
-    button.addEventListener('click', async () => {
-      const svg = await (await fetch(button.dataset.png)).text()
-      const url = URL.createObjectURL(new Blob([svg], { type: 'image/svg+xml' }))
-      const img = new Image()
-      img.onload = () => {
-        const size = Number(button.dataset.size) || 1024
-        const canvas = document.createElement('canvas')
-        canvas.width = size
-        canvas.height = size
-        const ctx = canvas.getContext('2d')
-        ctx.imageSmoothingEnabled = false
-        ctx.drawImage(img, 0, 0, size, size)
-        URL.revokeObjectURL(url)
-        canvas.toBlob((blob) => {
-          const a = document.createElement('a')
-          a.href = URL.createObjectURL(blob)
-          a.download = button.dataset.filename
-          a.click()
-        }, 'image/png')
-      }
-      img.src = url
     })
   }
   const live = document.querySelector('[data-live]')

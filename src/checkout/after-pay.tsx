@@ -28,21 +28,21 @@ afterPayRoutes.get(`/:slug{${SLUG_PATTERN}}/return/:paymentId`, codeSlug, async 
       return c.html(<PaidPage view={view} {...shownTo(c)} />)
     case 'processing':
       return statusPage(c, 200, {
-        icon: '⏳',
+        icon: 'hourglass',
         title: 'Payment processing',
         message: 'Your bank is confirming the payment. This page updates by itself.',
         refreshSeconds: 5,
       })
     case 'failed':
       return statusPage(c, 200, {
-        icon: '✖️',
+        icon: 'cross',
         title: 'Payment failed',
         message: 'The payment did not go through and nothing was charged.',
         action: { href: `/${view.slug}`, label: 'Try again' },
       })
     case 'confirming':
       return statusPage(c, 200, {
-        icon: '⏳',
+        icon: 'hourglass',
         title: 'Confirming your payment',
         message:
           'Your payment went through; we are waiting for the confirmation. This page updates by itself.',
@@ -52,7 +52,7 @@ afterPayRoutes.get(`/:slug{${SLUG_PATTERN}}/return/:paymentId`, codeSlug, async 
       })
     case 'taking_long':
       return statusPage(c, 200, {
-        icon: '⏳',
+        icon: 'hourglass',
         title: 'Confirming your payment',
         message:
           'This is taking longer than usual. If you paid, the receipt will also come by email. This page keeps checking.',
@@ -60,7 +60,7 @@ afterPayRoutes.get(`/:slug{${SLUG_PATTERN}}/return/:paymentId`, codeSlug, async 
       })
     case 'not_completed':
       return statusPage(c, 200, {
-        icon: '↩️',
+        icon: 'back',
         title: 'Payment not completed',
         message: 'Nothing was charged.',
         action: { href: `/${view.slug}`, label: 'Back to payment' },

@@ -14,7 +14,7 @@ export function merchantNotReady(
     status: 503,
     page: {
       testMode,
-      icon: '⚠️',
+      icon: 'warning',
       title: "This merchant can't take payments right now",
       message: `${merchantName} cannot receive card payments here yet. Nothing was charged; please pay another way or ask staff.`,
     },

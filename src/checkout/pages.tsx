@@ -1,5 +1,6 @@
 /** The pages of a paid payment: the return page once paid, and the receipt. */
 import { formatMinor } from '../money/currency'
+import { Icon } from '../pages/icons'
 import { Layout } from '../pages/layout'
 import { Payee } from '../pages/payee'
 import type { PaymentView } from '../payments/queries'
@@ -15,8 +16,8 @@ export function PaidPage(props: { view: PaymentView; locale: string; testMode: b
   return (
     <Layout title="Payment received" testMode={props.testMode}>
       <div class="card">
-        <p class="status" aria-hidden="true">
-          ✅
+        <p class="status">
+          <Icon name="check" />
         </p>
         <h1>Payment received</h1>
         <p class="amount">{formatMinor(payment.amount, payment.currency, props.locale)}</p>

@@ -32,7 +32,7 @@ export function statusPage(
 
 export const notFoundPage = (c: Context<AppEnv>) =>
   statusPage(c, 404, {
-    icon: '🔍',
+    icon: 'search',
     title: 'Not found',
     message: 'There is no payment at this address. Check the link, or scan the code again.',
   })

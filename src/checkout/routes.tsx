@@ -67,7 +67,7 @@ const NOT_STARTED: Record<
   sold_out: (code) => ({
     status: 410,
     page: {
-      icon: '✅',
+      icon: 'check',
       title: code.maxPayments === 1 ? 'This has already been paid' : 'Sold out',
       message: `${code.merchantName} has received all the payments this code allows. Nothing was charged.`,
     },
@@ -75,7 +75,7 @@ const NOT_STARTED: Record<
   busy: (code) => ({
     status: 409,
     page: {
-      icon: '⏳',
+      icon: 'hourglass',
       title: 'Someone is paying right now',
       message:
         'This code takes a limited number of payments and one is in progress. If it is not completed, you can pay in a few minutes. Nothing was charged.',
@@ -85,7 +85,7 @@ const NOT_STARTED: Record<
   rate_limited: () => ({
     status: 429,
     page: {
-      icon: '⏱',
+      icon: 'clock',
       title: 'Too many attempts',
       message: 'Please wait a minute before trying to pay again. Nothing was charged.',
     },
@@ -94,7 +94,7 @@ const NOT_STARTED: Record<
   not_configured: () => ({
     status: 503,
     page: {
-      icon: '⚠️',
+      icon: 'warning',
       title: 'Payments are not available',
       message: 'This business cannot take payments right now. Nothing was charged.',
     },
@@ -102,7 +102,7 @@ const NOT_STARTED: Record<
   interrupted: (code) => ({
     status: 503,
     page: {
-      icon: '⚠️',
+      icon: 'warning',
       title: 'Payments are briefly unavailable',
       message: 'Nothing was charged. Please try again in a moment.',
       action: { href: `/${code.slug}`, label: 'Try again' },
@@ -111,7 +111,7 @@ const NOT_STARTED: Record<
   provider_failed: (code) => ({
     status: 502,
     page: {
-      icon: '⚠️',
+      icon: 'warning',
       title: 'The payment page could not open',
       message: 'Nothing was charged. Please try again in a moment.',
       action: { href: `/${code.slug}`, label: 'Try again' },

@@ -81,7 +81,7 @@ testModeDisputeRoutes.post('/disputes/:sessionId', limitBody(MAX_BODY_BYTES), cs
   const step = typeof form.step === 'string' ? STEPS[form.step] : undefined
   if (!step) {
     return statusPage(c, 422, {
-      icon: '⚠️',
+      icon: 'warning',
       title: 'Choose a step',
       message: 'Press one of the buttons.',
       action: back,
@@ -89,7 +89,7 @@ testModeDisputeRoutes.post('/disputes/:sessionId', limitBody(MAX_BODY_BYTES), cs
   }
   if (!isPaidStatus(view.payment.status)) {
     return statusPage(c, 409, {
-      icon: '⚠️',
+      icon: 'warning',
       title: 'Not paid',
       message: 'Only a paid payment can be disputed.',
       action: back,

@@ -60,7 +60,7 @@ testModeRoutes.post('/checkout/:sessionId', limitBody(MAX_BODY_BYTES), csrfGuard
   const outcome = chosen && expired ? 'expired' : chosen
   if (!outcome) {
     return statusPage(c, 422, {
-      icon: '⚠️',
+      icon: 'warning',
       title: 'Choose an outcome',
       message: 'Press "Pay" or "Decline".',
       action: back,
@@ -73,7 +73,7 @@ testModeRoutes.post('/checkout/:sessionId', limitBody(MAX_BODY_BYTES), csrfGuard
   const received = await receivePaymentEvent(ctx, testSessionEvent(view.payment, outcome, email))
   if (received.kind === 'unsettled') {
     return statusPage(c, 503, {
-      icon: '⚠️',
+      icon: 'warning',
       title: 'Almost done',
       message: 'Your choice was recorded but could not be finished. Press the button again.',
       action: back,

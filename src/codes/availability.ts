@@ -15,7 +15,7 @@ export function unavailable(
     return {
       status: 410,
       page: {
-        icon: '⌛',
+        icon: 'hourglass',
         title: 'This code has ended',
         message: `${who} no longer uses this code. Ask them for a current one.`,
       },
@@ -25,7 +25,7 @@ export function unavailable(
     return {
       status: 503,
       page: {
-        icon: '⏸',
+        icon: 'pause',
         title: 'This code is paused',
         message: `${who} has paused this code for now. Please try again later or ask staff.`,
       },
@@ -39,7 +39,7 @@ export function unavailable(
     return {
       status: 410,
       page: {
-        icon: '✅',
+        icon: 'check',
         title: code.maxPayments === 1 ? 'This has already been paid' : 'Sold out',
         message:
           code.maxPayments === 1

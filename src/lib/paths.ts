@@ -28,6 +28,9 @@ export function originOf(url: string): string {
 /** Customer pages' stylesheets live under this prefix (pages/styles.ts adds the hash). */
 export const CSS_PREFIX = '/assets/app.'
 
+/** Crawlers' rules (the edge app answers it; its dot keeps it from ever looking like a slug). */
+export const ROBOTS_PATH = '/robots.txt'
+
 export const SLUG_PATTERN = '[A-Za-z0-9_-]{3,64}'
 
 /** Words our own routes use at the root (and a few we may want later): never a slug. */

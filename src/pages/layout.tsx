@@ -1,6 +1,7 @@
 /** The frame of every customer page: no script, one stylesheet of ours, nothing third-party. */
 import { raw } from 'hono/html'
 import type { Child } from 'hono/jsx'
+import { Icon, type IconName } from './icons'
 import { CSS_PATH } from './styles'
 
 export interface LayoutProps {
@@ -68,7 +69,7 @@ export function Layout(props: LayoutProps) {
 }
 
 export interface StatusPageProps {
-  icon: string
+  icon: IconName
   title: string
   message: string
   testMode?: boolean
@@ -88,8 +89,8 @@ export function StatusPage(props: StatusPageProps) {
       refreshUrl={props.refreshUrl}
     >
       <div class="card">
-        <p class="status" aria-hidden="true">
-          {props.icon}
+        <p class="status">
+          <Icon name={props.icon} />
         </p>
         <h1>{props.title}</h1>
         <p class="muted">{props.message}</p>

@@ -21,7 +21,7 @@ p{margin:.5rem 0}
 .verified-word{font-weight:700}
 .verified-domain{padding-left:.45rem;border-left:1px solid currentColor;font:600 .85rem ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;overflow-wrap:anywhere}
 .amount{font-size:2.25rem;font-weight:700;letter-spacing:-.01em;margin:1rem 0 .25rem}
-.status{font-size:3rem;line-height:1;margin:0 0 .75rem}
+.status{margin:0 0 .75rem}.status svg{display:block;width:3rem;height:3rem;color:#5b6370}.status .i-check{color:#17623a}.status .i-warning,.status .i-cross{color:#b3261e}
 a{color:#0b57d0}
 label{display:block;font-weight:600;margin:1rem 0 .35rem}
 input{width:100%;font:inherit;font-size:1.25rem;padding:.65rem .75rem;border:1px solid #8a919c;border-radius:10px;background:#fff;color:#1a1d21}
@@ -35,7 +35,7 @@ dl{display:grid;grid-template-columns:auto 1fr;gap:.35rem 1rem;margin:1rem 0}
 dt{color:#5b6370}dd{margin:0;font-weight:600;overflow-wrap:anywhere}
 @media print{body{background:#fff}.card{box-shadow:none}.noprint,.test-banner{display:none}}
 footer{margin-top:1.5rem;text-align:center;font-size:.8rem;color:#5b6370}
-@media screen and (prefers-color-scheme:dark){body{background:#111316;color:#e8eaed}.card{background:#1c1f24;box-shadow:none}.muted,footer,dt{color:#a3aab5}input{background:#111316;color:#e8eaed}.button.secondary{background:#2c3038;color:#e8eaed}.verified{background:#173524;color:#8fd6a8;border-color:#8fd6a8}.mark circle{fill:#8fd6a8}.mark path{stroke:#173524}.unverified{color:#a3aab5}.error{color:#f2b8b5}a{color:#8ab4f8}input:focus,.button:focus-visible{outline-color:#8ab4f8}}
+@media screen and (prefers-color-scheme:dark){body{background:#111316;color:#e8eaed}.card{background:#1c1f24;box-shadow:none}.muted,footer,dt{color:#a3aab5}input{background:#111316;color:#e8eaed}.button.secondary{background:#2c3038;color:#e8eaed}.verified{background:#173524;color:#8fd6a8;border-color:#8fd6a8}.mark circle{fill:#8fd6a8}.mark path{stroke:#173524}.unverified{color:#a3aab5}.error{color:#f2b8b5}.status svg{color:#a3aab5}.status .i-check{color:#8fd6a8}.status .i-warning,.status .i-cross{color:#f2b8b5}a{color:#8ab4f8}input:focus,.button:focus-visible{outline-color:#8ab4f8}}
 `.trim()
 
 /** FNV-1a, enough to give the stylesheet URL a new name whenever the CSS changes. */

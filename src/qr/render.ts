@@ -42,7 +42,7 @@ export class QrContentError extends Error {
 }
 
 const ECLS: readonly string[] = ['L', 'M', 'Q', 'H']
-const HEX_COLOUR = /^#[0-9a-f]{6}$/i
+export const HEX_COLOUR = /^#[0-9a-f]{6}$/i
 
 /** Encodes content with qrcode-svg and returns the module matrix, matrix[row][col] = dark. */
 export function encodeQrMatrix(content: string, ecl: Ecl): boolean[][] {

@@ -27,7 +27,7 @@ scanRoutes.on(['GET', 'HEAD'], `/:slug{${SLUG_PATTERN}}`, async (c) => {
     c.header('cache-control', 'no-store')
     return c.html(
       <StatusPage
-        icon="🔍"
+        icon="search"
         title="This code does not exist"
         message="Check that you scanned the right code. If it is printed somewhere, the business may have replaced it."
       />,

@@ -13,7 +13,9 @@ function previewOf(page: string) {
     fg: field('fg'),
     bg: field('bg'),
     ecl: /<option selected="">(\w)</.exec(page)?.[1],
-    pngSize: /data-size="([^"]*)"/.exec(page)?.[1],
+    png: /<a class="button secondary" href="(\/qr\/[^"]+\.png[^"]*)"/
+      .exec(page)?.[1]
+      ?.replaceAll('&amp;', '&'),
   }
 }
 
@@ -29,9 +31,10 @@ describe("the code page's QR customiser", () => {
       fg: '1a2b3c',
       bg: 'ffeedd',
       ecl: 'H',
-      pngSize: '300',
+      png: `/qr/${code.slug}.png?size=300&ecl=H&fg=1a2b3c&bg=ffeedd&download=1`,
     })
     expect((await call(preview.src)).status).toBe(200)
+    expect((await call(preview.png ?? '')).headers.get('content-type')).toBe('image/png')
   })
 
   it('leaves each option the QR route would refuse at its default, so the image always loads', async () => {
@@ -45,7 +48,7 @@ describe("the code page's QR customiser", () => {
         fg: '000000',
         bg: 'ffffff',
         ecl: 'M',
-        pngSize: '512',
+        png: `/qr/${code.slug}.png?size=512&ecl=M&fg=000000&bg=ffffff&download=1`,
       })
     }
     const kept = previewOf(
@@ -53,5 +56,10 @@ describe("the code page's QR customiser", () => {
     )
     expect([kept.size, kept.ecl]).toEqual(['512', 'Q'])
     expect((await call(kept.src)).status).toBe(200)
+    // A size the SVG takes but beyond the PNG's limit: the PNG link asks for the largest PNG.
+    const large = previewOf(await (await admin.get(`/admin/codes/${code.id}?size=4096`)).text())
+    expect(large.src).toContain('size=4096')
+    expect(large.png).toContain('.png?size=2048&')
+    expect((await call(large.png ?? '')).status).toBe(200)
   })
 })

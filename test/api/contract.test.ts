@@ -279,6 +279,11 @@ describe('the API answers as /openapi.json says', () => {
     })
     await conforming(`GET ${qr}`, `/qr/${checkout.slug}.svg?fg=%23eeeeee`)
     await conforming(`GET ${qr}`, '/qr/no-such-code.svg')
+    const png = await conforming(`GET ${qr}`, `/qr/${checkout.slug}.png?size=256`)
+    await conforming(`GET ${qr}`, `/qr/${checkout.slug}.png?size=256`, {
+      headers: { 'if-none-match': png.response.headers.get('etag') ?? '' },
+    })
+    await conforming(`GET ${qr}`, `/qr/${checkout.slug}.png?size=4096`)
 
     // Every operation was called, and answered with a success at least once.
     const operations = Object.entries(spec.paths).flatMap(([path, methods]) =>

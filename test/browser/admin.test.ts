@@ -48,7 +48,7 @@ describe('a merchant runs the admin in Chromium', () => {
       true,
     )
     expect(await page.getByRole('button', { name: 'Copy' }).isVisible()).toBe(true)
-    expect(await page.getByRole('button', { name: 'Download PNG' }).isVisible()).toBe(true)
+    expect(await page.getByRole('link', { name: 'Download PNG' }).isVisible()).toBe(true)
     // Open the short URL on a phone: the counter on this page goes up without a reload.
     const human = page.locator('[data-count="human"]')
     expect(await human.textContent()).toBe('0')

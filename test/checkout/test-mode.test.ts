@@ -76,6 +76,9 @@ describe('checkout in test mode (no Stripe key): the whole flow offline', () => 
     const confirmation = await call(returnPath)
     const html = await confirmation.text()
     expect(html).toContain('Payment received')
+    // Its mark is drawn, not an emoji (an empty box without an emoji font).
+    expect(html).toContain('<svg class="i-check"')
+    expect(html).not.toMatch(/\p{Extended_Pictographic}/u)
     const receiptPath = /href="(\/r\/rcpt_[0-9A-Za-z]{22})"/.exec(html)?.[1]
     expect(receiptPath).toBeDefined()
     const receipt = await (await call(receiptPath ?? '')).text()

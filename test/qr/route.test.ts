@@ -129,3 +129,86 @@ describe('GET /qr/{slug}.svg', () => {
     expect(svg).not.toBe(renderQrSvg('https://example.com', options))
   })
 })
+
+describe('GET /qr/{slug}.png', () => {
+  const redirect = { action: 'redirect', destination_url: 'https://example.com' } as const
+
+  it('serves a PNG with the same caching as the SVG: strong ETag, 304, the Cache API', async () => {
+    const { code } = await merchantWithCode({ ...redirect, slug: 'png-menu' })
+    const response = await call(`/qr/${code.slug}.png?size=300&fg=1a237e`)
+    expect(response.status).toBe(200)
+    expect(response.headers.get('content-type')).toBe('image/png')
+    expect(response.headers.get('cache-control')).toBe('public, max-age=31536000, immutable')
+    expect(response.headers.get('content-security-policy')).toBe("default-src 'none'")
+    expect(response.headers.get('x-content-type-options')).toBe('nosniff')
+    const etag = response.headers.get('etag') ?? ''
+    expect(etag).toMatch(/^"[0-9a-f]{32}"$/)
+    const png = new Uint8Array(await response.arrayBuffer())
+    expect([...png.subarray(0, 8)]).toEqual([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a])
+    const ihdr = new DataView(png.buffer, 16, 8)
+    expect([ihdr.getUint32(0), ihdr.getUint32(4)]).toEqual([300, 300])
+
+    // Same bytes from the second request (the Cache API copy), and a 304 on a match.
+    const again = new Uint8Array(
+      await (await call(`/qr/${code.slug}.png?size=300&fg=1a237e`)).arrayBuffer(),
+    )
+    expect(again).toEqual(png)
+    const notModified = await call(`/qr/${code.slug}.png?size=300&fg=1a237e`, {
+      headers: { 'if-none-match': etag },
+    })
+    expect(notModified.status).toBe(304)
+    expect(await notModified.text()).toBe('')
+
+    // Its own ETag: never the SVG's for the same options.
+    const svg = await call(`/qr/${code.slug}.svg?size=300&fg=1a237e`)
+    expect(svg.headers.get('etag')).not.toBe(etag)
+  })
+
+  it('offers a download with a .png file name', async () => {
+    const { code } = await merchantWithCode({ ...redirect, slug: 'png-board' })
+    const response = await call(`/qr/${code.slug}.png?download=1`)
+    expect(response.status).toBe(200)
+    expect(response.headers.get('content-disposition')).toBe(
+      'attachment; filename="qr-png-board.png"',
+    )
+  })
+
+  it('draws up to 2,048 px', async () => {
+    const { code } = await merchantWithCode(redirect)
+    const response = await call(`/qr/${code.slug}.png?size=2048&ecl=H`)
+    expect(response.status).toBe(200)
+    const png = new Uint8Array(await response.arrayBuffer())
+    expect(new DataView(png.buffer, 16, 4).getUint32(0)).toBe(2048)
+  })
+
+  it.each([
+    ['size=2049', 'query.size'],
+    ['size=4096', 'query.size'],
+    ['size=10', 'query.size'],
+    ['ecl=X', 'query.ecl'],
+    ['fg=red', 'query.fg'],
+    ['extra=1', 'query'],
+  ])('rejects %s with a 400 problem', async (query, path) => {
+    const { code } = await merchantWithCode(redirect)
+    const response = await call(`/qr/${code.slug}.png?${query}`)
+    expect(response.status).toBe(400)
+    const problem = await problemOf(response)
+    expect(problem.code).toBe('validation_failed')
+    expect(problem.errors?.map((e) => e.path).join()).toContain(path)
+  })
+
+  it('rejects colours too close to scan, and answers an unknown slug with a 404', async () => {
+    const { code } = await merchantWithCode(redirect)
+    const low = await call(`/qr/${code.slug}.png?fg=777777&bg=888888`)
+    expect(low.status).toBe(400)
+    expect((await problemOf(low)).code).toBe('qr_low_contrast')
+    const missing = await call('/qr/doesnotexist.png')
+    expect(missing.status).toBe(404)
+    expect(low.headers.get('content-type')).toContain('application/problem+json')
+  })
+
+  it('refuses other extensions', async () => {
+    const { code } = await merchantWithCode(redirect)
+    expect((await call(`/qr/${code.slug}.gif`)).status).toBe(400)
+  })
+})

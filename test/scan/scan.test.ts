@@ -298,7 +298,10 @@ describe('GET /{slug}: the scan path', () => {
     const response = await call('/doesnotexist')
     expect(response.status).toBe(404)
     expect(response.headers.get('content-type')).toContain('text/html')
-    expect(await response.text()).toContain('does not exist')
+    const html = await response.text()
+    expect(html).toContain('does not exist')
+    expect(html).toContain('<svg class="i-search"')
+    expect(html).not.toMatch(/\p{Extended_Pictographic}/u)
     expect(await count()).toBe(before)
   })
 
@@ -579,10 +582,10 @@ describe('customer pages', () => {
 })
 
 describe('the entry: which app answers', () => {
-  it('sends one-segment slugs, the stylesheet and /health to the small scan-path app only', async () => {
+  it('sends one-segment slugs, the stylesheet, /health and /robots.txt to the small scan-path app only', async () => {
     const { isEdgePath } = await import('../../src/index')
     const { CSS_PATH } = await import('../../src/pages/styles')
-    for (const path of ['/abcdefgh', '/Cafe-Luna', '/health', CSS_PATH])
+    for (const path of ['/abcdefgh', '/Cafe-Luna', '/health', '/robots.txt', CSS_PATH])
       expect(isEdgePath(path), path).toBe(true)
     for (const path of [
       '/docs',
@@ -592,9 +595,20 @@ describe('the entry: which app answers', () => {
       '/abcdefgh/pay',
       '/qr/abc.svg',
       '/r/rcpt_x',
+      '/robots',
       '/ab',
       '/',
     ])
       expect(isEdgePath(path), path).toBe(false)
+  })
+})
+
+describe('/robots.txt', () => {
+  it('asks every crawler to keep out, as cacheable plain text', async () => {
+    const response = await call('/robots.txt')
+    expect(response.status).toBe(200)
+    expect(response.headers.get('content-type')).toBe('text/plain; charset=utf-8')
+    expect(response.headers.get('cache-control')).toBe('public, max-age=86400')
+    expect(await response.text()).toBe('User-agent: *\nDisallow: /\n')
   })
 })

@@ -16,6 +16,7 @@ import { publicBase, qrContent } from '../../lib/urls'
 import { isTestMode } from '../../payments/mode'
 import { listPayments } from '../../payments/queries'
 import { qrOptionsOrDefaults } from '../../qr/options'
+import { PNG_MAX_SIZE } from '../../qr/png'
 import { codeStats } from '../../stats/query'
 import { amountText, Badge, PaymentRows, when } from '../components'
 import { AdminLayout } from '../layout'
@@ -145,7 +146,8 @@ export async function showCode(c: Context<AppEnv, '/codes/:id'>) {
 
 /**
  * The code's QR image as the options in the page's query make it (read as `/qr/{slug}.svg`
- * reads them), a form to change them, and downloads of exactly that image.
+ * reads them), a form to change them, and downloads of exactly that image (SVG, or PNG from the
+ * Worker: plain links, so they work without script).
  */
 function QrCustomiser(props: {
   code: Code
@@ -156,7 +158,10 @@ function QrCustomiser(props: {
   const { size, ecl, fg, bg } = qrOptionsOrDefaults(props.query)
   // The form's fields and the image URL take colours without their `#`.
   const [fgHex, bgHex] = [fg.slice(1), bg.slice(1)]
-  const qrUrl = `/qr/${code.slug}.svg?size=${size}&ecl=${ecl}&fg=${fgHex}&bg=${bgHex}`
+  const query = `ecl=${ecl}&fg=${fgHex}&bg=${bgHex}`
+  const qrUrl = `/qr/${code.slug}.svg?size=${size}&${query}`
+  // The Worker draws PNGs up to PNG_MAX_SIZE; a larger print takes the SVG.
+  const pngUrl = `/qr/${code.slug}.png?size=${Math.min(size, PNG_MAX_SIZE)}&${query}&download=1`
   return (
     <section class="card" aria-labelledby="qr-h">
       <h2 id="qr-h">QR code</h2>
@@ -166,16 +171,9 @@ function QrCustomiser(props: {
         <a class="button secondary" href={`${qrUrl}&download=1`}>
           Download SVG
         </a>
-        <button
-          type="button"
-          class="secondary"
-          hidden
-          data-png={qrUrl}
-          data-size={String(size)}
-          data-filename={`qr-${code.slug}.png`}
-        >
+        <a class="button secondary" href={pngUrl}>
           Download PNG
-        </button>
+        </a>
       </p>
       <form method="get" action={`/admin/codes/${code.id}`} class="inline">
         <div>
