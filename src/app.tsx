@@ -4,6 +4,7 @@
  */
 import { adminAssets, adminRoutes } from './admin/routes'
 import { answerUnrouted, createApi, isWrite } from './api/factory'
+import { idempotentPosts } from './api/idempotency'
 import type { OpenApiDocument } from './api/reference/document'
 import { ReferencePage } from './api/reference/page'
 import { REFERENCE_CSS, REFERENCE_CSS_PATH } from './api/reference/style'
@@ -52,6 +53,8 @@ export function createApp() {
     }
     await next()
   })
+  // After auth (keys are per merchant) and the write limit (its 429 claims nothing).
+  api.use('*', idempotentPosts)
   registerCodeRoutes(api)
   registerStatsRoutes(api)
   registerLiveTokenRoute(api)

@@ -20,6 +20,8 @@ export type ErrorCode =
   | 'code_immutable'
   | 'invalid_state'
   | 'version_conflict'
+  | 'idempotency_key_reused'
+  | 'idempotency_key_in_progress'
   | 'qr_content_not_ascii'
   | 'qr_content_too_long'
   | 'qr_content_empty'
@@ -60,6 +62,8 @@ const TITLES: Record<ErrorCode, string> = {
   code_immutable: 'A static code cannot be changed',
   invalid_state: 'The resource is not in a state that allows this',
   version_conflict: 'The resource changed since the version you read',
+  idempotency_key_reused: 'This Idempotency-Key was used for another request',
+  idempotency_key_in_progress: 'A request with this Idempotency-Key is still running',
   qr_content_not_ascii: 'The QR content must be ASCII',
   qr_content_too_long: 'The content does not fit in a QR code',
   qr_content_empty: 'The QR content is empty',
@@ -72,7 +76,6 @@ const TITLES: Record<ErrorCode, string> = {
   internal_error: 'Something went wrong on our side',
   payment_not_refundable: 'Only a paid payment can be refunded',
   refund_exceeds_remaining: 'The refund is more than what remains of the payment',
-  idempotency_key_reused: 'This Idempotency-Key was used for another request',
   refund_refused: 'The payment provider refused the refund',
   provider_unavailable: 'The payment provider could not be reached; nothing was changed',
 }

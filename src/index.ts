@@ -2,8 +2,8 @@
  * The Worker's entry. A scan (`GET /{slug}`) of an active redirect code is answered right here
  * (scan/answer.ts); the scan's pages, their stylesheet, the health check and robots.txt load the small edge
  * app on first use, and everything else loads the full app (API, admin, payments) on first use.
- * So a cold isolate evaluates only what a redirect needs. Also the hourly jobs (scan retention,
- * payment hold reconciliation) and the Durable Object classes.
+ * So a cold isolate evaluates only what a redirect needs. Also the hourly jobs (scan retention
+ * with expired idempotency keys, payment hold reconciliation) and the Durable Object classes.
  */
 
 import { DOMAINS_CRON, HOLDS_CRON } from './lib/crons'
@@ -50,7 +50,10 @@ export default {
         ? import('./payments/reconcile').then((m) => m.reconcileHolds(env, at))
         : controller.cron === DOMAINS_CRON
           ? import('./auth/domains').then((m) => m.recheckDomains(env, at))
-          : import('./stats/retention').then((m) => m.runRetention(env, controller)),
+          : Promise.all([
+              import('./stats/retention').then((m) => m.runRetention(env, controller)),
+              import('./api/idempotency').then((m) => m.forgetIdempotencyKeys(env, at)),
+            ]),
     )
   },
 } satisfies ExportedHandler<Env>

@@ -7,6 +7,7 @@ import { TrieRouter } from 'hono/router/trie-router'
 import type { AppEnv } from '../env'
 import { ApiError, type ErrorCode, type FieldError } from '../errors'
 import { ruleOf } from '../lib/text'
+import { IDEMPOTENCY_CLAIM_MS, IDEMPOTENCY_HEADER, IDEMPOTENCY_KEY_PATTERN } from './idempotency'
 
 /** Where a field came from, in the words of the HTTP request rather than the framework's. */
 const TARGET_NAMES: Record<string, string> = { json: 'body', form: 'body', param: 'path' }
@@ -133,13 +134,16 @@ const retryAfter = {
  * - 404 when its path names a resource (`{id}`);
  * - under the API key: 413 for any method, since the API's body limit (app.tsx) reads a body
  *   wherever one is sent, a GET's too; 415 when it takes a JSON body; 429 with `Retry-After`
- *   for writes (the merchant's write limit).
+ *   for writes (the merchant's write limit);
+ * - under the API key, for a POST: the optional `Idempotency-Key` header (api/idempotency.ts)
+ *   and its 409 and 422 (said alongside an operation's own 409 or 422).
  * `operationId` is required: it names the method a generated client gets (camelCase verb first,
  * `listCodes`), and the OpenAPI lint test refuses an operation without one.
  */
 export function apiRoute<const R extends RouteConfig & { operationId: string }>(config: R): R {
   const guarded = (config.security?.length ?? 0) > 0
   const write = isWrite(config.method)
+  const idempotent = guarded && config.method.toLowerCase() === 'post'
   const derived: RouteConfig['responses'] = {
     400: problem('The request is malformed or fails validation.'),
     ...(guarded && { 401: problem('Missing, malformed, unknown or revoked credentials.') }),
@@ -155,12 +159,49 @@ export function apiRoute<const R extends RouteConfig & { operationId: string }>(
           headers: retryAfter,
         },
       }),
+    ...(idempotent && {
+      409: problem(
+        'Another request with this `Idempotency-Key` is still running (`idempotency_key_in_progress`); retry after `Retry-After` seconds.',
+      ),
+      422: problem(
+        'This `Idempotency-Key` was used with another method, path or body (`idempotency_key_reused`).',
+      ),
+    }),
   }
   return createRoute({
     ...config,
-    request: { query: z.strictObject({}), ...config.request },
-    responses: { ...derived, ...config.responses },
+    request: {
+      query: z.strictObject({}),
+      ...(idempotent && { headers: IdempotencyHeaders }),
+      ...config.request,
+    },
+    responses: { ...derived, ...withIdempotency(derived, config.responses) },
   }) as unknown as R
+}
+
+/** The optional header of every API POST; see api/idempotency.ts. */
+const IdempotencyHeaders = z.object({
+  [IDEMPOTENCY_HEADER]: z
+    .string()
+    .regex(IDEMPOTENCY_KEY_PATTERN)
+    .optional()
+    .openapi({
+      description: `Makes the POST safe to retry: for 24 hours, this merchant's requests with the same key and the same body get the first answer again (same status and body, with \`Idempotent-Replayed: true\`) instead of acting twice. The same key with another method, path or body → 422 \`idempotency_key_reused\`; while the first request runs → 409 \`idempotency_key_in_progress\` (a claim left by a request that died frees after ${IDEMPOTENCY_CLAIM_MS / 1000} s). Answers 5xx and 429 are not kept, so a retry runs again. 1–255 printable ASCII characters; a random UUID is a good key.`,
+      example: '5f0c1e9a-8d2b-4f61-9a3e-2b7c4d1e0f99',
+    }),
+})
+
+/** An operation's own responses, its 409 and 422 also naming the idempotency answers there. */
+function withIdempotency(derived: RouteConfig['responses'], own: RouteConfig['responses']) {
+  const merged = { ...own }
+  for (const status of [409, 422] as const) {
+    const mine = merged[status]
+    const shared = derived[status]
+    if (mine && shared && 'description' in mine && 'description' in shared) {
+      merged[status] = { ...mine, description: `${mine.description} Or: ${shared.description}` }
+    }
+  }
+  return merged
 }
 
 export const jsonBody = <T extends z.ZodType>(schema: T) => ({

@@ -78,7 +78,7 @@ const IdempotencyHeaders = z.object({
     .optional()
     .openapi({
       description:
-        'The same key on the same payment is the same refund: a retry answers it again (200) instead of refunding twice. Reused with another amount or reason: 409.',
+        'The same key on the same payment is the same refund: a retry answers it again (200) instead of refunding twice. Reused with another amount or reason: 422, as for every POST.',
     }),
 })
 
@@ -95,7 +95,7 @@ function refusal(outcome: Exclude<RefundOutcome, { kind: 'created' }>): ApiError
       )
     case 'key_reused':
       return new ApiError(
-        409,
+        422,
         'idempotency_key_reused',
         `This Idempotency-Key made refund ${outcome.refund.id} for another amount or reason.`,
       )

@@ -3,7 +3,9 @@
  * (short statements, so D1 keeps answering everyone else meanwhile), and with them the visitor
  * hashes kept for unique counts. The hourly and dimension rollups (plain counts) are kept.
  * A run issues at most 2 × MAX_CHUNKS statements (D1 allows 50 queries per invocation on the
- * free plan) and so deletes up to 40,000 rows of each; the next run carries on.
+ * free plan) and so deletes up to 40,000 rows of each; the next run carries on. The same run
+ * deletes `Idempotency-Key` answers past their 24 h (api/idempotency.ts, called by the
+ * entry for the same cron), in at most 5 more statements.
  */
 import { log } from '../lib/log'
 export const DEFAULT_RETENTION_DAYS = 400
@@ -34,7 +36,8 @@ interface ChunkOptions {
   maxChunks?: number
 }
 
-async function deleteInChunks(
+/** Runs a `delete … limit ?` statement until it deletes less than a chunk or `maxChunks` ran. */
+export async function deleteInChunks(
   statement: D1PreparedStatement,
   cutoff: number,
   { chunk = CHUNK_ROWS, maxChunks = MAX_CHUNKS }: ChunkOptions,

@@ -181,6 +181,24 @@ describe('the API answers as /openapi.json says', () => {
         API_WRITE_LIMITER: { limit: async () => ({ success: false }) } as unknown as RateLimit,
       },
     })
+    // Idempotency-Key: a retry replays the first answer; another body under the key is a 422.
+    const retried = { key, headers: { 'idempotency-key': 'contract-retry' } }
+    const retry = { action: 'redirect', destination_url: 'https://example.com/retry' }
+    const firstTry = await conforming(`POST ${codes}`, codes, { ...retried, json: retry })
+    const replay = await conforming(`POST ${codes}`, codes, { ...retried, json: retry })
+    expect(replay.response.status).toBe(201)
+    expect(replay.response.headers.get('idempotent-replayed')).toBe('true')
+    expect(replay.body).toEqual(firstTry.body)
+    const reused = await conforming(`POST ${codes}`, codes, {
+      ...retried,
+      json: { ...retry, destination_url: 'https://example.com/other' },
+    })
+    expect(reused.response.status).toBe(422)
+    await conforming(`POST ${codes}`, codes, {
+      key,
+      headers: { 'idempotency-key': '' },
+      json: retry,
+    })
 
     await conforming(`GET ${codes}`, `${codes}?limit=1`, { key })
     await conforming(`GET ${codes}`, `${codes}?limit=0`, { key })
