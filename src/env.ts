@@ -1,4 +1,5 @@
 /** The one environment type every handler sees: bindings from wrangler.toml plus our secrets. */
+import type { Grant } from './auth/scopes'
 import type { Db } from './db/client'
 
 /** Secrets are set with `wrangler secret put` (or `.dev.vars` locally), so `wrangler types` cannot see them. */
@@ -28,6 +29,8 @@ export type Bindings = Env & Secrets
 export interface AuthedMerchant {
   merchantId: string
   apiKeyId: string
+  /** What the key may do (auth/scopes.ts); null is full access. */
+  scopes: Grant
 }
 
 /** A signed-in admin session. */

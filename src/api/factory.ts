@@ -3,7 +3,9 @@
  * our one error shape, and the reusable OpenAPI response declarations.
  */
 import { createRoute, OpenAPIHono, type RouteConfig, z } from '@hono/zod-openapi'
+import { createMiddleware } from 'hono/factory'
 import { TrieRouter } from 'hono/router/trie-router'
+import { hasScope, insufficientScope, type Scope } from '../auth/scopes'
 import type { AppEnv } from '../env'
 import { ApiError, type ErrorCode, type FieldError } from '../errors'
 import { ruleOf } from '../lib/text'
@@ -122,18 +124,30 @@ export const isWrite = (method: string) => !/^(get|head)$/i.test(method)
  *   as every other unknown field is refused;
  * - 401 when it needs credentials (`security`);
  * - 404 when its path names a resource (`{id}`);
- * - under the API key (`security`): 413 for a method that can carry a body (the API's body limit,
- *   app.tsx), 415 when it takes a JSON body, 429 for writes (the merchant's write limit).
+ * - under the API key (`security`): 403 when the key lacks the operation's `scope`, 413 for a
+ *   method that can carry a body (the API's body limit, app.tsx), 415 when it takes a JSON body,
+ *   429 for writes (the merchant's write limit).
+ *
+ * An operation under the API key must name its `scope`: it is published (the bearer requirement's
+ * role list, as OpenAPI 3.1 allows for http schemes, an `x-scopes` extension and a sentence of the
+ * description) and checked by route middleware before validation, so no handler can forget it.
  */
-export function apiRoute<const R extends RouteConfig>(config: R): R {
-  const guarded = config.security !== undefined
-  const write = isWrite(config.method)
+export function apiRoute<const R extends RouteConfig & { scope?: Scope }>(config: R): R {
+  const { scope, ...route } = config
+  const guarded = route.security !== undefined
+  if (guarded !== (scope !== undefined)) {
+    throw new Error(`${route.method} ${route.path}: a scope is needed exactly when security is`)
+  }
+  const write = isWrite(route.method)
   const derived: RouteConfig['responses'] = {
     400: problem('The request is malformed or fails validation.'),
     ...(guarded && { 401: problem('Missing, malformed, unknown or revoked credentials.') }),
-    ...(config.path.includes('{') && { 404: problem('No such resource for this merchant.') }),
+    ...(scope && {
+      403: problem(`The API key does not have the \`${scope}\` scope (\`insufficient_scope\`).`),
+    }),
+    ...(route.path.includes('{') && { 404: problem('No such resource for this merchant.') }),
     ...(guarded && write && { 413: problem('The body is larger than the API accepts.') }),
-    ...(config.request?.body && { 415: problem('The body is not JSON.') }),
+    ...(route.request?.body && { 415: problem('The body is not JSON.') }),
     ...(guarded &&
       write && {
         429: problem(
@@ -141,12 +155,26 @@ export function apiRoute<const R extends RouteConfig>(config: R): R {
         ),
       }),
   }
+  const scoped = scope && {
+    security: route.security?.map((req) => ('bearer' in req ? { ...req, bearer: [scope] } : req)),
+    description: [route.description, `Needs the \`${scope}\` scope.`].filter(Boolean).join(' '),
+    'x-scopes': [scope],
+    middleware: [requireScope(scope), ...[route.middleware ?? []].flat()],
+  }
   return createRoute({
-    ...config,
-    request: { query: z.strictObject({}), ...config.request },
-    responses: { ...derived, ...config.responses },
-  }) as unknown as R
+    ...route,
+    request: { query: z.strictObject({}), ...route.request },
+    responses: { ...derived, ...route.responses },
+    ...scoped,
+  } as RouteConfig) as unknown as R
 }
+
+/** Refuses a key without `scope` (403 `insufficient_scope`); admin sessions never come here. */
+const requireScope = (scope: Scope) =>
+  createMiddleware<AppEnv>(async (c, next) => {
+    if (!hasScope(c.var.auth.scopes, scope)) throw insufficientScope(scope)
+    await next()
+  })
 
 export const jsonBody = <T extends z.ZodType>(schema: T) => ({
   required: true,

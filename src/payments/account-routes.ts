@@ -69,6 +69,7 @@ export function registerAccountRoutes(api: Api) {
       path: '/account',
       tags: ['Account'],
       security,
+      scope: 'payments:read',
       summary: "The merchant's payment account",
       responses: { 200: json(PaymentAccountObject, 'The payment account and its state.') },
     }),

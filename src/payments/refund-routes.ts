@@ -123,6 +123,7 @@ export function registerRefundRoutes(api: Api) {
       path: '/payments/{id}/refunds',
       tags,
       security,
+      scope: 'payments:write',
       summary: 'Refund a payment, all or part of it',
       description:
         "Refunds never add up to more than what was paid, also under concurrent requests. The payment's own `status` and `refunded_amount` follow once Stripe confirms.",
@@ -164,6 +165,7 @@ export function registerRefundRoutes(api: Api) {
       path: '/payments/{id}/refunds',
       tags,
       security,
+      scope: 'payments:read',
       summary: "List a payment's refunds, oldest first",
       request: { params: PaymentParam },
       responses: { 200: json(RefundList, "The payment's refunds.") },

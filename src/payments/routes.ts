@@ -103,6 +103,7 @@ export function registerPaymentRoutes(api: Api) {
       path: '/payments',
       tags,
       security,
+      scope: 'payments:read',
       summary: 'List payments, newest first',
       request: { query: ListPaymentsQuery },
       responses: { 200: json(PaymentList, 'A page of payments.'), 503: notConfigured },
@@ -133,6 +134,7 @@ export function registerPaymentRoutes(api: Api) {
       path: '/payments/{id}',
       tags,
       security,
+      scope: 'payments:read',
       summary: 'Get a payment',
       request: {
         params: z.object({

@@ -116,6 +116,7 @@ const statsRoute = apiRoute({
   path: '/codes/{id}/stats',
   tags,
   security,
+  scope: 'stats:read',
   summary:
     "A code's scans over time, by country, city, device, browser and referrer, and its funnel",
   description:
@@ -129,6 +130,7 @@ const csvRoute = apiRoute({
   path: '/codes/{id}/scans.csv',
   tags,
   security,
+  scope: 'stats:read',
   summary: "Export a code's raw scans as CSV, oldest first",
   description:
     'Raw scans as kept by the retention policy, once flushed from the code’s hub (within seconds). Never includes visitor hashes.',
