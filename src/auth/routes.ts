@@ -67,7 +67,11 @@ const present = (k: Omit<KeyRow, 'scopes'> & { scopes: Grant | string }) => ({
 function refuseEscalation(creator: Grant, wanted: Grant) {
   if (creator === null) return
   const missing = (wanted ?? SCOPES).find((scope) => !hasScope(creator, scope))
-  if (missing) throw insufficientScope(missing, 'Granting it')
+  if (missing)
+    throw insufficientScope(
+      missing,
+      `A key can only grant scopes it holds: granting \`${missing}\``,
+    )
 }
 
 export function registerApiKeyRoutes(api: Api) {
