@@ -41,7 +41,7 @@ export function createApp() {
   api.use('*', requireApiKey)
   api.use('*', async (c, next) => {
     if (isWrite(c.req.method)) {
-      // Per merchant, not per key: any key can create more keys.
+      // Per merchant, not per key: a key with `keys:write` can create more keys.
       const { success } = await c.env.API_WRITE_LIMITER.limit({ key: c.var.auth.merchantId })
       if (!success) {
         throw new ApiError(

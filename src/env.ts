@@ -28,6 +28,11 @@ export type Bindings = Env & Secrets
 export interface AuthedMerchant {
   merchantId: string
   apiKeyId: string
+  /**
+   * What the key may do: its scopes (auth/scopes.ts owns the list), null for full access. Plain
+   * strings here, so the environment type depends on no domain module.
+   */
+  scopes: readonly string[] | null
 }
 
 /** A signed-in admin session. */

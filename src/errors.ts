@@ -13,6 +13,7 @@ export type ErrorCode =
   | 'unsupported_media_type'
   | 'payload_too_large'
   | 'unauthorized'
+  | 'insufficient_scope'
   | 'not_found'
   | 'method_not_allowed'
   | 'slug_taken'
@@ -55,6 +56,7 @@ const TITLES: Record<ErrorCode, string> = {
   unsupported_media_type: 'Unsupported content type',
   payload_too_large: 'The request body is too large',
   unauthorized: 'Missing or invalid API key',
+  insufficient_scope: 'The API key does not have the scope this needs',
   not_found: 'Not found',
   method_not_allowed: 'Method not allowed',
   slug_taken: 'That slug is already taken',

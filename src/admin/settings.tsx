@@ -11,6 +11,7 @@ import {
   updateMerchantProfile,
   verifiedAfterSave,
 } from '../auth/queries'
+import { decodeGrant, type Grant, SCOPES } from '../auth/scopes'
 import { listAdminSessions } from '../auth/sessions'
 import type { AppEnv } from '../env'
 import { paginate } from '../lib/cursor'
@@ -36,6 +37,7 @@ async function page(
     error?: string
     saved?: boolean
     newKey?: string
+    keyError?: string
     domainError?: string
     account?: AccountMessage
   } = {},
@@ -100,6 +102,11 @@ async function page(
       ) : null}
       <section class="card" aria-labelledby="keys-h">
         <h2 id="keys-h">API keys</h2>
+        {extra.keyError ? (
+          <p class="error" role="alert">
+            {extra.keyError}
+          </p>
+        ) : null}
         {extra.newKey ? (
           <div class="notice" role="status">
             <p>
@@ -114,6 +121,7 @@ async function page(
               <tr>
                 <th>Name</th>
                 <th>Key</th>
+                <th>Scopes</th>
                 <th class="hide">Created</th>
                 <th class="hide">Last used</th>
                 <th>State</th>
@@ -124,6 +132,7 @@ async function page(
                 <tr>
                   <td>{k.name}</td>
                   <td class="change">qrk_…{k.last4}</td>
+                  <td>{describeGrant(decodeGrant(k.scopes))}</td>
                   <td class="hide">{iso(k.createdAt)}</td>
                   <td class="hide">{iso(k.lastUsedAt)}</td>
                   <td>
@@ -153,6 +162,20 @@ async function page(
             <label for="key-name">New key name</label>
             <input id="key-name" name="name" required maxlength={100} placeholder="POS terminal" />
           </div>
+          <fieldset>
+            <legend>Access</legend>
+            <label>
+              <input type="radio" name="access" value="full" checked /> Full access
+            </label>
+            <label>
+              <input type="radio" name="access" value="limited" /> Only these scopes:
+            </label>
+            {SCOPES.map((scope) => (
+              <label>
+                <input type="checkbox" name={`scope:${scope}`} value="on" /> <code>{scope}</code>
+              </label>
+            ))}
+          </fieldset>
           <button type="submit">Create key</button>
         </form>
       </section>
@@ -291,7 +314,12 @@ export async function checkDomainNow(c: Context<AppEnv>) {
 export async function createKey(c: Context<AppEnv>) {
   const form = await readForm(c.req)
   const name = truncate(form.name?.trim() ?? '', 100) || 'API key'
-  const created = await createApiKey(c.var.db, c.var.admin.merchantId, name)
+  // An admin session has full access, so it may grant any scopes.
+  const scopes = form.access === 'limited' ? SCOPES.filter((s) => form[`scope:${s}`]) : null
+  if (scopes?.length === 0) {
+    return page(c, { keyError: 'Choose at least one scope, or full access.' }, 400)
+  }
+  const created = await createApiKey(c.var.db, c.var.admin.merchantId, name, scopes)
   return page(c, { newKey: created.key })
 }
 
@@ -302,3 +330,6 @@ export async function revokeKey(c: Context<AppEnv, '/settings/keys/:id/revoke'>)
   }
   return c.redirect('/admin/settings', 303)
 }
+
+/** A key's scopes as the table shows them. */
+const describeGrant = (grant: Grant) => (grant === null ? 'full access' : grant.join(', '))

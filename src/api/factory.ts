@@ -3,7 +3,9 @@
  * our one error shape, and the reusable OpenAPI response declarations.
  */
 import { createRoute, OpenAPIHono, type RouteConfig, z } from '@hono/zod-openapi'
+import { createMiddleware } from 'hono/factory'
 import { TrieRouter } from 'hono/router/trie-router'
+import { hasScope, insufficientScope, type Scope } from '../auth/scopes'
 import type { AppEnv } from '../env'
 import { ApiError, type ErrorCode, type FieldError } from '../errors'
 import { ruleOf } from '../lib/text'
@@ -132,24 +134,37 @@ const retryAfter = {
  *   as every other unknown field is refused;
  * - 401 when it needs credentials (a non-empty `security`; a public one says `security: []`);
  * - 404 when its path names a resource (`{id}`);
- * - under the API key: 413 for any method, since the API's body limit (app.tsx) reads a body
- *   wherever one is sent, a GET's too; 415 when it takes a JSON body; 429 with `Retry-After`
- *   for writes (the merchant's write limit);
+ * - under the API key: 403 when the key lacks the operation's `scope`; 413 for any method, since
+ *   the API's body limit (app.tsx) reads a body wherever one is sent, a GET's too; 415 when it
+ *   takes a JSON body; 429 with `Retry-After` for writes (the merchant's write limit);
  * - under the API key, for a POST: the optional `Idempotency-Key` header (api/idempotency.ts)
  *   and its 409 and 422 (said alongside an operation's own 409 or 422).
  * `operationId` is required: it names the method a generated client gets (camelCase verb first,
  * `listCodes`), and the OpenAPI lint test refuses an operation without one.
+ *
+ * An operation under the API key must name its `scope`: it is published (the bearer requirement's
+ * role list, as OpenAPI 3.1 allows for http schemes, an `x-scopes` extension and a sentence of the
+ * description) and checked by route middleware before validation, so no handler can forget it.
  */
-export function apiRoute<const R extends RouteConfig & { operationId: string }>(config: R): R {
-  const guarded = (config.security?.length ?? 0) > 0
-  const write = isWrite(config.method)
-  const idempotent = guarded && config.method.toLowerCase() === 'post'
+export function apiRoute<const R extends RouteConfig & { operationId: string; scope?: Scope }>(
+  config: R,
+): R {
+  const { scope, ...route } = config
+  const guarded = (route.security?.length ?? 0) > 0
+  if (guarded !== (scope !== undefined)) {
+    throw new Error(`${route.method} ${route.path}: a scope is needed exactly when a key is`)
+  }
+  const write = isWrite(route.method)
+  const idempotent = guarded && route.method.toLowerCase() === 'post'
   const derived: RouteConfig['responses'] = {
     400: problem('The request is malformed or fails validation.'),
     ...(guarded && { 401: problem('Missing, malformed, unknown or revoked credentials.') }),
-    ...(config.path.includes('{') && { 404: problem('No such resource for this merchant.') }),
+    ...(scope && {
+      403: problem(`The API key does not have the \`${scope}\` scope (\`insufficient_scope\`).`),
+    }),
+    ...(route.path.includes('{') && { 404: problem('No such resource for this merchant.') }),
     ...(guarded && { 413: problem('The body is larger than the API accepts.') }),
-    ...(config.request?.body && { 415: problem('The body is not JSON.') }),
+    ...(route.request?.body && { 415: problem('The body is not JSON.') }),
     ...(guarded &&
       write && {
         429: {
@@ -168,15 +183,22 @@ export function apiRoute<const R extends RouteConfig & { operationId: string }>(
       ),
     }),
   }
+  const scoped = scope && {
+    security: route.security?.map((req) => ('bearer' in req ? { ...req, bearer: [scope] } : req)),
+    description: [route.description, `Needs the \`${scope}\` scope.`].filter(Boolean).join(' '),
+    'x-scopes': [scope],
+    middleware: [requireScope(scope), ...[route.middleware ?? []].flat()],
+  }
   return createRoute({
-    ...config,
+    ...route,
     request: {
       query: z.strictObject({}),
       ...(idempotent && { headers: IdempotencyHeaders }),
-      ...config.request,
+      ...route.request,
     },
-    responses: { ...derived, ...withIdempotency(derived, config.responses) },
-  }) as unknown as R
+    responses: { ...derived, ...withIdempotency(derived, route.responses) },
+    ...scoped,
+  } as RouteConfig) as unknown as R
 }
 
 /** The optional header of every API POST; see api/idempotency.ts. */
@@ -203,6 +225,13 @@ function withIdempotency(derived: RouteConfig['responses'], own: RouteConfig['re
   }
   return merged
 }
+
+/** Refuses a key without `scope` (403 `insufficient_scope`); admin sessions never come here. */
+const requireScope = (scope: Scope) =>
+  createMiddleware<AppEnv>(async (c, next) => {
+    if (!hasScope(c.var.auth.scopes, scope)) throw insufficientScope(scope)
+    await next()
+  })
 
 export const jsonBody = <T extends z.ZodType>(schema: T) => ({
   required: true,

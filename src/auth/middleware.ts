@@ -21,7 +21,7 @@ export async function authenticateApiKey(c: Context<AppEnv>): Promise<AuthedMerc
   if (found.lastUsedAt === null || now - found.lastUsedAt > TOUCH_EVERY_MS) {
     c.executionCtx.waitUntil(touchApiKey(c.var.db, found.id, now).catch(() => {}))
   }
-  return { merchantId: found.merchantId, apiKeyId: found.id }
+  return { merchantId: found.merchantId, apiKeyId: found.id, scopes: found.scopes }
 }
 
 /** Scopes the request to the merchant of its API key. */

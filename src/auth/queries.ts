@@ -4,6 +4,7 @@ import { apiKeys, merchants, verifiedDomain } from '../db/schema'
 import { after as afterCursor, type Cursor } from '../lib/cursor'
 import { newId } from '../lib/ids'
 import { generateApiKey, newDomainToken } from './keys'
+import { decodeGrant, encodeGrant, type Grant } from './scopes'
 
 export async function createMerchant(
   db: Db,
@@ -141,8 +142,11 @@ export function markDomainChecked(db: Db, merchantId: string, proof: DomainProof
     .returning(domainState)
 }
 
-/** Creates a key for a merchant; the returned `key` is the only time the secret exists in clear. */
-export async function createApiKey(db: Db, merchantId: string, name: string) {
+/**
+ * Creates a key for a merchant; the returned `key` is the only time the secret exists in clear.
+ * `scopes` limits what it may do; without it the key has full access.
+ */
+export async function createApiKey(db: Db, merchantId: string, name: string, scopes: Grant = null) {
   const material = await generateApiKey()
   const id = newId('key')
   const createdAt = Date.now()
@@ -153,18 +157,24 @@ export async function createApiKey(db: Db, merchantId: string, name: string) {
     hash: material.hash,
     last4: material.last4,
     createdAt,
+    scopes: encodeGrant(scopes),
   })
-  return { id, name, key: material.key, last4: material.last4, createdAt }
+  return { id, name, key: material.key, last4: material.last4, createdAt, scopes }
 }
 
 /** The live key with this hash, if any. Lookup by hash: the secret itself is never compared. */
 export async function findActiveKeyByHash(db: Db, hash: string) {
   const [row] = await db
-    .select({ id: apiKeys.id, merchantId: apiKeys.merchantId, lastUsedAt: apiKeys.lastUsedAt })
+    .select({
+      id: apiKeys.id,
+      merchantId: apiKeys.merchantId,
+      lastUsedAt: apiKeys.lastUsedAt,
+      scopes: apiKeys.scopes,
+    })
     .from(apiKeys)
     .where(and(eq(apiKeys.hash, hash), isNull(apiKeys.revokedAt)))
     .limit(1)
-  return row
+  return row && { ...row, scopes: decodeGrant(row.scopes) }
 }
 
 export async function touchApiKey(db: Db, id: string, at: number) {
@@ -179,6 +189,7 @@ const keyView = {
   createdAt: apiKeys.createdAt,
   lastUsedAt: apiKeys.lastUsedAt,
   revokedAt: apiKeys.revokedAt,
+  scopes: apiKeys.scopes,
 }
 
 /** A merchant's keys, newest first: `limit + 1` rows after the cursor (see `paginate`). */

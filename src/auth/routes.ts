@@ -6,6 +6,7 @@ import { listPage } from '../lib/cursor'
 import { listOf, PageQuery } from '../lib/paging'
 import { text } from '../lib/text'
 import { createApiKey, listApiKeys, revokeApiKey } from './queries'
+import { decodeGrant, type Grant, hasScope, insufficientScope, SCOPES } from './scopes'
 
 const tags = ['API keys']
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString())
@@ -19,6 +20,10 @@ const ApiKeyObject = z
     created_at: z.string(),
     last_used_at: z.string().nullable(),
     revoked_at: z.string().nullable(),
+    scopes: z.array(z.enum(SCOPES)).nullable().openapi({
+      description:
+        'What the key may do. `null`: full access, every scope including ones added later (keys made without `scopes`, and all keys made before scopes existed).',
+    }),
   })
   .openapi('ApiKey')
 
@@ -36,11 +41,15 @@ const KeyId = z
 const CreateApiKey = z
   .strictObject({
     name: text().trim().min(1).max(100).default('API key'),
+    scopes: z.array(z.enum(SCOPES)).min(1).optional().openapi({
+      description:
+        'Limit the key to these scopes; omitted, it has full access. A key can only grant scopes it has itself (else 403 `insufficient_scope`).',
+    }),
   })
   .openapi('CreateApiKey')
 
 type KeyRow = Awaited<ReturnType<typeof listApiKeys>>[number]
-const present = (k: KeyRow) => ({
+const present = (k: Omit<KeyRow, 'scopes'> & { scopes: Grant | string }) => ({
   id: k.id,
   object: 'api_key' as const,
   name: k.name,
@@ -48,7 +57,22 @@ const present = (k: KeyRow) => ({
   created_at: new Date(k.createdAt).toISOString(),
   last_used_at: iso(k.lastUsedAt),
   revoked_at: iso(k.revokedAt),
+  scopes: typeof k.scopes === 'string' ? decodeGrant(k.scopes) : k.scopes,
 })
+
+/**
+ * A key grants only what its creator holds: a full-access key anything, a scoped one a subset of
+ * its own scopes (asking for full access included). The first scope it lacks is named.
+ */
+function refuseEscalation(creator: readonly string[] | null, wanted: Grant) {
+  if (creator === null) return
+  const missing = (wanted ?? SCOPES).find((scope) => !hasScope(creator, scope))
+  if (missing)
+    throw insufficientScope(
+      missing,
+      `A key can only grant scopes it holds: granting \`${missing}\``,
+    )
+}
 
 export function registerApiKeyRoutes(api: Api) {
   api.openapi(
@@ -58,12 +82,16 @@ export function registerApiKeyRoutes(api: Api) {
       operationId: 'createApiKey',
       tags,
       security,
+      scope: 'keys:write',
       summary: 'Create an API key',
       request: { body: jsonBody(CreateApiKey) },
       responses: { 201: json(NewApiKeyObject, 'The new key, with its secret.') },
     }),
     async (c) => {
-      const created = await createApiKey(c.var.db, c.var.auth.merchantId, c.req.valid('json').name)
+      const { name, scopes } = c.req.valid('json')
+      const wanted = scopes ? SCOPES.filter((scope) => scopes.includes(scope)) : null
+      refuseEscalation(c.var.auth.scopes, wanted)
+      const created = await createApiKey(c.var.db, c.var.auth.merchantId, name, wanted)
       const view = present({ ...created, lastUsedAt: null, revokedAt: null })
       return c.json({ ...view, key: created.key }, 201)
     },
@@ -76,6 +104,7 @@ export function registerApiKeyRoutes(api: Api) {
       operationId: 'listApiKeys',
       tags,
       security,
+      scope: 'keys:read',
       summary: "List the merchant's API keys, newest first (revoked ones too)",
       request: { query: PageQuery },
       responses: {
@@ -100,6 +129,7 @@ export function registerApiKeyRoutes(api: Api) {
       operationId: 'revokeApiKey',
       tags,
       security,
+      scope: 'keys:write',
       summary: 'Revoke an API key',
       description: 'Takes effect on the next request. Idempotent.',
       request: { params: z.object({ id: KeyId }) },

@@ -71,6 +71,11 @@ export const apiKeys = sqliteTable(
     createdAt: timestamp('created_at').notNull().default(now),
     lastUsedAt: timestamp('last_used_at'),
     revokedAt: timestamp('revoked_at'),
+    /**
+     * The scopes the key holds, space-separated (auth/scopes.ts). NULL is full access: every key
+     * made before scopes existed keeps what it could do.
+     */
+    scopes: text('scopes'),
   },
   (t) => [
     uniqueIndex('api_keys_hash_idx').on(t.hash),

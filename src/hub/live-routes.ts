@@ -6,6 +6,7 @@ import { z } from '@hono/zod-openapi'
 import { createMiddleware } from 'hono/factory'
 import { type Api, apiRoute, json, problem, security } from '../api/factory'
 import { authenticateApiKey, unauthorized } from '../auth/middleware'
+import type { Scope } from '../auth/scopes'
 import { getCode } from '../codes/queries'
 import { CodeId } from '../codes/schemas'
 import type { AppEnv, Bindings } from '../env'
@@ -23,6 +24,9 @@ const liveUnavailable = problem(
   "The code's hub cannot be reached, or already has as many feeds open as it takes; retry later.",
 )
 
+/** The feed shows a code's scans (and its payments' progress), as its stats do. */
+const feedScope: Scope = 'stats:read'
+
 /** Either scheme opens the feed. */
 const liveSecurity: Record<string, string[]>[] = [{ bearer: [] }, { liveToken: [] }]
 
@@ -32,6 +36,7 @@ const liveRoute = apiRoute({
   operationId: 'openLiveFeed',
   tags,
   security: liveSecurity,
+  scope: feedScope,
   summary: "Watch a code's scans and payments live (WebSocket)",
   description: [
     'Open as a WebSocket with the API key in `Authorization`, or, from a browser, with `?token=` from `POST /codes/{id}/live-token`.',
@@ -73,6 +78,7 @@ const liveTokenRoute = apiRoute({
   operationId: 'createLiveToken',
   tags,
   security,
+  scope: feedScope,
   summary: 'Get a short-lived token to open the live feed from a browser',
   description: `The token is valid for ${LIVE_TOKEN_TTL_MS / 1000} seconds, for this code only, and stops working if the API key that asked for it is revoked. It only opens the socket: the feed itself lasts 30 minutes, then closes with code 4001 and must be opened again.`,
   request: { params },
@@ -99,7 +105,8 @@ const liveAuth = createMiddleware<AppEnv>(async (c, next) => {
   // Tokens name who asked: an API key, or an admin session (`admin:<hash>`); either must still be live.
   if (!(await isSubjectLive(c.var.db, claims.apiKeyId)))
     throw unauthorized('The API key or session behind this live token has ended.')
-  c.set('auth', { merchantId: claims.merchantId, apiKeyId: claims.apiKeyId })
+  // A token was issued under the feed's scope (a key's scopes never change): it opens the feed only.
+  c.set('auth', { merchantId: claims.merchantId, apiKeyId: claims.apiKeyId, scopes: [feedScope] })
   await next()
 })
 
@@ -134,6 +141,7 @@ const eventsRoute = apiRoute({
   operationId: 'streamLiveEvents',
   tags,
   security: liveSecurity,
+  scope: feedScope,
   summary: 'The same live feed as Server-Sent Events (text/event-stream)',
   description:
     'Each message of the WebSocket feed arrives as one `data:` event (JSON). Same authentication as `/live`.',

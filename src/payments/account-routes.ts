@@ -70,6 +70,7 @@ export function registerAccountRoutes(api: Api) {
       operationId: 'getAccount',
       tags: ['Account'],
       security,
+      scope: 'payments:read',
       summary: "The merchant's payment account",
       responses: { 200: json(PaymentAccountObject, 'The payment account and its state.') },
     }),

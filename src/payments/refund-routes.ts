@@ -124,6 +124,7 @@ export function registerRefundRoutes(api: Api) {
       operationId: 'createRefund',
       tags,
       security,
+      scope: 'payments:write',
       summary: 'Refund a payment, all or part of it',
       description:
         "Refunds never add up to more than what was paid, also under concurrent requests. The payment's own `status` and `refunded_amount` follow once Stripe confirms.",
@@ -166,6 +167,7 @@ export function registerRefundRoutes(api: Api) {
       operationId: 'listRefunds',
       tags,
       security,
+      scope: 'payments:read',
       summary: "List a payment's refunds, oldest first",
       request: { params: PaymentParam },
       responses: { 200: json(RefundList, "The payment's refunds.") },

@@ -105,6 +105,7 @@ export function registerPaymentRoutes(api: Api) {
       operationId: 'listPayments',
       tags,
       security,
+      scope: 'payments:read',
       summary: 'List payments, newest first',
       request: { query: ListPaymentsQuery },
       responses: { 200: json(PaymentList, 'A page of payments.'), 503: notConfigured },
@@ -136,6 +137,7 @@ export function registerPaymentRoutes(api: Api) {
       operationId: 'getPayment',
       tags,
       security,
+      scope: 'payments:read',
       summary: 'Get a payment',
       request: {
         params: z.object({

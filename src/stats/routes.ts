@@ -118,6 +118,7 @@ const statsRoute = apiRoute({
   operationId: 'getStats',
   tags,
   security,
+  scope: 'stats:read',
   summary:
     "A code's scans over time, by country, city, device, browser and referrer, and its funnel",
   description:
@@ -132,6 +133,7 @@ const csvRoute = apiRoute({
   operationId: 'exportScans',
   tags,
   security,
+  scope: 'stats:read',
   summary: "Export a code's raw scans as CSV, oldest first",
   description:
     'Raw scans as kept by the retention policy, once flushed from the code’s hub (within seconds). Never includes visitor hashes.',

@@ -1,7 +1,7 @@
 import { env } from 'cloudflare:workers'
 import { describe, expect, it } from 'vitest'
 import { chooseOutcome, pay } from '../checkout/support'
-import { call, createCode, merchantWithCode, newMerchant, ORIGIN } from '../helpers'
+import { call, createCode, merchantWithCode, newMerchant, ORIGIN, problemOf } from '../helpers'
 import { AdminClient } from './client'
 
 /** Presses a status button on the code's page as it is now (its form carries the page's version). */
@@ -325,6 +325,37 @@ describe('admin screens', () => {
     )?.[1]
     await admin.post(`/admin/settings/keys/${keyId}/revoke`)
     expect((await call('/api/v1/codes', { key: newKey })).status).toBe(401)
+  })
+
+  it('creates a key limited to chosen scopes, and shows them', async () => {
+    const { key } = await newMerchant()
+    const admin = await AdminClient.signIn(key)
+    const settings = await (await admin.get('/admin/settings')).text()
+    expect(settings).toContain('name="scope:payments:write"')
+    const created = await admin.post('/admin/settings/keys', {
+      name: 'Tablet',
+      access: 'limited',
+      'scope:codes:read': 'on',
+      'scope:stats:read': 'on',
+    })
+    const html = await created.text()
+    const newKey = /qrk_[0-9A-Za-z]{32}/.exec(html)?.[0] ?? ''
+    expect(html).toContain('codes:read, stats:read')
+    expect((await call('/api/v1/codes', { key: newKey })).status).toBe(200)
+    const write = await call('/api/v1/codes', {
+      key: newKey,
+      json: { action: 'redirect', destination_url: 'https://a.example' },
+    })
+    expect(write.status).toBe(403)
+    expect((await problemOf(write)).detail).toContain('`codes:write`')
+    // Limited with nothing chosen is refused rather than made a key that can do nothing.
+    const none = await admin.post('/admin/settings/keys', { name: 'Empty', access: 'limited' })
+    expect(none.status).toBe(400)
+    expect(await none.text()).toContain('Choose at least one scope')
+    // The default is full access, as before scopes existed.
+    const full = await (await admin.post('/admin/settings/keys', { name: 'Full' })).text()
+    const fullKey = /qrk_[0-9A-Za-z]{32}/.exec(full)?.[0] ?? ''
+    expect((await call('/api/v1/api-keys', { key: fullKey })).status).toBe(200)
   })
 
   it("never shows or changes another merchant's codes and payments", async () => {

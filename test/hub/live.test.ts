@@ -459,6 +459,49 @@ describe('live feed: credentials that end while it runs', () => {
     }
   })
 
+  it("keeps a scoped key's feed, opened with the key or its live token, past the credentials check", async () => {
+    const { key, code } = await newCode()
+    const made = await call('/api/v1/api-keys', {
+      key,
+      json: { name: 'feed only', scopes: ['stats:read'] },
+    })
+    const scoped = (await made.json()) as { key: string }
+    const issued = await call(`/api/v1/codes/${code.id}/live-token`, {
+      key: scoped.key,
+      method: 'POST',
+    })
+    expect(issued.status).toBe(201)
+    const { token } = (await issued.json()) as { token: string }
+    const byKey = await openLive(code.id, { key: scoped.key })
+    const byToken = await openLive(code.id, { token })
+    await byKey.next((m) => m.type === 'hello')
+    await byToken.next((m) => m.type === 'hello')
+    vi.useFakeTimers({ toFake: ['Date'], now: Date.now() + CREDENTIALS_CHECK_MS })
+    try {
+      await scan(code.slug)
+      expect(await byKey.next((m) => m.type === 'update')).toMatchObject({ counters: { scans: 1 } })
+      expect(await byToken.next((m) => m.type === 'update')).toMatchObject({
+        counters: { scans: 1 },
+      })
+      expect([...byKey.closed, ...byToken.closed]).toEqual([])
+    } finally {
+      vi.useRealTimers()
+      byKey.ws.close()
+      byToken.ws.close()
+    }
+    // A key without the feed's scope cannot open it.
+    const other = await call('/api/v1/api-keys', {
+      key,
+      json: { name: 'codes only', scopes: ['codes:read'] },
+    })
+    const refused = await call(`/api/v1/codes/${code.id}/live`, {
+      key: ((await other.json()) as { key: string }).key,
+      headers: { upgrade: 'websocket' },
+    })
+    expect(refused.status).toBe(403)
+    expect((await problemOf(refused)).code).toBe('insufficient_scope')
+  })
+
   it('closes a revoked feed that asks for the counters, without answering', async () => {
     const { key, keyId, live } = await watchedCode()
     await call(`/api/v1/api-keys/${keyId}`, { key, method: 'DELETE' })
