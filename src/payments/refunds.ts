@@ -36,6 +36,11 @@ export interface RefundRequest {
   reason: RefundReason | null
   idempotencyKey: string | null
   actor: string
+  /**
+   * Give the payment's slot of a limited code back once the payment is fully refunded (by this
+   * refund or a later one): the code can be paid again. Recorded on the refund with its actor.
+   */
+  reopenSlot?: boolean
 }
 
 export type RefundOutcome =
@@ -64,13 +69,15 @@ export async function refundPayment(
     reason: request.reason,
     idempotencyKey: request.idempotencyKey,
     actor: request.actor,
+    reopenSlot: request.reopenSlot ?? false,
   })
   if (reservation.kind === 'not_refundable' || reservation.kind === 'exceeds') return reservation
   let refund = reservation.refund
   if (reservation.kind === 'existing') {
     const sameBody =
       (request.amount === null || request.amount === refund.amount) &&
-      request.reason === refund.reason
+      request.reason === refund.reason &&
+      (request.reopenSlot ?? false) === refund.reopenSlot
     if (!sameBody) return { kind: 'key_reused', refund }
     // Stripe confirmed it, or another request is sending it now: the same answer again.
     const inFlight = refund.status === 'pending' && Date.now() - refund.updatedAt < STALLED_AFTER_MS
