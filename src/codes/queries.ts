@@ -151,7 +151,7 @@ export async function findCodeBySlug(db: Db, slug: string) {
       description: codes.description,
       expiresAt: codes.expiresAt,
       maxPayments: codes.maxPayments,
-      paidCount: sql<number>`(select count(*) from payments where payments.code_id = ${codes.id} and payments.status in ('paid', 'partially_refunded', 'refunded'))`,
+      paidCount: sql<number>`(select count(*) from payments where payments.code_id = ${codes.id} and payments.status in ('paid', 'partially_refunded', 'refunded') and payments.slot_reopened_at is null)`,
       version: codes.version,
       merchantName: merchants.name,
       merchantDomain: verifiedDomain,

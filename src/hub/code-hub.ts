@@ -188,7 +188,8 @@ export class CodeHub extends DurableObject<Env> {
 
   /**
    * Settles a payment. 'paid' counts once per id, also after its hold expired or was released
-   * (the money was taken); 'released' frees a hold and does nothing to a paid payment.
+   * (the money was taken); 'released' frees a hold and does nothing to a paid payment;
+   * 'reopened' frees a paid payment's slot (fully refunded, at the merchant's ask).
    */
   async settlePayment(paymentId: string, outcome: PaymentOutcome): Promise<void> {
     checkSettlement(paymentId, outcome)

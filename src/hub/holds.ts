@@ -37,8 +37,8 @@ export function checkReservation(input: ReservePaymentInput) {
 
 export function checkSettlement(paymentId: string, outcome: PaymentOutcome) {
   if (typeof paymentId !== 'string' || !paymentId) throw new TypeError('paymentId is required')
-  if (outcome !== 'paid' && outcome !== 'released') {
-    throw new TypeError("outcome is 'paid' or 'released'")
+  if (outcome !== 'paid' && outcome !== 'released' && outcome !== 'reopened') {
+    throw new TypeError("outcome is 'paid', 'released' or 'reopened'")
   }
 }
 
@@ -127,7 +127,9 @@ export function settle(
     funnel = funnelStep(sql, paymentId, 'paid', now) || funnel
     return { funnel, events: [paymentEvent(paymentId, 'paid', now)] }
   }
-  if (existing?.state !== 'held') return { funnel: false, events: [] }
+  if (outcome === 'reopened') {
+    if (existing?.state !== 'paid') return { funnel: false, events: [] }
+  } else if (existing?.state !== 'held') return { funnel: false, events: [] }
   sql.exec("update payments set state = 'released', settled_at = ? where id = ?", now, paymentId)
   return { funnel: false, events: [paymentEvent(paymentId, 'released', now)] }
 }

@@ -64,7 +64,11 @@ export interface ReservePaymentInput {
 
 export type ReservePaymentResult = { ok: true } | { ok: false; reason: 'sold_out' | 'busy' }
 
-export type PaymentOutcome = 'paid' | 'released'
+/**
+ * 'reopened': a paid payment, fully refunded, gives its slot back at the merchant's ask (its funnel
+ * steps stay counted: the sale happened); a later 'paid' takes it again.
+ */
+export type PaymentOutcome = 'paid' | 'released' | 'reopened'
 
 /** Hub rows D1 may not have yet, pre-aggregated per flush sequence and UTC hour. */
 export interface PendingStats {

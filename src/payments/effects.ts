@@ -32,10 +32,12 @@ export async function afterPaymentEvent(
   const hub = hubFor(env, payment.codeId)
   switch (payment.status) {
     case 'paid':
-    // A refund does not give the slot back: the sale happened (docs/architecture.md, Refunds).
+    // A refund does not give the slot back (the sale happened), unless the merchant asked for it
+    // on a refund (refunds.reopen_slot) and the payment is fully refunded: then the code is
+    // payable again (docs/architecture.md, Refunds).
     case 'partially_refunded':
     case 'refunded':
-      await hub.settlePayment(payment.id, 'paid')
+      await hub.settlePayment(payment.id, payment.slotReopenedAt === null ? 'paid' : 'reopened')
       // A paid payment can sell a limited code out: show it at once here (elsewhere within the TTL).
       await forgetCode(slug, origin)
       return

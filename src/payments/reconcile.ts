@@ -23,7 +23,9 @@
  * longest first, so a backlog is worked through in turn; the times asked are written in one
  * statement. The same run releases again the holds of payments that never got a session: failed
  * before it, in case the pay route's own release failed too (the hub's release is idempotent), or
- * still `pending` 15 minutes after pay was pressed, which it marks failed first.
+ * still `pending` 15 minutes after pay was pressed, which it marks failed first. Last, it sends
+ * again up to MAX_REFUNDS_PER_RUN refunds reserved in D1 that never reached Stripe
+ * (refund-retry.ts), with the same idempotency key.
  */
 import { and, asc, eq, gte, inArray, isNotNull, isNull, lte, or, sql } from 'drizzle-orm'
 import { createDb, type Db } from '../db/client'
@@ -33,6 +35,7 @@ import { hubFor } from '../hub/client'
 import { log } from '../lib/log'
 import { afterPaymentEvent, HOLD_GRACE_MS, PROCESSING_HOLD_UNTIL } from './effects'
 import { applyPaymentEvent, failBeforeCheckout } from './queries'
+import { type RetriedRefunds, retryStalledRefunds } from './refund-retry'
 import { stripeProvider } from './stripe'
 
 /** How long after a session's expiry its webhook may still be on its way before we ask. */
@@ -49,6 +52,8 @@ export interface Reconciled {
   unchanged: number
   /** Holds of payments that never got a session (failed before it, or left pending), released. */
   strays: number
+  /** Refunds that never reached Stripe, sent again (refund-retry.ts). */
+  refunds: RetriedRefunds
 }
 
 export async function reconcileHolds(
@@ -58,7 +63,14 @@ export async function reconcileHolds(
   // Test mode has no webhooks to miss: its sessions settle synchronously.
   if (!env.STRIPE_SECRET_KEY) return undefined
   const db = createDb(env.DB)
-  const result: Reconciled = { checked: 0, closed: 0, kept: 0, unchanged: 0, strays: 0 }
+  const result: Reconciled = {
+    checked: 0,
+    closed: 0,
+    kept: 0,
+    unchanged: 0,
+    strays: 0,
+    refunds: { sent: 0, refused: 0, unreachable: 0 },
+  }
   const checked: string[] = []
   const keptForGood: string[] = []
   for (const payment of await overdue(db, now)) {
@@ -145,6 +157,10 @@ export async function reconcileHolds(
   if (keptForGood.length) {
     await db.update(payments).set({ holdKeptAt: now }).where(inArray(payments.id, keptForGood))
   }
+  result.refunds = await retryStalledRefunds(env, now).catch((err) => {
+    log.error('stalled refunds not read; a later run retries', {}, err)
+    return result.refunds
+  })
   if (result.checked || result.strays) log.info('payment holds reconciled', { ...result })
   return result
 }

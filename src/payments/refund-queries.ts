@@ -42,6 +42,8 @@ export interface RefundAsk {
   reason: RefundReason | null
   idempotencyKey: string | null
   actor: string
+  /** Give the payment's slot of a limited code back once it is fully refunded. */
+  reopenSlot?: boolean
 }
 
 export type Reservation =
@@ -76,9 +78,9 @@ export async function reserveRefund(db: Db, ask: RefundAsk): Promise<Reservation
   const amount = ask.amount === null ? remainingOf(ask.paymentId) : sql`${ask.amount}`
   const { meta } = await db.run(sql`
     insert into refunds (id, payment_id, merchant_id, amount, currency, reason, status,
-      idempotency_key, actor, created_at, updated_at)
+      idempotency_key, actor, reopen_slot, created_at, updated_at)
     select ${id}, p.id, p.merchant_id, ${amount}, p.currency, ${ask.reason}, 'pending',
-      ${ask.idempotencyKey}, ${ask.actor}, ${now}, ${now}
+      ${ask.idempotencyKey}, ${ask.actor}, ${ask.reopenSlot ? 1 : 0}, ${now}, ${now}
     from payments p
     where p.id = ${ask.paymentId} and p.merchant_id = ${ask.merchantId}
       and ${paidClause(ask.paymentId)}
@@ -288,14 +290,22 @@ export async function applyRefundUpdate(db: Db, update: RefundUpdate): Promise<R
   return { payment: after ?? payment, refund: row }
 }
 
-/** The payment's refunded amount and status, from its succeeded refunds. */
+/**
+ * The payment's refunded amount and status, from its succeeded refunds; and whether it gave its
+ * slot back: fully refunded, and one of its succeeded refunds asked to reopen it. Should a
+ * succeeded refund fail later (the payment no longer fully refunded), the slot counts again.
+ */
 function recomputeRefunded(db: Db, paymentId: string, now: number) {
   const succeeded = sql`(select coalesce(sum(amount), 0) from refunds
     where payment_id = ${paymentId} and status = 'succeeded')`
+  const reopenAsked = sql`exists (select 1 from refunds
+    where payment_id = ${paymentId} and status = 'succeeded' and reopen_slot = 1)`
   return db
     .update(payments)
     .set({
       refundedAmount: succeeded,
+      slotReopenedAt: sql`case when ${succeeded} >= ${payments.amount} and ${reopenAsked}
+        then coalesce(${payments.slotReopenedAt}, ${now}) else null end`,
       status: sql`case when ${succeeded} >= ${payments.amount} then 'refunded'
         when ${succeeded} > 0 then 'partially_refunded' else 'paid' end`,
       updatedAt: now,

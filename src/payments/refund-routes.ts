@@ -31,6 +31,10 @@ export const RefundObject = z
     actor: z.string().openapi({
       description: '`api_key:key_…`, `admin:key_…`, `admin:link`, or `stripe` (made in Stripe).',
     }),
+    reopen_slot: z.boolean().openapi({
+      description:
+        "Whether `actor` asked to give the payment's slot of a limited code back once it is fully refunded.",
+    }),
     created_at: z.string(),
     updated_at: z.string(),
   })
@@ -47,6 +51,7 @@ export const presentRefund = (r: Refund): z.infer<typeof RefundObject> => ({
   failure_reason: r.failureReason,
   provider_refund_id: r.providerRefundId,
   actor: r.actor,
+  reopen_slot: r.reopenSlot,
   created_at: new Date(r.createdAt).toISOString(),
   updated_at: new Date(r.updatedAt).toISOString(),
 })
@@ -61,6 +66,10 @@ const CreateRefund = z
       description: 'Minor units; all that remains of the payment when absent.',
     }),
     reason: z.enum(REFUND_REASONS).optional(),
+    reopen_slot: z.boolean().optional().openapi({
+      description:
+        'For a code with `max_payments`: once the payment is fully refunded (by this refund or a later one), it no longer counts toward the limit, so a sold-out code can be paid again. Default false: a refunded payment keeps its slot. Recorded on the refund with its actor.',
+    }),
   })
   .openapi('CreateRefund')
 
@@ -154,6 +163,7 @@ export function registerRefundRoutes(api: Api) {
         reason: body.reason ?? null,
         idempotencyKey: key,
         actor: `api_key:${c.var.auth.apiKeyId}`,
+        reopenSlot: body.reopen_slot ?? false,
       })
       if (outcome.kind !== 'created') throw refusal(outcome)
       return c.json(presentRefund(outcome.refund), outcome.replayed ? 200 : 201)

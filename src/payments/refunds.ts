@@ -36,6 +36,11 @@ export interface RefundRequest {
   reason: RefundReason | null
   idempotencyKey: string | null
   actor: string
+  /**
+   * Give the payment's slot of a limited code back once the payment is fully refunded (by this
+   * refund or a later one): the code can be paid again. Recorded on the refund with its actor.
+   */
+  reopenSlot?: boolean
 }
 
 export type RefundOutcome =
@@ -48,7 +53,7 @@ export type RefundOutcome =
   | { kind: 'unavailable'; refund: Refund; message: string }
 
 /** A payment is refunded on the account it was made on: a connected one in platform mode. */
-const accountOptions = (payment: Payment): RefundOptions =>
+export const accountOptions = (payment: Payment): RefundOptions =>
   payment.stripeAccount ? { stripeAccount: payment.stripeAccount } : {}
 
 export async function refundPayment(
@@ -64,13 +69,15 @@ export async function refundPayment(
     reason: request.reason,
     idempotencyKey: request.idempotencyKey,
     actor: request.actor,
+    reopenSlot: request.reopenSlot ?? false,
   })
   if (reservation.kind === 'not_refundable' || reservation.kind === 'exceeds') return reservation
-  let refund = reservation.refund
+  const refund = reservation.refund
   if (reservation.kind === 'existing') {
     const sameBody =
       (request.amount === null || request.amount === refund.amount) &&
-      request.reason === refund.reason
+      request.reason === refund.reason &&
+      (request.reopenSlot ?? false) === refund.reopenSlot
     if (!sameBody) return { kind: 'key_reused', refund }
     // Stripe confirmed it, or another request is sending it now: the same answer again.
     const inFlight = refund.status === 'pending' && Date.now() - refund.updatedAt < STALLED_AFTER_MS
@@ -84,6 +91,23 @@ export async function refundPayment(
     }
   }
 
+  return sendRefund(ctx, payment, refund, options, 'release')
+}
+
+/**
+ * Asks the payment's provider for a reserved refund (our refund id is Stripe's idempotency key,
+ * so sending it again is harmless) and applies its answer. When the provider cannot be reached,
+ * `release` frees the reservation (the caller was told to retry), `keep` leaves it pending for
+ * the hourly retry (refund-retry.ts).
+ */
+export async function sendRefund(
+  ctx: PaymentContext,
+  payment: Payment,
+  reserved: Refund,
+  options: RefundOptions,
+  unreachable: 'release' | 'keep',
+): Promise<RefundOutcome> {
+  let refund = reserved
   let provider: ReturnType<typeof refundProvider>
   try {
     provider = refundProvider(ctx.env, payment)
@@ -132,6 +156,7 @@ export async function refundPayment(
       return { kind: 'refused', refund: { ...refund, status: 'failed' }, message }
     }
     if (err instanceof ProviderError) {
+      if (unreachable === 'keep') return { kind: 'unavailable', refund, message }
       await releaseRefund(ctx.db, refund.id, `Not sent: ${message}`)
       log.error('refund not sent', { refundId: refund.id, paymentId: payment.id }, err)
       return { kind: 'unavailable', refund: { ...refund, status: 'failed' }, message }

@@ -23,6 +23,11 @@ const PaymentObject = z
     description: z.string(),
     status: z.enum(PAYMENT_STATUSES),
     provider: z.enum(['stripe', 'test']),
+    stripe_account: z.string().nullable().openapi({
+      description:
+        "The merchant's connected Stripe account (`acct_…`) the payment was made on, in platform mode; null when it was made on the deployment's own account (or in test mode). Its refunds and disputes are on that account.",
+      example: null,
+    }),
     receipt_url: z.string().nullable().openapi({ description: 'Public receipt, once paid.' }),
     customer_email: z.string().nullable(),
     payment_method: z
@@ -58,6 +63,7 @@ const present = (p: Payment, base: string): z.infer<typeof PaymentObject> => ({
   description: p.description,
   status: p.status,
   provider: p.provider,
+  stripe_account: p.stripeAccount,
   receipt_url: isPaidStatus(p.status) ? `${base}/r/${p.receiptId}` : null,
   customer_email: p.customerEmail,
   payment_method: p.methodLast4 ? { brand: p.methodBrand, last4: p.methodLast4 } : null,

@@ -239,6 +239,7 @@ function pendingPayment(code: CheckoutCode, amount: number, provider: ProviderNa
     disputeStatus: null,
     disputeAmount: null,
     disputeUpdatedAt: null,
+    slotReopenedAt: null,
   }
 }
 

@@ -13,6 +13,7 @@ import { ApiError } from '../errors'
 import { hubFor } from '../hub/client'
 import { DIMENSIONS, type Dimension, type PendingStats } from '../hub/types'
 import { log } from '../lib/log'
+import { moneyStats } from './money'
 import { retainedSince } from './retention'
 import { type Bucket, bucketsFor, type Interval, localIso } from './tz'
 
@@ -211,7 +212,10 @@ export async function codeStats(
         "The code's latest scans cannot be read right now; retry in a moment.",
       )
     })
-  const stats = await readStats(env.DB, codeId, interval, buckets, pending)
+  const [stats, money] = await Promise.all([
+    readStats(env.DB, codeId, interval, buckets, pending),
+    moneyStats(env.DB, codeId, { from: start, to: end }),
+  ])
   const { totals } = stats
   const uniqueSince = retainedSince(env)
   return {
@@ -232,7 +236,9 @@ export async function codeStats(
       checkout_views: totals.checkout_views,
       pay_pressed: totals.pay_pressed,
       paid: totals.paid,
+      refunded: money.refundedPayments,
     },
+    amounts: money.amounts,
     series: stats.series.map((p) => ({
       start: localIso(p.start, tz),
       end: localIso(p.end, tz),

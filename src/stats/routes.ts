@@ -56,6 +56,21 @@ const Funnel = z.object({
   checkout_views: z.number().int(),
   pay_pressed: z.number().int(),
   paid: z.number().int(),
+  refunded: z.number().int().openapi({
+    description:
+      'Of the payments paid in the range, those with at least one succeeded refund (so far).',
+  }),
+})
+
+const Amount = z.object({
+  currency: z.string().openapi({ example: 'eur' }),
+  paid: z
+    .number()
+    .int()
+    .openapi({ description: 'Minor units paid by the payments paid in the range.' }),
+  refunded: z.number().int().openapi({
+    description: 'Minor units refunded of those payments so far (succeeded refunds only).',
+  }),
 })
 
 const Point = z.object({
@@ -99,7 +114,11 @@ const CodeStats = z
     }),
     funnel: Funnel.openapi({
       description:
-        'Human scans → checkout pages shown → pay pressed (a payment reserved) → paid, in the range.',
+        'Human scans → checkout pages shown → pay pressed (a payment reserved) → paid, in the range; then how many of the payments paid in the range were refunded (in part or in full).',
+    }),
+    amounts: z.array(Amount).openapi({
+      description:
+        'Per currency (never added across currencies), what the payments paid in the range took and how much of it has been refunded, in minor units. Empty when none was paid.',
     }),
     series: z.array(Point),
     breakdowns: z.object({

@@ -95,3 +95,42 @@ describe('refunding from the admin', () => {
     expect(garbage.status).toBe(400)
   })
 })
+
+describe('reopening a limited code’s slot from the admin', () => {
+  it('offers the checkbox for a limited code only; checked, the code is payable again', async () => {
+    const plain = await paidTestPayment()
+    const unlimited = await (
+      await plain.admin.post(`/admin/payments/${plain.payment.id}/refund`, { amount: '1.00' })
+    ).text()
+    expect(unlimited).not.toContain('name="reopen_slot"')
+
+    const { key, code } = await merchantWithCode({
+      action: 'checkout',
+      currency: 'eur',
+      amount: 500,
+      description: 'Ticket',
+      max_payments: 1,
+    })
+    await chooseOutcome((await pay(code.slug)).headers.get('location') ?? '', 'paid')
+    const { id } = (await env.DB.prepare('select id from payments where code_id = ?')
+      .bind(code.id)
+      .first()) as { id: string }
+    const admin = await AdminClient.signIn(key)
+    const form = await (await admin.post(`/admin/payments/${id}/refund`, { amount: '5.00' })).text()
+    expect(form).toContain('name="reopen_slot"')
+    const done = await admin.post(`/admin/payments/${id}/refund`, {
+      amount_minor: hidden(form, 'amount_minor'),
+      reason: '',
+      key: hidden(form, 'key'),
+      confirm: '1',
+      reopen_slot: '1',
+    })
+    expect(done.status).toBe(303)
+    const row = await env.DB.prepare('select actor, reopen_slot from refunds where payment_id = ?')
+      .bind(id)
+      .first<{ actor: string; reopen_slot: number }>()
+    expect(row).toMatchObject({ reopen_slot: 1, actor: expect.stringMatching(/^admin:/) })
+    expect(await (await admin.get(`/admin/payments/${id}`)).text()).toContain('reopens the slot')
+    expect((await pay(code.slug, {}, {})).status).toBe(303)
+  })
+})

@@ -69,6 +69,32 @@ describe('payment holds in the hub', () => {
     ])
   })
 
+  it("'reopened' frees a paid slot once, keeps the funnel, and a later 'paid' takes it again", async () => {
+    const { hub } = await newHub()
+    expect(await hub.reservePayment({ paymentId: 'pay_a', limit: 1, holdUntil: soon() })).toEqual({
+      ok: true,
+    })
+    await hub.settlePayment('pay_a', 'paid')
+    // Releasing never undoes a paid slot; reopening does, idempotently.
+    await hub.settlePayment('pay_a', 'released')
+    const late = { paymentId: 'pay_b', limit: 1, holdUntil: soon() }
+    expect(await hub.reservePayment(late)).toEqual({ ok: false, reason: 'sold_out' })
+    await hub.settlePayment('pay_a', 'reopened')
+    await hub.settlePayment('pay_a', 'reopened')
+    expect(await hub.reservePayment(late)).toEqual({ ok: true })
+    expect(await hub.reservePayment({ paymentId: 'pay_c', limit: 1, holdUntil: soon() })).toEqual({
+      ok: false,
+      reason: 'busy',
+    })
+    expect(await hub.counters()).toMatchObject({ pay_pressed: 2, paid: 1 })
+    // Reopening a payment that is not paid does nothing.
+    await hub.settlePayment('pay_b', 'reopened')
+    expect(await hub.reservePayment({ paymentId: 'pay_c', limit: 1, holdUntil: soon() })).toEqual({
+      ok: false,
+      reason: 'busy',
+    })
+  })
+
   it('frees the slot when a hold expires or is released', async () => {
     const { hub } = await newHub()
     // The hub runs in this isolate: a fake clock moves its time too (no real waiting).
@@ -199,7 +225,8 @@ describe('the checkout funnel', () => {
       expect(response.status).toBe(200)
       return ((await response.json()) as { funnel: unknown }).funnel
     }
-    const want = { human_scans: humans + 1, ...expected }
+    // No payment here is in D1, so none is refunded.
+    const want = { human_scans: humans + 1, ...expected, refunded: 0 }
     expect(await funnel()).toEqual(want)
     await flushHub(code.id)
     expect(await funnel()).toEqual(want)

@@ -14,7 +14,7 @@ const textOf = async (response: Response) => (await response.text()).replaceAll(
 
 describe('paying a merchant’s connected account (platform mode)', () => {
   it('creates the session on the merchant’s account, with the fee, and keeps the account', async () => {
-    const { account, code } = await connectedMerchant('ready')
+    const { account, admin, code, key } = await connectedMerchant('ready')
     const response = await pay(code.slug, {}, platformEnv())
     expect(response.status).toBe(303)
     const payment = await paymentRow(code.id)
@@ -33,6 +33,12 @@ describe('paying a merchant’s connected account (platform mode)', () => {
     // The session exists on the connected account only.
     const seen = await fakeStripe(`objects/${payment?.session_id}`)
     expect(JSON.stringify(seen)).toContain(account)
+    // The API and the admin's payment page say which account it was made on.
+    const api = await call(`/api/v1/payments/${payment?.id}`, { key, env: platformEnv() })
+    expect(await api.json()).toMatchObject({ stripe_account: account })
+    const page = await (await admin.get(`/admin/payments/${payment?.id}`)).text()
+    expect(page).toContain('Stripe account')
+    expect(page).toContain(account)
   })
 
   it('sends no fee when none is configured', async () => {
@@ -119,6 +125,8 @@ describe('one-business mode is unchanged', () => {
     expect((await pay(code.slug, {}, bindings)).status).toBe(303)
     const payment = await paymentRow(code.id)
     expect(payment?.stripe_account).toBeNull()
+    const shown = await call(`/api/v1/payments/${payment?.id}`, { key, env: bindings })
+    expect(await shown.json()).toMatchObject({ stripe_account: null })
     const [create] = (await stripeRequests()).filter((r) => r.idempotencyKey === payment?.id)
     expect(create?.stripeAccount).toBeNull()
     expect(create?.params.payment_intent_data).not.toHaveProperty('application_fee_amount')

@@ -241,6 +241,78 @@ describe('a refunded payment of a limited code', () => {
     expect(again.status).toBe(410)
     expect(await again.text()).toContain('This has already been paid')
   })
+
+  /** A single-use €5 code paid once in test mode. */
+  async function paidSingleUse() {
+    const { key, code } = await merchantWithCode({
+      action: 'checkout',
+      currency: 'eur',
+      amount: 500,
+      description: 'x',
+      max_payments: 1,
+    })
+    await chooseOutcome((await pay(code.slug)).headers.get('location') ?? '', 'paid')
+    const { id } = (await env.DB.prepare('select id from payments where code_id = ?')
+      .bind(code.id)
+      .first()) as { id: string }
+    return { key, code, id }
+  }
+  const refundOf = (key: string, id: string, json: Record<string, unknown>) =>
+    call(`/api/v1/payments/${id}/refunds`, { method: 'POST', key, json })
+
+  it('gives the slot back when asked (reopen_slot): exactly one more payment, audited', async () => {
+    const { key, code, id } = await paidSingleUse()
+    const refunded = await refundOf(key, id, { reopen_slot: true })
+    expect(await refunded.json()).toMatchObject({
+      status: 'succeeded',
+      amount: 500,
+      reopen_slot: true,
+      actor: expect.stringMatching(/^api_key:key_/),
+    })
+    const row = (await env.DB.prepare('select * from payments where id = ?').bind(id).first()) as {
+      status: string
+      slot_reopened_at: number | null
+    }
+    expect(row.status).toBe('refunded')
+    expect(row.slot_reopened_at).toEqual(expect.any(Number))
+
+    const second = await pay(code.slug, {}, {})
+    expect(second.status).toBe(303)
+    await chooseOutcome(second.headers.get('location') ?? '', 'paid')
+    const third = await pay(code.slug, {}, {})
+    expect(third.status).toBe(410)
+    expect(await third.text()).toContain('This has already been paid')
+  })
+
+  it('a partial refund with reopen_slot reopens only once the payment is fully refunded', async () => {
+    const { key, code, id } = await paidSingleUse()
+    expect((await refundOf(key, id, { amount: 200, reopen_slot: true })).status).toBe(201)
+    expect((await paymentRow(id)).status).toBe('partially_refunded')
+    expect((await pay(code.slug, {}, {})).status).toBe(410)
+    // The rest, without the option: the ask made on the first refund now takes effect.
+    expect((await refundOf(key, id, {})).status).toBe(201)
+    expect((await paymentRow(id)).status).toBe('refunded')
+    expect((await pay(code.slug, {}, {})).status).toBe(303)
+  })
+
+  it('the same Idempotency-Key with another reopen_slot is refused (422)', async () => {
+    const { key, id } = await paidSingleUse()
+    const first = await call(`/api/v1/payments/${id}/refunds`, {
+      method: 'POST',
+      key,
+      json: { amount: 100 },
+      headers: { 'idempotency-key': 'k-reopen' },
+    })
+    expect(first.status).toBe(201)
+    const again = await call(`/api/v1/payments/${id}/refunds`, {
+      method: 'POST',
+      key,
+      json: { amount: 100, reopen_slot: true },
+      headers: { 'idempotency-key': 'k-reopen' },
+    })
+    expect(again.status).toBe(422)
+    expect((await problemOf(again)).code).toBe('idempotency_key_reused')
+  })
 })
 
 describe('refund events from Stripe', () => {

@@ -41,7 +41,13 @@ interface Stats {
   from: string
   to: string
   totals: { scans: number; human: number; bot: number; unique_visitors: number | null }
-  funnel: { human_scans: number; checkout_views: number; pay_pressed: number; paid: number }
+  funnel: {
+    human_scans: number
+    checkout_views: number
+    pay_pressed: number
+    paid: number
+    refunded: number
+  }
   series: {
     start: string
     end: string
@@ -168,6 +174,7 @@ function bruteForce(rows: Raw[], stats: Stats, interval: 'hour' | 'day', tz: str
       checkout_views: inRange.filter((r) => r.checkoutView).length,
       pay_pressed: 0,
       paid: 0,
+      refunded: 0,
     },
     breakdowns: {
       country: breakdown((r) => r.country),

@@ -6,6 +6,7 @@
  */
 import type { Context } from 'hono'
 import type { Child } from 'hono/jsx'
+import { getCode } from '../../codes/queries'
 import {
   isPaidStatus,
   type Payment,
@@ -56,7 +57,10 @@ export function PaymentRefunds(props: { refunds: Refund[] }) {
                 {r.failureReason ? <span class="muted"> {r.failureReason}</span> : null}
               </td>
               <td>{r.reason ? REASON_LABELS[r.reason] : '—'}</td>
-              <td class="change">{r.actor}</td>
+              <td class="change">
+                {r.actor}
+                {r.reopenSlot ? <span class="muted"> (reopens the slot)</span> : null}
+              </td>
             </tr>
           ))}
         </tbody>
@@ -137,6 +141,8 @@ export async function refundFromAdmin(c: Context<AppEnv, '/payments/:id/refund'>
     if (amount > remaining) {
       return refused(`At most ${formatMinor(remaining, payment.currency)} remains to refund.`, 400)
     }
+    const code = await getCode(c.var.db, payment.merchantId, payment.codeId)
+    const limited = code?.maxPayments != null
     return page(
       'Confirm the refund',
       <form class="card" method="post" action={`/admin/payments/${payment.id}/refund`}>
@@ -150,6 +156,15 @@ export async function refundFromAdmin(c: Context<AppEnv, '/payments/:id/refund'>
         <input type="hidden" name="reason" value={reason ?? ''} />
         <input type="hidden" name="key" value={newId('evt').slice('evt_'.length)} />
         <input type="hidden" name="confirm" value="1" />
+        {limited ? (
+          <p>
+            <label>
+              <input type="checkbox" name="reopen_slot" value="1" /> Reopen this payment's slot:
+              once it is fully refunded, the code (at most {code?.maxPayments} payment(s)) can be
+              paid again
+            </label>
+          </p>
+        ) : null}
         <button class="button danger" type="submit">
           Refund {formatMinor(amount, payment.currency)}
         </button>{' '}
@@ -164,6 +179,7 @@ export async function refundFromAdmin(c: Context<AppEnv, '/payments/:id/refund'>
     reason,
     idempotencyKey: key,
     actor: c.var.admin.actor,
+    reopenSlot: form.reopen_slot === '1',
   })
   switch (outcome.kind) {
     case 'created':

@@ -68,6 +68,16 @@ export async function showPayment(c: Context<AppEnv, '/payments/:id'>) {
             {payment.provider}{' '}
             {payment.sessionId ? <span class="change">{payment.sessionId}</span> : null}
           </dd>
+          <dt>Stripe account</dt>
+          <dd>
+            {payment.stripeAccount ? (
+              <span class="change">{payment.stripeAccount}</span>
+            ) : payment.provider === 'stripe' ? (
+              "The deployment's own"
+            ) : (
+              '—'
+            )}
+          </dd>
           {payment.refundedAmount > 0 ? (
             <>
               <dt>Refunded</dt>

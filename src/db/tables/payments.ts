@@ -91,6 +91,12 @@ export const payments = sqliteTable(
     disputeStatus: text('dispute_status', { enum: DISPUTE_STATUSES }),
     disputeAmount: integer('dispute_amount'),
     disputeUpdatedAt: timestamp('dispute_updated_at'),
+    /**
+     * When a fully refunded payment gave its slot back, because one of its succeeded refunds asked
+     * to (`refunds.reopen_slot`): it then no longer counts toward the code's `max_payments`.
+     * Recomputed with `refunded_amount`; null while the payment is not fully refunded.
+     */
+    slotReopenedAt: timestamp('slot_reopened_at'),
   },
   (t) => [
     uniqueIndex('payments_receipt_idx').on(t.receiptId),
@@ -148,6 +154,11 @@ export const refunds = sqliteTable(
     idempotencyKey: text('idempotency_key'),
     /** `api_key:key_…`, `admin:key_…`/`admin:link`, or `stripe` for one made in Stripe's dashboard. */
     actor: text('actor').notNull(),
+    /**
+     * The merchant asked that the payment's slot of a limited code be given back once the payment
+     * is fully refunded (payments.slot_reopened_at); with `actor`, the audit of who reopened it.
+     */
+    reopenSlot: integer('reopen_slot', { mode: 'boolean' }).notNull().default(false),
     createdAt: timestamp('created_at').notNull(),
     updatedAt: timestamp('updated_at').notNull(),
   },
