@@ -5,7 +5,7 @@
  * event id in the same D1 batch, so duplicate and late events change nothing. A dispute does not
  * change the payment's `status`: it was paid, and may stay so (won).
  */
-import { and, eq, exists, sql } from 'drizzle-orm'
+import { and, eq, sql } from 'drizzle-orm'
 import type { Db } from '../db/client'
 import {
   DISPUTE_STATUSES,
@@ -14,7 +14,7 @@ import {
   paymentEvents,
   payments,
 } from '../db/schema'
-import { newId } from '../lib/ids'
+import { claimEvent, fromPaymentsAccount } from './event-claims'
 import type { ProviderName } from './provider'
 
 /** Stripe's status in our words; an unknown one reads as needing a response. */
@@ -71,20 +71,14 @@ export async function applyDisputeUpdate(
       : undefined
   const [payment] = where ? await db.select().from(payments).where(where) : []
   if (!payment) return { payment: null, reason: 'unknown_payment' }
-  if (update.account !== undefined && update.account !== (payment.stripeAccount ?? null)) {
+  if (!fromPaymentsAccount(update.account, payment)) {
     return { payment: null, reason: 'wrong_account' }
   }
   if (update.currency.toLowerCase() !== payment.currency || update.amount > payment.amount) {
     return { payment: null, reason: 'amount_mismatch' }
   }
-  const delivery = newId('evt')
+  const { delivery, firstDelivery } = claimEvent(db, update.eventId)
   const now = Date.now()
-  const firstDelivery = exists(
-    db
-      .select({ one: sql`1` })
-      .from(paymentEvents)
-      .where(and(eq(paymentEvents.id, update.eventId), eq(paymentEvents.delivery, delivery))),
-  )
   await db.batch([
     db
       .insert(paymentEvents)

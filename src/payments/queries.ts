@@ -3,7 +3,7 @@
  * the event id and the state change are written in one D1 batch (one transaction), so duplicate,
  * retried, concurrent or out-of-order deliveries never change a result twice or backwards.
  */
-import { and, desc, eq, exists, gte, inArray, isNull, lte, sql } from 'drizzle-orm'
+import { and, desc, eq, gte, inArray, isNull, lte, sql } from 'drizzle-orm'
 import type { Db } from '../db/client'
 import { readByIdGroups } from '../db/id-groups'
 import {
@@ -18,8 +18,8 @@ import {
   verifiedDomain,
 } from '../db/schema'
 import { after as afterCursor, type Cursor } from '../lib/cursor'
-import { newId } from '../lib/ids'
 import { truncate } from '../lib/text'
+import { claimEvent, fromPaymentsAccount } from './event-claims'
 import type { PaymentMethod, ProviderName } from './provider'
 
 export type Outcome = 'processing' | 'paid' | 'failed' | 'expired' | 'canceled'
@@ -134,7 +134,7 @@ export async function applyPaymentEvent(db: Db, event: ProviderEvent): Promise<A
     return { applied: false, payment: null, reason: 'session_mismatch' }
   }
   // Another account's event (a connected account's about the platform's payment, or the reverse).
-  if (event.account !== undefined && event.account !== current.stripeAccount) {
+  if (!fromPaymentsAccount(event.account, current)) {
     return { applied: false, payment: null, reason: 'account_mismatch' }
   }
   // What was charged must be what the payment asked for; Stripe always says what it charged.
@@ -147,14 +147,8 @@ export async function applyPaymentEvent(db: Db, event: ProviderEvent): Promise<A
     return { applied: false, payment: null, reason: 'amount_mismatch' }
   }
 
-  const delivery = newId('evt')
+  const { delivery, firstDelivery } = claimEvent(db, event.id)
   const now = Date.now()
-  const firstDelivery = exists(
-    db
-      .select({ one: sql`1` })
-      .from(paymentEvents)
-      .where(and(eq(paymentEvents.id, event.id), eq(paymentEvents.delivery, delivery))),
-  )
   await db.batch([
     db
       .insert(paymentEvents)

@@ -12,7 +12,7 @@
  *   then recomputed from the refund rows, never incremented, so a duplicate, late or out-of-order
  *   event cannot count twice.
  */
-import { and, asc, eq, exists, inArray, sql } from 'drizzle-orm'
+import { and, asc, eq, inArray, sql } from 'drizzle-orm'
 import type { Db } from '../db/client'
 import {
   PAID_STATUSES,
@@ -26,6 +26,7 @@ import {
 } from '../db/schema'
 import { newId } from '../lib/ids'
 import { truncate } from '../lib/text'
+import { claimEvent, fromPaymentsAccount } from './event-claims'
 import type { ProviderName } from './provider'
 
 /** How far along a refund is: a status only moves to a higher rank. */
@@ -210,7 +211,7 @@ async function targetOf(db: Db, update: RefundUpdate) {
 export async function applyRefundUpdate(db: Db, update: RefundUpdate): Promise<RefundApplyResult> {
   const { refund, payment } = await targetOf(db, update)
   if (!payment) return { payment: null, reason: 'unknown_payment' }
-  if (update.account !== undefined && update.account !== (payment.stripeAccount ?? null)) {
+  if (!fromPaymentsAccount(update.account, payment)) {
     return { payment: null, reason: 'wrong_account' }
   }
   // A refund is in the payment's currency; our row (if any) says how much we asked for.
@@ -220,14 +221,8 @@ export async function applyRefundUpdate(db: Db, update: RefundUpdate): Promise<R
   ) {
     return { payment: null, reason: 'amount_mismatch' }
   }
-  const delivery = newId('evt')
+  const { delivery, firstDelivery } = claimEvent(db, update.eventId)
   const now = Date.now()
-  const firstDelivery = exists(
-    db
-      .select({ one: sql`1` })
-      .from(paymentEvents)
-      .where(and(eq(paymentEvents.id, update.eventId), eq(paymentEvents.delivery, delivery))),
-  )
   const failure = update.failureReason ? truncate(update.failureReason, 500) : null
   const change = refund
     ? db
